@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Layering (dependencies point down this list only):
+///   ProcmgrSupport  — a TSan-visible lock shared by every layer
+///   ProcmgrMetrics  — registry + exposition, no I/O
+///   ProcmgrEngine   — pod-worker lifecycle engine; clock + registry + logger only
+///   procmgr         — CLI
+let strictSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "procmgr",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ProcmgrSupport", targets: ["ProcmgrSupport"]),
+        .library(name: "ProcmgrMetrics", targets: ["ProcmgrMetrics"]),
+        .library(name: "ProcmgrEngine", targets: ["ProcmgrEngine"]),
+        .library(name: "ProcmgrTestKit", targets: ["ProcmgrTestKit"]),
+        .executable(name: "procmgr", targets: ["procmgr"]),
+        .executable(name: "procmgr-bench", targets: ["ProcmgrBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        .target(
+            name: "ProcmgrSupport",
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
+            name: "ProcmgrMetrics",
+            dependencies: [
+                "ProcmgrSupport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
+            name: "ProcmgrEngine",
+            dependencies: [
+                "ProcmgrSupport",
+                "ProcmgrMetrics",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
+            name: "ProcmgrTestKit",
+            dependencies: ["ProcmgrEngine", "ProcmgrSupport"],
+            swiftSettings: strictSwiftSettings
+        ),
+        .executableTarget(
+            name: "procmgr",
+            dependencies: [
+                "ProcmgrEngine",
+                "ProcmgrMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .executableTarget(
+            name: "ProcmgrBenchmarks",
+            dependencies: [
+                "ProcmgrEngine",
+                "ProcmgrMetrics",
+                "ProcmgrTestKit",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrMetricsTests",
+            dependencies: [
+                "ProcmgrMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrEngineTests",
+            dependencies: ["ProcmgrEngine", "ProcmgrMetrics", "ProcmgrTestKit", "ProcmgrSupport"],
+            swiftSettings: strictSwiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

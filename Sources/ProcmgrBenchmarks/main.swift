@@ -1,0 +1,10 @@
+// procmgr-bench: release-built benchmarks that print the figures recorded in BENCHMARKS.md.
+// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|all]
+
+let section = CommandLine.arguments.dropFirst().first ?? "all"
+print("procmgr-bench \(section) — \(MachineDescription.current)")
+// The engine's lifecycle runs first: its memory figure needs a heap nothing else has grown yet.
+if section == "engine" || section == "lifecycle" || section == "all" { await EngineBenchmarks.lifecycle() }
+if section == "engine" || section == "updates" || section == "all" { await EngineBenchmarks.updateContention() }
+if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath() }
+if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }

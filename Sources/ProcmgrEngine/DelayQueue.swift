@@ -1,0 +1,104 @@
+/// A min-heap of deadlines with at most one entry per key.
+///
+/// Scheduling a key that is already queued replaces its entry (the worker's latest decision about
+/// when to run next wins), so the queue never holds more entries than there are workers and its
+/// depth is a meaningful metric. Every operation is O(log n); the key → index map makes replace and
+/// remove cheap, which matters when 10,000 workers churn.
+struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Payload: Sendable>: Sendable {
+    struct Entry: Sendable {
+        var key: Key
+        var deadline: Deadline
+        var payload: Payload
+    }
+
+    private var heap: [Entry] = []
+    private var indexByKey: [Key: Int] = [:]
+
+    var count: Int { heap.count }
+    var isEmpty: Bool { heap.isEmpty }
+    /// The earliest deadline, if any.
+    var nextDeadline: Deadline? { heap.first?.deadline }
+
+    func deadline(of key: Key) -> Deadline? {
+        indexByKey[key].map { heap[$0].deadline }
+    }
+
+    /// Queues `key` at `deadline`, replacing any entry it had.
+    /// - Returns: whether the earliest deadline of the queue moved earlier (a waiting driver must
+    ///   be woken to sleep for less).
+    @discardableResult
+    mutating func schedule(_ key: Key, at deadline: Deadline, payload: Payload) -> Bool {
+        let previousFirst = heap.first?.deadline
+        if let index = indexByKey[key] {
+            let old = heap[index].deadline
+            heap[index].deadline = deadline
+            heap[index].payload = payload
+            if deadline < old { siftUp(index) } else { siftDown(index) }
+        } else {
+            heap.append(Entry(key: key, deadline: deadline, payload: payload))
+            indexByKey[key] = heap.count - 1
+            siftUp(heap.count - 1)
+        }
+        guard let previousFirst else { return true }
+        return deadline < previousFirst
+    }
+
+    /// Removes the entry of `key`, if queued.
+    @discardableResult
+    mutating func remove(_ key: Key) -> Entry? {
+        guard let index = indexByKey[key] else { return nil }
+        return removeEntry(at: index)
+    }
+
+    /// Removes and returns every entry whose deadline is at or before `now`, earliest first.
+    mutating func popDue(now: Deadline) -> [Entry] {
+        var due: [Entry] = []
+        while let first = heap.first, first.deadline <= now {
+            due.append(removeEntry(at: 0))
+        }
+        return due
+    }
+
+    private mutating func removeEntry(at index: Int) -> Entry {
+        let removed = heap[index]
+        indexByKey[removed.key] = nil
+        let last = heap.removeLast()
+        if index < heap.count {
+            heap[index] = last
+            indexByKey[last.key] = index
+            siftDown(index)
+            siftUp(index)
+        }
+        return removed
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { return }
+            swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
+            guard smallest != parent else { return }
+            swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+
+    private mutating func swapAt(_ a: Int, _ b: Int) {
+        heap.swapAt(a, b)
+        indexByKey[heap[a].key] = a
+        indexByKey[heap[b].key] = b
+    }
+}

@@ -1,0 +1,669 @@
+public import Logging
+public import ProcmgrMetrics
+import ProcmgrSupport
+
+/// ProcessManager keeps one worker per managed process and drives it through a one-way lifecycle,
+/// calling a ``ProcessSyncer`` to make the world match. It is Kubernetes kubelet's pod workers
+/// (`pkg/kubelet/pod_workers.go`) in Swift: a process is a pod, a hook call is a sync.
+///
+/// # States
+///
+/// Every worker moves through these states in this order and never back:
+///
+///     starting ──► running ──► terminating ──► terminated ──► finished ──► (purged)
+///         └───────────────────────►┘
+///
+/// - **starting**: created by ``update(_:config:type:)``; the sync hook has not succeeded yet.
+/// - **running**: a sync succeeded. The worker resyncs when woken by an update, by
+///   ``requestSync(_:)`` or by the delay queue.
+/// - **terminating**: termination was requested (``terminate(_:gracePeriod:reason:onTerminated:)``,
+///   ``syncKnownProcesses(_:)`` for an orphan, ``shutdown(gracePeriod:deadline:)``) or a sync
+///   returned ``SyncOutcome/terminal(reason:)``. The terminating hook is called, and called again
+///   after errors, until it succeeds. No sync hook is ever called again for this worker.
+/// - **terminated**: the terminating hook succeeded — the process is stopped. The terminated hook
+///   (release ports, files, series) is retried until it succeeds.
+/// - **finished**: every hook succeeded. The worker task has ended; its record stays queryable
+///   until it is purged by ``syncKnownProcesses(_:)`` (when no longer desired) or after
+///   ``EngineConfiguration/finishedRetention``.
+///
+/// Irreversible: once terminating, a worker is never synced again; the effective grace period only
+/// ever shrinks; a purged id is forgotten entirely — its series are removed and the same id can be
+/// created again as a new worker (a new generation). An update that creates an id whose worker is
+/// still terminating is remembered and applied once that worker finished.
+///
+/// # Updates: pending and active
+///
+/// ``update(_:config:type:)`` never blocks: under the lock it stores the config as the worker's
+/// *pending* update (a later one overwrites it: latest wins) and rings the worker. When the worker
+/// next runs, pending becomes *active* — the config handed to the syncer and the source of truth.
+/// Updates arriving during a sync are collapsed into one: intermediate configs may be skipped, the
+/// last one never is.
+///
+/// # Cancellation and grace periods
+///
+/// Each hook call runs in its own task. Requesting termination cancels an in-flight sync (its
+/// result is discarded). A termination request with a shorter grace period than the current one
+/// lowers it and cancels an in-flight terminating call, which is then re-run with
+/// ``TerminationContext/remaining`` measured from the first request, so a shrink always makes the
+/// stop *sooner*, never later.
+///
+/// # The delay queue
+///
+/// One min-heap holds at most one deadline per worker; a single driver task sleeps until the
+/// earliest and wakes those due. After a hook call completes:
+/// - a phase transition runs the next phase at once (no queue);
+/// - a successful sync resyncs after ``EngineConfiguration/resyncInterval`` plus up to
+///   ``EngineConfiguration/resyncJitter`` of it, or after the delay the syncer asked for;
+/// - a ``TransientSyncError`` retries after ``EngineConfiguration/transientRetryInterval`` (jittered);
+/// - any other error retries after ``EngineConfiguration/errorBackoff`` for the number of
+///   consecutive failures (exponential, capped, jittered), reset by the next success;
+/// - a finished worker's entry becomes its purge deadline.
+///
+/// # Who may call what
+///
+/// Every public method is safe from any task or thread and none blocks on a hook call: state lives
+/// behind one lock that is held only for bookkeeping. ``run()`` must be running (once) for
+/// workers to make progress; it owns every worker task and the queue driver in one task group.
+/// The syncer may call ``requestSync(_:)``, ``setHealthy(_:_:)`` and ``recordRestart(_:)`` from its
+/// hooks or its own tasks; it must not await ``waitUntil(_:reaches:)`` for its own process from a hook.
+///
+/// # Timeline of one process (what each query answers)
+///
+///     update(create)   first sync ok    terminate(10s)   terminate(5s)   hook ok   hook ok   purge
+///     │ starting       │ running        │ terminating                    │ term'd  │ finished │
+///     ├────────────────┼────────────────┼────────────────┬───────────────┼─────────┼──────────┤
+///     isTerminated     false            false            false           true      true      false (unknown)
+///     isFinished       false            false            false           false     true      false (unknown)
+///     grace            –                –                10s             5s        5s        –
+///     terminating_since series          absent           present         present   removed   –
+public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable where C.Duration == Duration {
+    public typealias Config = Syncer.Config
+    typealias Machine = WorkerStateMachine<Config, C.Instant>
+    typealias Slot = WorkerSlot<Config, C.Instant>
+
+    private let syncer: Syncer
+    private let clock: C
+    private let configuration: EngineConfiguration
+    private let metrics: EngineMetrics
+    private let logger: Logger
+    private let state: LockedState<EngineState<Config, C.Instant>>
+    /// Rung when the earliest deadline of the delay queue moved earlier, or at shutdown.
+    private let queueWake = WakeSignal()
+    /// New workers, spread over several task groups: a task group's bookkeeping for a finished
+    /// child is linear in its number of children, so one group of 10,000 workers made churn
+    /// quadratic.
+    private let workerShards: [(stream: AsyncStream<WorkerTicket>, continuation: AsyncStream<WorkerTicket>.Continuation)]
+    private static var shardCount: Int { 64 }
+    /// Maps the injected clock onto wall time for timestamps shown to people.
+    private let wallAnchor: (unix: Double, instant: C.Instant)
+
+    public init(
+        syncer: Syncer,
+        clock: C,
+        configuration: EngineConfiguration = EngineConfiguration(),
+        registry: MetricsRegistry,
+        logger: Logger = Logger(label: "procmgr.engine")
+    ) throws(MetricsRegistryError) {
+        self.syncer = syncer
+        self.clock = clock
+        self.configuration = configuration
+        self.metrics = try EngineMetrics(registry: registry)
+        self.logger = logger
+        self.state = LockedState(EngineState())
+        workerShards = (0..<Self.shardCount).map { _ in AsyncStream.makeStream(of: WorkerTicket.self, bufferingPolicy: .unbounded) }
+        wallAnchor = (configuration.wallClock(), clock.now)
+    }
+
+    // MARK: Running
+
+    /// Runs every worker and the delay queue until ``shutdown(gracePeriod:deadline:)`` completed and
+    /// every worker has exited, or until the calling task is cancelled (which cancels in-flight
+    /// hook calls: prefer shutdown). Call it exactly once.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runDelayQueue() }
+            await withDiscardingTaskGroup { shards in
+                for shard in workerShards {
+                    shards.addTask {
+                        await withDiscardingTaskGroup { workers in
+                            for await ticket in shard.stream {
+                                workers.addTask { await self.runWorker(ticket) }
+                            }
+                        }
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Updates
+
+    /// Declares the desired config of a process, creating its worker if it has none.
+    ///
+    /// Never blocks. A worker that is terminating ignores config updates; a `.create` for it is
+    /// remembered and applied (as a new worker) once it finished. Refused after shutdown began.
+    public func update(_ id: ProcessID, config: Config, type: UpdateType = .update) {
+        let (ticket, wake) = state.withLock { state -> (WorkerTicket?, WakeSignal?) in
+            guard !state.shuttingDown else { return (nil, nil) }
+            guard let slot = state.slots[id] else {
+                return (createWorker(id, config: config, in: &state), nil)
+            }
+            if slot.machine.state == .finished, type == .create {
+                purge(id, in: &state)
+                return (createWorker(id, config: config, in: &state), nil)
+            }
+            return (nil, slot.machine.receiveUpdate(config, type: type) ? slot.wake : nil)
+        }
+        if let ticket { start(ticket) }
+        wake?.ring()
+        if ticket == nil, wake == nil, isShuttingDown {
+            logger.warning("update refused: shutting down", metadata: ["process": "\(id)"])
+        }
+    }
+
+    /// Asks for a sync of a running process now (the runtime saw it exit, a probe failed).
+    /// Ignored for unknown and terminating processes.
+    public func requestSync(_ id: ProcessID) {
+        let wake = state.withLock { state -> WakeSignal? in
+            guard let slot = state.slots[id], slot.machine.requestSync() else { return nil }
+            return slot.wake
+        }
+        wake?.ring()
+    }
+
+    /// Requests termination. The grace period defaults to the config's and can only shorten the
+    /// current one. `onTerminated` is called exactly once: when the process is terminated, or at
+    /// once if it is unknown or already terminated.
+    /// - Returns: `false` when the id is unknown.
+    @discardableResult
+    public func terminate(
+        _ id: ProcessID, gracePeriod: Duration? = nil, reason: String = "requested",
+        onTerminated: (@Sendable () -> Void)? = nil
+    ) -> Bool {
+        let (known, actions) = state.withLock { state -> (Bool, Actions) in
+            var actions = Actions()
+            guard let slot = state.slots[id] else { return (false, actions) }
+            if let onTerminated {
+                if slot.machine.state >= .terminated {
+                    actions.callbacks.append(onTerminated)
+                } else {
+                    slot.waiters.append(Waiter(token: state.nextToken(), target: .terminated, resumption: .callback(onTerminated)))
+                }
+            }
+            requestTermination(slot, gracePeriod: gracePeriod, reason: reason, in: &state, actions: &actions)
+            return (true, actions)
+        }
+        if !known { onTerminated?() }
+        actions.perform()
+        return known
+    }
+
+    /// Reconciles the workers against the desired set, as kubelet's `SyncKnownPods`: workers not
+    /// desired are asked to terminate; finished workers not desired are purged. Returns the status
+    /// of every worker still known afterwards.
+    public func syncKnownProcesses(_ desired: some Sequence<ProcessID>) -> [ProcessID: ProcessStatus] {
+        let desiredSet = Set(desired)
+        let (statuses, actions) = state.withLock { state -> ([ProcessID: ProcessStatus], Actions) in
+            var actions = Actions()
+            for (id, slot) in state.slots where !desiredSet.contains(id) {
+                if slot.machine.state == .finished {
+                    purge(id, in: &state)
+                } else {
+                    requestTermination(slot, gracePeriod: nil, reason: "orphan", in: &state, actions: &actions)
+                }
+            }
+            var statuses: [ProcessID: ProcessStatus] = [:]
+            statuses.reserveCapacity(state.slots.count)
+            for (id, slot) in state.slots { statuses[id] = status(of: slot, queue: state.queue) }
+            return (statuses, actions)
+        }
+        actions.perform()
+        return statuses
+    }
+
+    /// Terminates every process in parallel and waits until all are terminated or `deadline`
+    /// passed. New updates are refused from now on; ``run()`` returns once every worker exited.
+    public func shutdown(gracePeriod: Duration? = nil, deadline: Duration) async -> ShutdownReport {
+        let (ids, actions) = state.withLock { state -> ([ProcessID], Actions) in
+            var actions = Actions()
+            state.shuttingDown = true
+            let ids = state.slots.keys.sorted()
+            for id in ids {
+                requestTermination(state.slots[id]!, gracePeriod: gracePeriod, reason: "shutdown", in: &state, actions: &actions)
+            }
+            return (ids, actions)
+        }
+        actions.perform()
+        finishIfDrained()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.clock.sleep(for: deadline, tolerance: nil) }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { waits in
+                    for id in ids { waits.addTask { _ = await self.waitUntil(id, reaches: .terminated) } }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        var report = ShutdownReport(terminated: [], stragglers: [])
+        state.withLock { state in
+            for id in ids {
+                let reached = state.slots[id].map { $0.machine.state >= .terminated } ?? true
+                if reached { report.terminated.append(id) } else { report.stragglers.append(id) }
+            }
+        }
+        if !report.stragglers.isEmpty {
+            logger.error("shutdown deadline passed", metadata: ["stragglers": "\(report.stragglers)"])
+        }
+        return report
+    }
+
+    // MARK: Reports from the syncer
+
+    /// Records the syncer's view of the process's health (probe results).
+    public func setHealthy(_ id: ProcessID, _ healthy: Bool) {
+        state.withLock { $0.slots[id]?.machine.reportedHealthy = healthy }
+    }
+
+    /// Counts a restart of the process in its status.
+    public func recordRestart(_ id: ProcessID) {
+        state.withLock { $0.slots[id]?.machine.noteRestart() }
+    }
+
+    // MARK: Queries
+
+    public func status(of id: ProcessID) -> ProcessStatus? {
+        state.withLock { state in state.slots[id].map { status(of: $0, queue: state.queue) } }
+    }
+
+    /// Every known worker, sorted by id.
+    public func statuses() -> [ProcessStatus] {
+        state.withLock { state in
+            state.slots.values.map { status(of: $0, queue: state.queue) }
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// The config most recently desired for the process.
+    public func config(of id: ProcessID) -> Config? {
+        state.withLock { $0.slots[id]?.machine.latestConfig }
+    }
+
+    /// True once the terminating hook succeeded (the process is stopped), until purged.
+    public func isTerminated(_ id: ProcessID) -> Bool {
+        state.withLock { ($0.slots[id]?.machine.state ?? .starting) >= .terminated }
+    }
+
+    /// True once every hook succeeded, until purged.
+    public func isFinished(_ id: ProcessID) -> Bool {
+        state.withLock { $0.slots[id]?.machine.state == .finished }
+    }
+
+    /// Workers known (including finished ones not yet purged).
+    public var workerCount: Int { state.withLock { $0.slots.count } }
+
+    /// Counts across all workers.
+    public func health() -> HealthSummary {
+        let all = statuses()
+        var byState = Dictionary(uniqueKeysWithValues: ProcessState.allCases.map { ($0, 0) })
+        for status in all { byState[status.state, default: 0] += 1 }
+        return HealthSummary(
+            total: all.count, byState: byState,
+            healthy: all.count { $0.healthy }, failing: all.count { $0.consecutiveFailures > 0 },
+            processes: all)
+    }
+
+    /// Waits until the process reached `target` (or any later state) and returns its state then;
+    /// `nil` if it is unknown or was purged. Returns early, with the current state, if the task is
+    /// cancelled.
+    public func waitUntil(_ id: ProcessID, reaches target: ProcessState) async -> ProcessState? {
+        let token = state.withLock { $0.nextToken() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waiting = state.withLock { state -> Bool in
+                    guard let slot = state.slots[id], slot.machine.state < target, !Task.isCancelled else { return false }
+                    slot.waiters.append(Waiter(token: token, target: target, resumption: .continuation(continuation)))
+                    return true
+                }
+                if !waiting { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let slot = state.slots[id], let index = slot.waiters.firstIndex(where: { $0.token == token }) else { return nil }
+                return slot.waiters.remove(at: index)
+            }
+            waiter?.resumption.resume()
+        }
+        return state.withLock { $0.slots[id]?.machine.state }
+    }
+
+    private var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    // MARK: Workers
+
+    /// One worker: waits to be woken, runs the next hook call, applies its completion.
+    private func runWorker(_ ticket: WorkerTicket) async {
+        defer { workerExited() }
+        var runNow = true
+        while !Task.isCancelled {
+            if !runNow { await ticket.wake.wait() }
+            guard !Task.isCancelled else { return }
+            runNow = false
+            guard let started = beginWork(ticket) else { continue }
+            guard case .call(let operation, let task) = started else { return }
+            let begin = clock.now
+            let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            metrics.syncDurationByOperation[operation.metricIndex].observe(begin.duration(to: clock.now))
+            switch completeWork(ticket, result: result) {
+            case .runAgain: runNow = true
+            case .wait: continue
+            case .exit: return
+            }
+        }
+    }
+
+    private enum StartedWork {
+        case call(Machine.Operation, Task<HookResult, Never>)
+        case exit
+    }
+
+    private enum HookResult: Sendable {
+        case sync(Result<SyncOutcome, any Error>)
+        case other(Result<Void, any Error>)
+    }
+
+    private enum AfterWork {
+        case runAgain, wait, exit
+    }
+
+    /// Picks the next hook call under the lock and starts it outside, then registers its
+    /// cancellation. A termination request that arrives in between finds no handle yet and leaves
+    /// `cancelRequested`, which registration honours, so no request can slip through the gap.
+    private func beginWork(_ ticket: WorkerTicket) -> StartedWork? {
+        let picked = state.withLock { state -> Machine.Work? in
+            guard let slot = state.slots[ticket.id], slot.generation == ticket.generation else { return .exit }
+            return slot.machine.beginWork(now: clock.now)
+        }
+        guard let work = picked else { return nil }
+        let id = ticket.id
+        let syncer = self.syncer
+        let task: Task<HookResult, Never>
+        let operation: Machine.Operation
+        switch work {
+        case .exit:
+            return .exit
+        case .sync(let config, let type):
+            operation = .sync
+            task = Task { .sync(await Result(catchingAsync: { try await syncer.syncProcess(id, config: config, updateType: type) })) }
+        case .terminating(let config, let termination):
+            operation = .terminating
+            task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatingProcess(id, config: config, termination: termination) })) }
+        case .terminated(let config):
+            operation = .terminated
+            task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatedProcess(id, config: config) })) }
+        }
+        let cancelledAlready = state.withLock { state -> Bool in
+            guard let slot = state.slots[ticket.id], slot.generation == ticket.generation else { return true }
+            if slot.cancelRequested {
+                slot.cancelRequested = false
+                return true
+            }
+            slot.cancelInFlight = { task.cancel() }
+            return false
+        }
+        if cancelledAlready { task.cancel() }
+        return .call(operation, task)
+    }
+
+    private func completeWork(_ ticket: WorkerTicket, result: HookResult) -> AfterWork {
+        let (after, actions, newTicket) = state.withLock { state -> (AfterWork, Actions, WorkerTicket?) in
+            var actions = Actions()
+            let id = ticket.id
+            guard let slot = state.slots[id], slot.generation == ticket.generation else { return (.exit, actions, nil) }
+            slot.cancelInFlight = nil
+            slot.cancelRequested = false
+            let now = clock.now
+            let previous = slot.machine.state
+            let completion: Machine.Completion
+            let operation = slot.machine.inFlight?.operation
+            switch (operation, result) {
+            case (.sync?, .sync(let outcome)):
+                completion = slot.machine.completeSync(outcome, now: now)
+            case (.terminating?, .other(let outcome)):
+                completion = slot.machine.completeTerminating(outcome, now: now)
+            case (.terminated?, .other(let outcome)):
+                completion = slot.machine.completeTerminated(outcome, now: now)
+            default:
+                preconditionFailure("hook result does not match the call in flight")
+            }
+            if let entered = completion.entered {
+                noteEntered(entered, from: previous, slot: slot, actions: &actions)
+            }
+            if let duration = completion.startDuration { metrics.startDuration.observe(duration) }
+            if let duration = completion.terminationDuration { metrics.terminationDuration.observe(duration) }
+            if let error = completion.error, let operation {
+                slot.errorOperations.insert(operation.metricIndex)
+                metrics.recordError(process: id, operation: operation.metricIndex)
+                logger.warning("hook failed", metadata: ["process": "\(id)", "operation": "\(operation)", "error": "\(error)"])
+            }
+            switch completion.next {
+            case .immediately:
+                unschedule(id, in: &state)
+                return (.runAgain, actions, nil)
+            case .resync:
+                let interval = configuration.resyncInterval
+                schedule(slot, after: interval + interval * (configuration.resyncJitter * configuration.random()), in: &state, actions: &actions)
+                return (.wait, actions, nil)
+            case .after(let delay):
+                schedule(slot, after: delay, in: &state, actions: &actions)
+                return (.wait, actions, nil)
+            case .retry(let failures, let transient):
+                let delay = transient
+                    ? configuration.transientRetryInterval * (1 + configuration.resyncJitter * configuration.random())
+                    : configuration.errorBackoff.delay(afterFailures: failures, random: configuration.random())
+                schedule(slot, after: delay, in: &state, actions: &actions)
+                metrics.queueRetries.increment()
+                metrics.queueBackoff.observe(delay)
+                return (.wait, actions, nil)
+            case .exit:
+                if let recreate = slot.machine.recreateRequest {
+                    purge(id, in: &state)
+                    return (.exit, actions, createWorker(id, config: recreate, in: &state))
+                }
+                schedule(slot, after: configuration.finishedRetention, payload: .purge(generation: slot.generation), in: &state, actions: &actions)
+                return (.exit, actions, nil)
+            }
+        }
+        actions.perform()
+        if let newTicket { start(newTicket) }
+        return after
+    }
+
+    private func workerExited() {
+        let drained = state.withLock { state -> Bool in
+            state.liveWorkers -= 1
+            return state.shuttingDown && state.liveWorkers == 0
+        }
+        if drained { finishShards() }
+    }
+
+    /// Ends ``run()`` once shutdown began and no worker task is left.
+    private func finishIfDrained() {
+        if state.withLock({ $0.shuttingDown && $0.liveWorkers == 0 }) { finishShards() }
+    }
+
+    private func finishShards() {
+        for shard in workerShards { shard.continuation.finish() }
+    }
+
+    private func start(_ ticket: WorkerTicket) {
+        workerShards[Int(ticket.generation % UInt64(Self.shardCount))].continuation.yield(ticket)
+    }
+
+    // MARK: Delay queue
+
+    private func runDelayQueue() async {
+        while !Task.isCancelled {
+            let (wakes, next) = state.withLock { state -> ([WakeSignal], C.Instant?) in
+                var wakes: [WakeSignal] = []
+                for entry in state.queue.popDue(now: clock.now) {
+                    guard let slot = state.slots[entry.key] else { continue }
+                    switch entry.payload {
+                    case .wake(let generation) where generation == slot.generation:
+                        if slot.machine.state < .terminating { _ = slot.machine.requestSync() }
+                        wakes.append(slot.wake)
+                    case .purge(let generation) where generation == slot.generation && slot.machine.state == .finished:
+                        purge(entry.key, in: &state)
+                    default:
+                        break
+                    }
+                }
+                metrics.queueDepth.set(Double(state.queue.count))
+                return (wakes, state.queue.nextDeadline)
+            }
+            for wake in wakes { wake.ring() }
+            await sleepUntil(next)
+        }
+    }
+
+    /// Sleeps until `deadline` (forever if `nil`) or until the queue is rung, whichever is first.
+    private func sleepUntil(_ deadline: C.Instant?) async {
+        guard let deadline else {
+            await queueWake.wait()
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.clock.sleep(until: deadline, tolerance: nil) }
+            group.addTask { await self.queueWake.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Bookkeeping under the lock
+
+    private func createWorker(_ id: ProcessID, config: Config, in state: inout EngineState<Config, C.Instant>) -> WorkerTicket {
+        state.nextGeneration += 1
+        let ticket = WorkerTicket(id: id, generation: state.nextGeneration, wake: WakeSignal())
+        state.slots[id] = WorkerSlot(machine: Machine(id: id, config: config, now: clock.now), generation: ticket.generation, wake: ticket.wake)
+        state.liveWorkers += 1
+        metrics.entered(.starting, process: id, from: nil)
+        return ticket
+    }
+
+    private func requestTermination(
+        _ slot: Slot, gracePeriod: Duration?, reason: String,
+        in state: inout EngineState<Config, C.Instant>, actions: inout Actions
+    ) {
+        let id = slot.machine.id
+        let previous = slot.machine.state
+        let decision = slot.machine.requestTermination(gracePeriod: gracePeriod, reason: reason, now: clock.now)
+        if decision.began {
+            noteEntered(.terminating, from: previous, slot: slot, actions: &actions)
+            logger.info("terminating", metadata: ["process": "\(id)", "reason": "\(reason)", "grace_period": "\(slot.machine.gracePeriod ?? .zero)"])
+        } else if decision.shortenedGrace, let grace = slot.machine.gracePeriod {
+            metrics.shortenedGrace(process: id, to: grace)
+        }
+        if decision.cancelInFlight {
+            if let cancel = slot.cancelInFlight { actions.cancels.append(cancel) } else { slot.cancelRequested = true }
+        }
+        if decision.wake {
+            unschedule(id, in: &state)
+            actions.wakes.append(slot.wake)
+        }
+    }
+
+    /// Metrics, logs and waiters for a state just entered.
+    private func noteEntered(_ entered: ProcessState, from previous: ProcessState, slot: Slot, actions: inout Actions) {
+        let id = slot.machine.id
+        metrics.entered(entered, process: id, from: previous)
+        switch entered {
+        case .terminating:
+            let machine = slot.machine
+            metrics.beganTermination(process: id, unixTime: unixTime(of: machine.terminatingAt!), gracePeriod: machine.gracePeriod ?? .zero)
+        case .terminated:
+            metrics.endedTermination(process: id)
+        default:
+            break
+        }
+        logger.debug("entered state", metadata: ["process": "\(id)", "state": "\(entered)"])
+        guard !slot.waiters.isEmpty else { return }
+        var kept: [Waiter] = []
+        for waiter in slot.waiters {
+            if waiter.target <= entered { actions.resumptions.append(waiter.resumption) } else { kept.append(waiter) }
+        }
+        slot.waiters = kept
+    }
+
+    private func schedule(
+        _ slot: Slot, after delay: Duration, payload: QueuedAction? = nil,
+        in state: inout EngineState<Config, C.Instant>, actions: inout Actions
+    ) {
+        let action = payload ?? .wake(generation: slot.generation)
+        if state.queue.schedule(slot.machine.id, at: clock.now.advanced(by: delay), payload: action) {
+            actions.wakes.append(queueWake)
+        }
+        metrics.queueAdds.increment()
+        metrics.queueDepth.set(Double(state.queue.count))
+    }
+
+    private func unschedule(_ id: ProcessID, in state: inout EngineState<Config, C.Instant>) {
+        if state.queue.remove(id) != nil { metrics.queueDepth.set(Double(state.queue.count)) }
+    }
+
+    /// Forgets a worker entirely: record, queue entry and every per-process series.
+    private func purge(_ id: ProcessID, in state: inout EngineState<Config, C.Instant>) {
+        guard let slot = state.slots.removeValue(forKey: id) else { return }
+        unschedule(id, in: &state)
+        metrics.purge(process: id, finalState: slot.machine.state, statesEntered: slot.machine.statesEntered, errorOperations: slot.errorOperations)
+        for waiter in slot.waiters { waiter.resumption.resume() }
+        logger.debug("purged", metadata: ["process": "\(id)"])
+    }
+
+    private func status(of slot: Slot, queue: DelayQueue<ProcessID, C.Instant, QueuedAction>) -> ProcessStatus {
+        let machine = slot.machine
+        return ProcessStatus(
+            id: machine.id,
+            state: machine.state,
+            healthy: machine.isHealthy,
+            createdAt: unixTime(of: machine.createdAt),
+            startedAt: machine.startedAt.map(unixTime(of:)),
+            terminatingAt: machine.terminatingAt.map(unixTime(of:)),
+            terminatedAt: machine.terminatedAt.map(unixTime(of:)),
+            finishedAt: machine.finishedAt.map(unixTime(of:)),
+            lastSyncAt: machine.lastSyncAt.map(unixTime(of:)),
+            nextSyncAt: queue.deadline(of: machine.id).map(unixTime(of:)),
+            gracePeriod: machine.gracePeriod,
+            terminationReason: machine.terminationReason,
+            errorCount: machine.errorCount,
+            consecutiveFailures: machine.consecutiveFailures,
+            lastError: machine.lastError,
+            restartCount: machine.restartCount)
+    }
+
+    private func unixTime(of instant: C.Instant) -> Double {
+        wallAnchor.unix + wallAnchor.instant.duration(to: instant).seconds
+    }
+}
+
+extension ProcessManager where C == ContinuousClock {
+    /// A manager on the real monotonic clock.
+    public convenience init(
+        syncer: Syncer,
+        configuration: EngineConfiguration = EngineConfiguration(),
+        registry: MetricsRegistry,
+        logger: Logger = Logger(label: "procmgr.engine")
+    ) throws(MetricsRegistryError) {
+        try self.init(syncer: syncer, clock: ContinuousClock(), configuration: configuration, registry: registry, logger: logger)
+    }
+}
+
+extension WorkerStateMachine.Operation {
+    var metricIndex: Int {
+        switch self {
+        case .sync: 0
+        case .terminating: 1
+        case .terminated: 2
+        }
+    }
+}

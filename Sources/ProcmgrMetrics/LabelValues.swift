@@ -1,0 +1,86 @@
+/// The identity of a series inside its family: its label values, compared
+/// and hashed by their UTF-8 bytes.
+///
+/// Swift's `String ==` uses canonical equivalence, so `"é"` (U+00E9) equals
+/// `"e\u{301}"`; Prometheus treats those as different label values, and so
+/// must we, or two series would silently merge.
+struct LabelValues: Hashable, Sendable {
+    let values: [String]
+
+    init(_ values: [String]) {
+        self.values = values
+    }
+
+    static func == (lhs: LabelValues, rhs: LabelValues) -> Bool {
+        guard lhs.values.count == rhs.values.count else { return false }
+        for index in lhs.values.indices where !utf8Equal(lhs.values[index], rhs.values[index]) {
+            return false
+        }
+        return true
+    }
+
+    func hash(into hasher: inout Hasher) {
+        for value in values {
+            var value = value
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(UInt8(0xFF))  // never occurs in UTF-8: an unambiguous separator
+        }
+    }
+
+    /// A byte string whose plain lexicographic order is the exposition order
+    /// of series: element by element over the values, each by bytes, a
+    /// shorter value before its extensions. Each UTF-8 byte is stored plus one
+    /// (UTF-8 never uses 0xFF, so it fits) and each value ends in 0x00, which
+    /// therefore sorts below any continuation.
+    var sortKey: [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(values.reduce(values.count) { $0 + $1.utf8.count })
+        for value in values {
+            for byte in value.utf8 { key.append(byte &+ 1) }
+            key.append(0)
+        }
+        return key
+    }
+}
+
+/// Byte-wise equality of two strings' UTF-8.
+func utf8Equal(_ lhs: String, _ rhs: String) -> Bool {
+    var lhs = lhs
+    var rhs = rhs
+    return lhs.withUTF8 { left in
+        rhs.withUTF8 { right in
+            left.count == right.count && (left.isEmpty || left.elementsEqual(right))
+        }
+    }
+}
+
+/// Byte-wise three-way comparison of two strings' UTF-8.
+func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
+    var lhs = lhs
+    var rhs = rhs
+    return lhs.withUTF8 { left in
+        rhs.withUTF8 { right in compareBytes(left, right) }
+    }
+}
+
+/// Lexicographic three-way comparison of byte strings.
+@inline(__always)
+func compareBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Int {
+    let shared = min(left.count, right.count)
+    var index = 0
+    while index < shared {
+        let a = left[index]
+        let b = right[index]
+        if a != b { return a < b ? -1 : 1 }
+        index += 1
+    }
+    return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+}
+
+/// `lhs` sorts before `rhs` (plain lexicographic byte order).
+@inline(__always)
+func bytesPrecede(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    lhs.withUnsafeBufferPointer { left in
+        rhs.withUnsafeBufferPointer { right in compareBytes(left, right) < 0 }
+    }
+}

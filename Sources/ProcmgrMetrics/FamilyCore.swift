@@ -85,6 +85,11 @@ final class FamilyCore<Series: AnyObject & Sendable>: Sendable {
         state.withLock { $0.byKey.count }
     }
 
+    /// Series objects still held, exported or removed-but-not-yet-compacted.
+    var heldSlotCount: Int {
+        state.withLock { $0.order.heldCount }
+    }
+
     /// Calls `body` with each series and its rendered bytes, in exposition
     /// order (label values, byte-wise). The lock is held only to bring the
     /// order up to date and take a (copy-on-write) reference to it.

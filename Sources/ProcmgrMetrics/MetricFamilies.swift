@@ -42,6 +42,9 @@ public final class CounterFamily: Sendable, RegisteredFamily {
     public func remove(_ values: String...) { core.remove(values) }
     /// Number of exported series.
     public var seriesCount: Int { core.seriesCount }
+    /// Series objects held, including removed ones awaiting compaction (bounded by a quarter of
+    /// the family); for tests of memory boundedness.
+    public var heldSlotCount: Int { core.heldSlotCount }
 
     func write(staging: inout StagingBuffer, output: inout [UInt8]) {
         staging.append(header, output: &output)
@@ -75,6 +78,9 @@ public final class GaugeFamily: Sendable, RegisteredFamily {
     public func remove(_ values: String...) { core.remove(values) }
     /// Number of exported series.
     public var seriesCount: Int { core.seriesCount }
+    /// Series objects held, including removed ones awaiting compaction (bounded by a quarter of
+    /// the family); for tests of memory boundedness.
+    public var heldSlotCount: Int { core.heldSlotCount }
 
     func write(staging: inout StagingBuffer, output: inout [UInt8]) {
         staging.append(header, output: &output)
@@ -117,6 +123,9 @@ public final class HistogramFamily: Sendable, RegisteredFamily {
     public func remove(_ values: String...) { core.remove(values) }
     /// Number of exported series.
     public var seriesCount: Int { core.seriesCount }
+    /// Series objects held, including removed ones awaiting compaction (bounded by a quarter of
+    /// the family); for tests of memory boundedness.
+    public var heldSlotCount: Int { core.heldSlotCount }
 
     func write(staging: inout StagingBuffer, output: inout [UInt8]) {
         staging.append(header, output: &output)

@@ -18,49 +18,67 @@ final class SeriesSlot<Series: AnyObject & Sendable>: Sendable {
 }
 
 /// A family's series in exposition order, kept up to date as series come and
-/// go so that no scrape re-sorts a whole family: additions wait in `pending`
-/// and are merged in at the next scrape (binary insertion for a few, sort and
-/// merge for a burst); removals are a binary search and an array removal.
+/// go so that no scrape re-sorts a whole family, and no add or remove costs more
+/// than a hash-table operation: additions wait in `pending` and removals of
+/// ordered series in `removed` (tombstones); the next scrape drops the
+/// tombstones in one pass and merges the additions in (binary insertion for a
+/// few, sort and merge for a burst). Thousands of processes churning between two
+/// scrapes therefore cost O(n log n) once, not a linear search or an array
+/// shift per series.
 struct SeriesOrder<Series: AnyObject & Sendable> {
     private var ordered: [SeriesSlot<Series>] = []
-    private var pending: [SeriesSlot<Series>] = []
+    private var pending: [ObjectIdentifier: SeriesSlot<Series>] = [:]
+    /// Slots still in `ordered` that were removed. Each is kept alive by
+    /// `ordered` until compaction, so its identifier cannot be reused meanwhile.
+    private var removed: Set<ObjectIdentifier> = []
 
     mutating func add(_ slot: SeriesSlot<Series>) {
-        pending.append(slot)
+        pending[ObjectIdentifier(slot)] = slot
     }
 
+    /// Removes a series. Its memory is released at the next scrape, or earlier
+    /// once tombstones reach a quarter of the family, so an agent nobody scrapes
+    /// still keeps memory bounded under churn (compaction stays amortised O(1)).
     mutating func remove(_ slot: SeriesSlot<Series>) {
-        if let index = pending.firstIndex(where: { $0 === slot }) {
-            pending.remove(at: index)
-            return
-        }
-        let index = insertionIndex(of: slot.sortKey)
-        if index < ordered.count, ordered[index] === slot {
-            ordered.remove(at: index)
-        }
+        let identifier = ObjectIdentifier(slot)
+        guard pending.removeValue(forKey: identifier) == nil else { return }
+        removed.insert(identifier)
+        if removed.count >= 64, removed.count * 4 >= ordered.count { compact() }
     }
 
     /// Every series in order (a copy-on-write reference, cheap to hand out).
     mutating func current() -> [SeriesSlot<Series>] {
+        compact()
         mergePending()
         return ordered
     }
 
+    /// Number of slots held, exported or tombstoned (for tests of boundedness).
+    var heldCount: Int { ordered.count + pending.count }
+
+    private mutating func compact() {
+        guard !removed.isEmpty else { return }
+        ordered.removeAll { removed.contains(ObjectIdentifier($0)) }
+        removed.removeAll(keepingCapacity: true)
+    }
+
     private mutating func mergePending() {
         guard !pending.isEmpty else { return }
-        if pending.count <= 16 {
-            for slot in pending {
+        var additions = Array(pending.values)
+        pending.removeAll()
+        if additions.count <= 16 {
+            for slot in additions {
                 ordered.insert(slot, at: insertionIndex(of: slot.sortKey))
             }
         } else {
-            pending.sort { bytesPrecede($0.sortKey, $1.sortKey) }
+            additions.sort { bytesPrecede($0.sortKey, $1.sortKey) }
             var merged: [SeriesSlot<Series>] = []
-            merged.reserveCapacity(ordered.count + pending.count)
+            merged.reserveCapacity(ordered.count + additions.count)
             var left = 0
             var right = 0
-            while left < ordered.count, right < pending.count {
-                if bytesPrecede(pending[right].sortKey, ordered[left].sortKey) {
-                    merged.append(pending[right])
+            while left < ordered.count, right < additions.count {
+                if bytesPrecede(additions[right].sortKey, ordered[left].sortKey) {
+                    merged.append(additions[right])
                     right += 1
                 } else {
                     merged.append(ordered[left])
@@ -68,10 +86,9 @@ struct SeriesOrder<Series: AnyObject & Sendable> {
                 }
             }
             merged.append(contentsOf: ordered[left...])
-            merged.append(contentsOf: pending[right...])
+            merged.append(contentsOf: additions[right...])
             ordered = merged
         }
-        pending.removeAll()
     }
 
     /// First index in `ordered` whose key is not before `key`.

@@ -216,7 +216,31 @@ import Testing
         _ = registry.exposition()
         #expect(weakCounter != nil)
         family.remove("a")
+        // Removal tombstones the series; the next scrape (or enough removals) releases it.
+        _ = registry.exposition()
         #expect(weakCounter == nil)
+    }
+
+    @Test func churnWithoutScrapesStaysBounded() throws {
+        let registry = MetricsRegistry()
+        let family = try registry.counterFamily(name: "c_total", help: "", labelNames: ["p"])
+        for index in 0..<1_000 { family.labels("keep-\(index)").increment() }
+        _ = registry.exposition()
+        weak var firstChurned: Counter?
+        var mostHeld = 0
+        for round in 0..<10 {
+            for index in 0..<100 {
+                let counter = family.labels("churn-\(round)-\(index)")
+                counter.increment()
+                if round == 0, index == 0 { firstChurned = counter }
+            }
+            _ = registry.exposition()  // the new series enter the ordered list
+            for index in 0..<100 { family.remove("churn-\(round)-\(index)") }
+            mostHeld = max(mostHeld, family.heldSlotCount)
+        }
+        #expect(family.seriesCount == 1_000)
+        #expect(firstChurned == nil, "tombstones are compacted without waiting for a scrape")
+        #expect(mostHeld <= 1_400, "held up to \(mostHeld) slots for at most 1,100 live series")
     }
 
     @Test func unregisterDropsAndReleasesTheFamily() throws {

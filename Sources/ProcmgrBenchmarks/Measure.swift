@@ -42,6 +42,15 @@ extension Duration {
     }
 }
 
+/// Returns free heap pages to the kernel (glibc `malloc_trim`, looked up at run time because the
+/// Glibc module does not export `malloc.h`), so RSS then counts memory in use, not holes left by
+/// freed allocations.
+func trimHeap() {
+    typealias Trim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+}
+
 /// Resident set size of this process, from /proc/self/statm.
 func residentBytes() -> Int {
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }

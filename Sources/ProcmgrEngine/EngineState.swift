@@ -1,7 +1,7 @@
 /// Everything the ``ProcessManager`` guards with its one lock.
-struct EngineState<Config: ProcessConfiguration, Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
-    var slots: [ProcessID: WorkerSlot<Config, Instant>] = [:]
-    var queue = DelayQueue<ProcessID, Instant, QueuedAction>()
+struct EngineState: Sendable {
+    var slots: [ProcessID: WorkerSlot] = [:]
+    var queue = DelayQueue<ProcessID, EngineTime, QueuedAction>()
     /// Distinguishes a re-created id from its purged predecessor, so stale queue entries and
     /// worker tasks of the old one can never act on the new one.
     var nextGeneration: UInt64 = 0
@@ -20,9 +20,8 @@ struct EngineState<Config: ProcessConfiguration, Instant: InstantProtocol>: Send
 ///
 /// A class so that one dictionary lookup yields a handle the manager mutates in place; it is only
 /// ever read or written while the manager's lock is held, which is what makes it Sendable.
-final class WorkerSlot<Config: ProcessConfiguration, Instant: InstantProtocol>: @unchecked Sendable
-where Instant.Duration == Duration {
-    var machine: WorkerStateMachine<Config, Instant>
+final class WorkerSlot: @unchecked Sendable {
+    var machine: WorkerStateMachine
     let generation: UInt64
     let wake: WakeSignal
     /// Cancels the hook call in flight, once its task is registered.
@@ -33,7 +32,7 @@ where Instant.Duration == Duration {
     /// Which engine error series exist for this worker, so a purge removes exactly those.
     var errorOperations = ErrorOperations()
 
-    init(machine: WorkerStateMachine<Config, Instant>, generation: UInt64, wake: WakeSignal) {
+    init(machine: WorkerStateMachine, generation: UInt64, wake: WakeSignal) {
         self.machine = machine
         self.generation = generation
         self.wake = wake

@@ -78,15 +78,15 @@ import ProcmgrSupport
 ///     terminating_since series          absent           present         present   removed   –
 public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable where C.Duration == Duration {
     public typealias Config = Syncer.Config
-    typealias Machine = WorkerStateMachine<Config, C.Instant>
-    typealias Slot = WorkerSlot<Config, C.Instant>
+    typealias Machine = WorkerStateMachine
+    typealias Slot = WorkerSlot
 
     private let syncer: Syncer
     private let clock: C
     private let configuration: EngineConfiguration
     private let metrics: EngineMetrics
     private let logger: Logger
-    private let state: LockedState<EngineState<Config, C.Instant>>
+    private let state: LockedState<EngineState>
     /// Rung when the earliest deadline of the delay queue moved earlier, or at shutdown.
     private let queueWake = WakeSignal()
     /// New workers, spread over several task groups: a task group's bookkeeping for a finished
@@ -94,8 +94,10 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     /// quadratic.
     private let workerShards: [(stream: AsyncStream<WorkerTicket>, continuation: AsyncStream<WorkerTicket>.Continuation)]
     private static var shardCount: Int { 64 }
-    /// Maps the injected clock onto wall time for timestamps shown to people.
-    private let wallAnchor: (unix: Double, instant: C.Instant)
+    /// The clock's instant that ``EngineTime`` zero stands for.
+    private let origin: C.Instant
+    /// Wall time at the origin, for timestamps shown to people.
+    private let originUnixTime: Double
 
     public init(
         syncer: Syncer,
@@ -111,7 +113,8 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         self.logger = logger
         self.state = LockedState(EngineState())
         workerShards = (0..<Self.shardCount).map { _ in AsyncStream.makeStream(of: WorkerTicket.self, bufferingPolicy: .unbounded) }
-        wallAnchor = (configuration.wallClock(), clock.now)
+        origin = clock.now
+        originUnixTime = configuration.wallClock()
     }
 
     // MARK: Running
@@ -286,7 +289,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     /// The config most recently desired for the process.
     public func config(of id: ProcessID) -> Config? {
-        state.withLock { $0.slots[id]?.machine.latestConfig }
+        state.withLock { $0.slots[id].map { Self.unerase($0.machine.latestConfig) } }
     }
 
     /// True once the terminating hook succeeded (the process is stopped), until purged.
@@ -382,7 +385,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     private func beginWork(_ ticket: WorkerTicket) -> StartedWork? {
         let picked = state.withLock { state -> Machine.Work? in
             guard let slot = state.slots[ticket.id], slot.generation == ticket.generation else { return .exit }
-            return slot.machine.beginWork(now: clock.now)
+            return slot.machine.beginWork(now: engineNow())
         }
         guard let work = picked else { return nil }
         let id = ticket.id
@@ -392,14 +395,17 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         switch work {
         case .exit:
             return .exit
-        case .sync(let config, let type):
+        case .sync(let erased, let type):
             operation = .sync
+            let config = Self.unerase(erased)
             task = Task { .sync(await Result(catchingAsync: { try await syncer.syncProcess(id, config: config, updateType: type) })) }
-        case .terminating(let config, let termination):
+        case .terminating(let erased, let termination):
             operation = .terminating
+            let config = Self.unerase(erased)
             task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatingProcess(id, config: config, termination: termination) })) }
-        case .terminated(let config):
+        case .terminated(let erased):
             operation = .terminated
+            let config = Self.unerase(erased)
             task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatedProcess(id, config: config) })) }
         }
         let cancelledAlready = state.withLock { state -> Bool in
@@ -422,7 +428,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             guard let slot = state.slots[id], slot.generation == ticket.generation else { return (.exit, actions, nil) }
             slot.cancelInFlight = nil
             slot.cancelRequested = false
-            let now = clock.now
+            let now = engineNow()
             let previous = slot.machine.state
             let completion: Machine.Completion
             let operation = slot.machine.inFlight?.operation
@@ -468,7 +474,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             case .exit:
                 if let recreate = slot.machine.recreateRequest {
                     purge(id, in: &state)
-                    return (.exit, actions, createWorker(id, config: recreate, in: &state))
+                    return (.exit, actions, createWorker(id, config: Self.unerase(recreate), in: &state))
                 }
                 schedule(slot, after: configuration.finishedRetention, payload: .purge(generation: slot.generation), in: &state, actions: &actions)
                 return (.exit, actions, nil)
@@ -504,9 +510,9 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     private func runDelayQueue() async {
         while !Task.isCancelled {
-            let (wakes, next) = state.withLock { state -> ([WakeSignal], C.Instant?) in
+            let (wakes, next) = state.withLock { state -> ([WakeSignal], EngineTime?) in
                 var wakes: [WakeSignal] = []
-                for entry in state.queue.popDue(now: clock.now) {
+                for entry in state.queue.popDue(now: engineNow()) {
                     guard let slot = state.slots[entry.key] else { continue }
                     switch entry.payload {
                     case .wake(let generation) where generation == slot.generation:
@@ -527,13 +533,13 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     }
 
     /// Sleeps until `deadline` (forever if `nil`) or until the queue is rung, whichever is first.
-    private func sleepUntil(_ deadline: C.Instant?) async {
+    private func sleepUntil(_ deadline: EngineTime?) async {
         guard let deadline else {
             await queueWake.wait()
             return
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.clock.sleep(until: deadline, tolerance: nil) }
+            group.addTask { try? await self.clock.sleep(until: self.origin.advanced(by: deadline), tolerance: nil) }
             group.addTask { await self.queueWake.wait() }
             await group.next()
             group.cancelAll()
@@ -542,10 +548,10 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     // MARK: Bookkeeping under the lock
 
-    private func createWorker(_ id: ProcessID, config: Config, in state: inout EngineState<Config, C.Instant>) -> WorkerTicket {
+    private func createWorker(_ id: ProcessID, config: Config, in state: inout EngineState) -> WorkerTicket {
         state.nextGeneration += 1
         let ticket = WorkerTicket(id: id, generation: state.nextGeneration, wake: WakeSignal())
-        state.slots[id] = WorkerSlot(machine: Machine(id: id, config: config, now: clock.now), generation: ticket.generation, wake: ticket.wake)
+        state.slots[id] = WorkerSlot(machine: Machine(id: id, config: config, now: engineNow()), generation: ticket.generation, wake: ticket.wake)
         state.liveWorkers += 1
         metrics.entered(.starting, process: id, from: nil)
         return ticket
@@ -553,11 +559,11 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     private func requestTermination(
         _ slot: Slot, gracePeriod: Duration?, reason: String,
-        in state: inout EngineState<Config, C.Instant>, actions: inout Actions
+        in state: inout EngineState, actions: inout Actions
     ) {
         let id = slot.machine.id
         let previous = slot.machine.state
-        let decision = slot.machine.requestTermination(gracePeriod: gracePeriod, reason: reason, now: clock.now)
+        let decision = slot.machine.requestTermination(gracePeriod: gracePeriod, reason: reason, now: engineNow())
         if decision.began {
             noteEntered(.terminating, from: previous, slot: slot, actions: &actions)
             logger.info("terminating", metadata: ["process": "\(id)", "reason": "\(reason)", "grace_period": "\(slot.machine.gracePeriod ?? .zero)"])
@@ -597,22 +603,22 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     private func schedule(
         _ slot: Slot, after delay: Duration, payload: QueuedAction? = nil,
-        in state: inout EngineState<Config, C.Instant>, actions: inout Actions
+        in state: inout EngineState, actions: inout Actions
     ) {
         let action = payload ?? .wake(generation: slot.generation)
-        if state.queue.schedule(slot.machine.id, at: clock.now.advanced(by: delay), payload: action) {
+        if state.queue.schedule(slot.machine.id, at: engineNow() + delay, payload: action) {
             actions.wakes.append(queueWake)
         }
         metrics.queueAdds.increment()
         metrics.queueDepth.set(Double(state.queue.count))
     }
 
-    private func unschedule(_ id: ProcessID, in state: inout EngineState<Config, C.Instant>) {
+    private func unschedule(_ id: ProcessID, in state: inout EngineState) {
         if state.queue.remove(id) != nil { metrics.queueDepth.set(Double(state.queue.count)) }
     }
 
     /// Forgets a worker entirely: record, queue entry and every per-process series.
-    private func purge(_ id: ProcessID, in state: inout EngineState<Config, C.Instant>) {
+    private func purge(_ id: ProcessID, in state: inout EngineState) {
         guard let slot = state.slots.removeValue(forKey: id) else { return }
         unschedule(id, in: &state)
         metrics.purge(process: id, finalState: slot.machine.state, statesEntered: slot.machine.statesEntered, errorOperations: slot.errorOperations)
@@ -620,7 +626,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         logger.debug("purged", metadata: ["process": "\(id)"])
     }
 
-    private func status(of slot: Slot, queue: DelayQueue<ProcessID, C.Instant, QueuedAction>) -> ProcessStatus {
+    private func status(of slot: Slot, queue: DelayQueue<ProcessID, EngineTime, QueuedAction>) -> ProcessStatus {
         let machine = slot.machine
         return ProcessStatus(
             id: machine.id,
@@ -641,8 +647,21 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             restartCount: machine.restartCount)
     }
 
-    private func unixTime(of instant: C.Instant) -> Double {
-        wallAnchor.unix + wallAnchor.instant.duration(to: instant).seconds
+    private func unixTime(of time: EngineTime) -> Double {
+        originUnixTime + time.seconds
+    }
+
+    /// Now, as engine time.
+    private func engineNow() -> EngineTime {
+        origin.duration(to: clock.now)
+    }
+}
+
+extension ProcessManager {
+    /// Recovers the syncer's config type. Every config a machine holds came through ``update``,
+    /// which only accepts `Config`, so the cast cannot fail.
+    static func unerase(_ config: any ProcessConfiguration) -> Config {
+        config as! Config
     }
 }
 

@@ -50,3 +50,7 @@ public enum UpdateType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// Time inside the engine: the `Duration` since the engine's origin on its injected clock.
+/// A concrete type, so the engine's bookkeeping is not generic over the clock.
+typealias EngineTime = Duration

@@ -7,8 +7,16 @@
 /// The ``ProcessManager`` owns one machine per process, mutates it only under its lock, and
 /// performs what the returned decisions ask (cancel the in-flight call, wake the worker, schedule a
 /// retry, record metrics). Tests drive the machine synchronously.
-struct WorkerStateMachine<Config: ProcessConfiguration, Instant: InstantProtocol>: Sendable
-where Instant.Duration == Duration {
+///
+/// The machine is deliberately not generic: times are ``EngineTime`` (a `Duration` since the
+/// engine's origin) and configs are existentials. The manager is generic over the syncer and the
+/// clock and, living in another module than its users, runs unspecialized; a generic machine made
+/// every field access and `Optional` check there a runtime-metadata call, which cost a third of the
+/// engine's time under churn.
+struct WorkerStateMachine: Sendable {
+    typealias Config = any ProcessConfiguration
+    typealias Instant = EngineTime
+
     /// The kind of hook call in flight.
     enum Operation: Sendable, Hashable {
         case sync
@@ -209,7 +217,7 @@ where Instant.Duration == Duration {
             return .terminated(latestConfig)
         case .terminating:
             let grace = gracePeriod ?? .zero
-            let elapsed = terminatingAt!.duration(to: now)
+            let elapsed = now - terminatingAt!
             let remaining = max(.zero, grace - elapsed)
             inFlight = InFlightCall(operation: .terminating, gracePeriod: grace)
             return .terminating(latestConfig, TerminationContext(gracePeriod: grace, remaining: remaining))
@@ -244,7 +252,7 @@ where Instant.Duration == Duration {
             if startedAt == nil {
                 startedAt = now
                 completion.entered = .running
-                completion.startDuration = createdAt.duration(to: now)
+                completion.startDuration = now - createdAt
             }
             switch outcome {
             case .running:
@@ -272,7 +280,7 @@ where Instant.Duration == Duration {
         case .success:
             consecutiveFailures = 0
             terminatedAt = now
-            return Completion(next: .immediately, entered: .terminated, terminationDuration: terminatingAt!.duration(to: now))
+            return Completion(next: .immediately, entered: .terminated, terminationDuration: now - terminatingAt!)
         case .failure(let error):
             return recordFailure(error, transient: false)
         }

@@ -5,6 +5,7 @@ import PackageDescription
 ///   ProcmgrSupport  — a TSan-visible lock shared by every layer
 ///   ProcmgrMetrics  — registry + exposition, no I/O
 ///   ProcmgrEngine   — pod-worker lifecycle engine; clock + registry + logger only
+///   ProcmgrConfig   — the agent's declarative config: model, parsing, validation, merging
 ///   procmgr         — CLI
 let strictSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -19,6 +20,7 @@ let package = Package(
         .library(name: "ProcmgrMetrics", targets: ["ProcmgrMetrics"]),
         .library(name: "ProcmgrEngine", targets: ["ProcmgrEngine"]),
         .library(name: "ProcmgrTestKit", targets: ["ProcmgrTestKit"]),
+        .library(name: "ProcmgrConfig", targets: ["ProcmgrConfig"]),
         .executable(name: "procmgr", targets: ["procmgr"]),
         .executable(name: "procmgr-bench", targets: ["ProcmgrBenchmarks"]),
     ],
@@ -27,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         .target(
@@ -55,9 +58,15 @@ let package = Package(
             dependencies: ["ProcmgrEngine", "ProcmgrSupport"],
             swiftSettings: strictSwiftSettings
         ),
+        .target(
+            name: "ProcmgrConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSwiftSettings
+        ),
         .executableTarget(
             name: "procmgr",
             dependencies: [
+                "ProcmgrConfig",
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -82,6 +91,11 @@ let package = Package(
                 "ProcmgrMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrConfigTests",
+            dependencies: ["ProcmgrConfig"],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

@@ -7,6 +7,6 @@ struct ProcmgrCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "procmgr",
         abstract: "Keeps a declared set of processes running and shows everything it does to Prometheus.",
-        subcommands: [EngineExampleCommand.self],
+        subcommands: [EngineExampleCommand.self, ValidateCommand.self],
         defaultSubcommand: EngineExampleCommand.self)
 }

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// Entry points for turning configuration files and admin responses into
+/// validated models. Every function either returns a fully validated value or
+/// throws one `ConfigError` listing every problem found; nothing is applied
+/// half-way.
+///
+/// Relative paths (`working_dir`, `state_dir`, `log_file.path`, `token_file`,
+/// `admin.token_file`, `admin.cache_file`) are resolved against the directory
+/// of the config file, not the agent's working directory, so the same file
+/// means the same thing wherever the agent is started from. Paths in admin
+/// responses resolve against the same directory. Resolution is lexical (see
+/// `PathResolver`).
+public enum ConfigLoader {
+    /// Reads and validates the config file at `path`. The format comes from
+    /// the extension (`.json`, `.yaml`, `.yml`), else from the content.
+    public static func load(path: String) throws(ConfigError) -> AgentConfig {
+        let absolute = PathResolver.resolve(path, against: FileManager.default.currentDirectoryPath)
+        let data = try read(path: absolute)
+        return try parse(data: data, format: ConfigFormat.fromExtension(of: path),
+                         baseDirectory: (absolute as NSString).deletingLastPathComponent)
+    }
+
+    /// Parses and validates a config document held in memory.
+    /// - Parameters:
+    ///   - format: `nil` to decide from the content.
+    ///   - baseDirectory: directory relative paths resolve against; `nil`
+    ///     keeps them relative (normalized) as written.
+    public static func parse(data: Data, format: ConfigFormat? = nil, baseDirectory: String? = nil) throws(ConfigError) -> AgentConfig {
+        let root = try DocumentReader.read(data, format: format, document: nil)
+        return try DocumentValidator.validateLocal(root, baseDirectory: baseDirectory)
+    }
+
+    /// Parses a config document into its node tree without validating it.
+    public static func parseNodes(data: Data, format: ConfigFormat? = nil, document: String? = nil) throws(ConfigError) -> ConfigNode {
+        try DocumentReader.read(data, format: format, document: document)
+    }
+
+    /// The label admin-service documents carry in problem paths.
+    public static let adminDocument = "admin"
+
+    /// Merges an admin-service response (`{"processes": [...]}`, JSON) — or
+    /// the cached copy of one — with `config`'s local overrides and validates
+    /// the result as a whole. Problems in fields from the admin service are
+    /// reported as `admin:processes[3].port`, those from the local file as
+    /// `processes[0].port`.
+    public static func mergeAdmin(response: Data, into config: AgentConfig) throws(ConfigError) -> [ProcessSpec] {
+        let root = try DocumentReader.read(response, format: .json, document: adminDocument)
+        return try DocumentValidator.validateAdmin(root, overrides: config.overrides, listen: config.agent.listen,
+                                                   baseDirectory: config.baseDirectory)
+    }
+
+    static func read(path: String) throws(ConfigError) -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason: String
+            if !FileManager.default.fileExists(atPath: path) {
+                reason = "no such file"
+            } else if !FileManager.default.isReadableFile(atPath: path) {
+                reason = "permission denied"
+            } else {
+                reason = "could not be read (\(error.localizedDescription))"
+            }
+            throw ConfigError(code: .unreadable, problems: [ConfigProblem(path: ConfigPath(), message: "\(path): \(reason)")])
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// What `procmgr validate <file>` prints: a verdict line, then either every
+/// problem (one per line, exactly as `ConfigProblem.description`) or a short
+/// summary of the effective configuration.
+///
+/// With an admin source configured, the local entries are checked as
+/// overrides; if the admin cache file exists the merged result is validated
+/// too, since that is what the agent would run if the service were down.
+public enum ConfigValidation {
+    public static func report(path: String) -> (ok: Bool, lines: [String]) {
+        let config: AgentConfig
+        do {
+            config = try ConfigLoader.load(path: path)
+        } catch {
+            let count = error.problems.count
+            return (false, ["\(path): invalid, \(count) problem\(count == 1 ? "" : "s")"] + error.lines)
+        }
+
+        var lines = [String]()
+        var ok = true
+        let agent = config.agent
+        var agentLine = "agent: listen \(agent.listen), ports \(agent.portRange), state_dir \(agent.stateDir), orphans \(agent.orphans)"
+        if agent.tokenFile != nil { agentLine += ", token required" }
+        var processes = config.processes
+
+        if let admin = agent.admin {
+            let overrideCount = config.overrides.count
+            lines.append("\(path): valid, admin source \(admin.url.absoluteString), \(overrideCount) local override\(overrideCount == 1 ? "" : "s")")
+            lines.append(agentLine)
+            if let cached = FileManager.default.contents(atPath: admin.cacheFile) {
+                do {
+                    processes = try ConfigLoader.mergeAdmin(response: cached, into: config)
+                    lines.append("admin cache \(admin.cacheFile): valid when merged, \(processes.count) process\(processes.count == 1 ? "" : "es")")
+                } catch {
+                    ok = false
+                    let count = error.problems.count
+                    lines.append("admin cache \(admin.cacheFile): invalid when merged, \(count) problem\(count == 1 ? "" : "s")")
+                    lines.append(contentsOf: error.lines)
+                    processes = []
+                }
+            } else {
+                lines.append("admin cache \(admin.cacheFile): not present; admin processes are validated when fetched")
+            }
+        } else {
+            lines.append("\(path): valid, \(processes.count) process\(processes.count == 1 ? "" : "es")")
+            lines.append(agentLine)
+        }
+        lines.append(contentsOf: processes.map(summary))
+        return (ok, lines)
+    }
+
+    /// `process api-1: port auto, restart always, health http /api/status, command dist/bin/servicehost -port ${PORT}`
+    static func summary(of process: ProcessSpec) -> String {
+        var parts = ["port \(process.port)", "restart \(process.restart)"]
+        if case .http(let path)? = process.health?.probe { parts.append("health http \(path)") }
+        if process.heartbeat != nil { parts.append("heartbeat") }
+        if !process.hostnames.isEmpty { parts.append("hostnames \(process.hostnames.joined(separator: ","))") }
+        parts.append("command \(process.command.joined(separator: " "))")
+        return "process \(process.id): " + parts.joined(separator: ", ")
+    }
+}

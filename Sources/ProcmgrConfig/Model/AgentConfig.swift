@@ -1,0 +1,33 @@
+/// A whole validated configuration: the agent's settings and its processes.
+///
+/// Without an admin source, `processes` is the complete desired state.
+/// With `agent.admin` set, the local `processes:` entries are *overrides*
+/// merged over whatever the admin service returns, so they cannot be turned
+/// into `ProcessSpec`s on their own: `processes` is then empty and
+/// `overrides` holds the (already checked) entries for
+/// `ConfigLoader.mergeAdmin(response:into:)`.
+public struct AgentConfig: Sendable, Hashable {
+    public var agent: AgentSettings
+    public var processes: [ProcessSpec]
+    /// In admin mode, the local file's process entries as parsed (already
+    /// checked as overrides), kept for merging with admin responses; empty
+    /// without an admin source. Compared by content only.
+    public var overrides: [ConfigNode]
+    /// Directory relative paths were resolved against (the config file's),
+    /// also used for paths in admin responses; `nil` when parsed from data
+    /// without one, in which case paths are kept as written.
+    public var baseDirectory: String?
+
+    public init(agent: AgentSettings = AgentSettings(), processes: [ProcessSpec] = [],
+                overrides: [ConfigNode] = [], baseDirectory: String? = nil) {
+        self.agent = agent
+        self.processes = processes
+        self.overrides = overrides
+        self.baseDirectory = baseDirectory
+    }
+
+    /// The process with `id`, if configured.
+    public func process(id: String) -> ProcessSpec? {
+        processes.first { $0.id == id }
+    }
+}

@@ -5,6 +5,8 @@ import PackageDescription
 ///   ProcmgrSupport  — a TSan-visible lock shared by every layer
 ///   ProcmgrMetrics  — registry + exposition, no I/O
 ///   ProcmgrEngine   — pod-worker lifecycle engine; clock + registry + logger only
+///   ProcmgrRuntime  — OS process primitives (spawn, exit watching, group stop, orphan guard,
+///                     ports, output capture, heartbeats) on a C shim (CProcmgrShims)
 ///   ProcmgrConfig   — the agent's declarative config: model, parsing, validation, merging
 ///   procmgr         — CLI
 let strictSwiftSettings: [SwiftSetting] = [
@@ -21,6 +23,7 @@ let package = Package(
         .library(name: "ProcmgrEngine", targets: ["ProcmgrEngine"]),
         .library(name: "ProcmgrTestKit", targets: ["ProcmgrTestKit"]),
         .library(name: "ProcmgrConfig", targets: ["ProcmgrConfig"]),
+        .library(name: "ProcmgrRuntime", targets: ["ProcmgrRuntime"]),
         .executable(name: "procmgr", targets: ["procmgr"]),
         .executable(name: "procmgr-bench", targets: ["ProcmgrBenchmarks"]),
     ],
@@ -59,6 +62,26 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "CProcmgrShims",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "ProcmgrRuntime",
+            dependencies: [
+                "CProcmgrShims",
+                "ProcmgrSupport",
+                "ProcmgrMetrics",
+                "ProcmgrEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .executableTarget(
+            name: "runtime-testhost",
+            dependencies: ["ProcmgrRuntime"],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "ProcmgrConfig",
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSwiftSettings
@@ -91,6 +114,13 @@ let package = Package(
                 "ProcmgrMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrRuntimeTests",
+            // The executable dependency only makes sure runtime-testhost is built before the
+            // tests, which start it as a child process.
+            dependencies: ["ProcmgrRuntime", "runtime-testhost", "ProcmgrTestKit", "ProcmgrEngine", "ProcmgrMetrics"],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

@@ -1,0 +1,154 @@
+#ifndef PROCMGR_SHIMS_H
+#define PROCMGR_SHIMS_H
+
+// Low-level process primitives for procmgr that Swift cannot express safely.
+//
+// Why C at all: the code that runs in a child between clone() and execve() shares the
+// parent's memory (CLONE_VM|CLONE_VFORK) and must not allocate, take locks or touch the Swift
+// runtime. Only plain syscalls are allowed there. The same holds for the guardian process,
+// which is fork()ed from a multi-threaded parent and therefore may only use
+// async-signal-safe functions for the rest of its life.
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - spawn
+
+/// Where a spawn failed. Reported back to the parent through a CLOEXEC pipe so the parent can
+/// build a precise error (for example "working directory does not exist" vs "executable not
+/// found").
+typedef enum procmgr_spawn_stage {
+    PROCMGR_STAGE_NONE = 0,
+    /// In the parent, before the child existed (pipe/mmap/clone failed).
+    PROCMGR_STAGE_PARENT = 1,
+    PROCMGR_STAGE_SETPGID = 2,
+    PROCMGR_STAGE_PDEATHSIG = 3,
+    /// The parent died between clone() and prctl(PR_SET_PDEATHSIG): the child gives up.
+    PROCMGR_STAGE_PARENT_GONE = 4,
+    PROCMGR_STAGE_FDS = 5,
+    PROCMGR_STAGE_CHDIR = 6,
+    PROCMGR_STAGE_EXEC = 7,
+} procmgr_spawn_stage;
+
+typedef struct procmgr_spawn_attr {
+    /// Path handed to execve (absolute, or relative to working_dir). PATH lookup is done by the
+    /// caller before the call, because the child must not allocate.
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    /// NULL: inherit the parent's working directory.
+    const char *working_dir;
+    /// fd_sources[i] (a descriptor of the parent) becomes fd_targets[i] in the child. Every
+    /// other descriptor is closed at exec. Targets 0, 1 and 2 should always be present.
+    const int *fd_sources;
+    const int *fd_targets;
+    int fd_count;
+    /// Non-zero: prctl(PR_SET_PDEATHSIG, SIGKILL) in the child.
+    int set_pdeathsig;
+    /// Non-zero: setpgid(0, 0), the child leads its own process group.
+    int new_process_group;
+    /// getpid() of the parent; the child exits if its parent changed before PDEATHSIG was armed.
+    pid_t expected_parent;
+    /// Upper bound for the fallback close loop when close_range() is unavailable.
+    int fd_limit;
+} procmgr_spawn_attr;
+
+/// Starts a child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD). Returns 0 and fills out_pid /
+/// out_pidfd (CLOEXEC) on success. Returns -1 on failure with *out_stage / *out_errno set; a
+/// child that failed after clone has already been reaped.
+int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd,
+                  int *out_stage, int *out_errno);
+
+// MARK: - pidfd, waitid, subreaper
+
+int procmgr_pidfd_open(pid_t pid, unsigned int flags);
+int procmgr_pidfd_send_signal(int pidfd, int sig);
+int procmgr_set_child_subreaper(int on);
+int procmgr_is_child_subreaper(void);
+
+/// waitid(P_PIDFD, pidfd, WEXITED | WNOHANG). Returns 1 when reaped (fills pid, si_code,
+/// si_status), 0 when the process has not exited yet, -1 with errno (ECHILD: not our child or
+/// already reaped).
+int procmgr_wait_pidfd(int pidfd, pid_t *out_pid, int *out_code, int *out_status);
+
+/// waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT): peeks at one exited child without reaping it.
+/// Returns 1 (and the pid) when one exists, 0 when none has exited, -1 with errno (ECHILD: no
+/// children at all).
+int procmgr_peek_exited_child(pid_t *out_pid);
+
+/// waitid(P_PID, pid, WEXITED | WNOHANG). Same return convention as procmgr_wait_pidfd.
+int procmgr_reap_pid(pid_t pid, int *out_code, int *out_status);
+
+// MARK: - epoll (epoll_event is packed on x86_64; keep it out of Swift)
+
+int procmgr_epoll_create(void);
+int procmgr_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits like epoll_wait and unpacks the results into two parallel arrays.
+int procmgr_epoll_wait(int epfd, uint64_t *out_data, uint32_t *out_events, int max_events,
+                       int timeout_ms);
+
+enum {
+    PROCMGR_EPOLLIN = 0x001,
+    PROCMGR_EPOLLOUT = 0x004,
+    PROCMGR_EPOLLERR = 0x008,
+    PROCMGR_EPOLLHUP = 0x010,
+    PROCMGR_EPOLLRDHUP = 0x2000,
+    PROCMGR_EPOLLONESHOT = 0x40000000,
+    PROCMGR_EPOLL_CTL_ADD = 1,
+    PROCMGR_EPOLL_CTL_DEL = 2,
+    PROCMGR_EPOLL_CTL_MOD = 3,
+};
+
+int procmgr_eventfd(unsigned int initval, int nonblocking);
+
+/// timerfd on CLOCK_MONOTONIC, CLOEXEC | NONBLOCK.
+int procmgr_timerfd_create(void);
+/// Arms a one-shot timer `nanoseconds` from now (0 disarms; a past deadline fires at once:
+/// pass 1).
+int procmgr_timerfd_arm(int fd, uint64_t nanoseconds);
+
+/// pipe2(O_CLOEXEC); the read end (fds[0]) is additionally O_NONBLOCK when requested.
+int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end);
+
+/// Names the calling thread (prctl PR_SET_NAME, 15 bytes max).
+void procmgr_set_current_thread_name(const char *name);
+
+// MARK: - SIGCHLD notification
+
+/// Installs a SIGCHLD handler (SA_RESTART | SA_NOCLDSTOP) that writes 1 to `eventfd`, and then
+/// calls whatever handler was installed before. Returns 0 or -1 with errno.
+int procmgr_install_sigchld_notifier(int eventfd);
+
+// MARK: - guardian
+
+/// One record the agent sends to the guardian (SOCK_SEQPACKET, fixed size).
+typedef struct procmgr_guardian_record {
+    int32_t op;
+    int32_t pgid;
+} procmgr_guardian_record;
+
+enum {
+    PROCMGR_GUARDIAN_ADD = 1,
+    PROCMGR_GUARDIAN_REMOVE = 2,
+    /// Exit without killing anything (graceful shutdown, `orphans: adopt`).
+    PROCMGR_GUARDIAN_DISARM = 3,
+};
+
+/// Forks the guardian. The child closes every descriptor but its end of a socketpair, calls
+/// setsid(), and from then on only reads records; on EOF (the agent died, however) it sends
+/// SIGKILL to every registered process group and exits. Returns 0 and fills the agent's
+/// socket end (CLOEXEC, blocking) and the guardian pid, or -1 with errno.
+int procmgr_guardian_start(int *out_socket, pid_t *out_pid);
+
+/// send(MSG_NOSIGNAL) of one record; returns 0 or -1 with errno (EPIPE: guardian gone).
+int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

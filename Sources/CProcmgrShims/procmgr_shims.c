@@ -1,0 +1,517 @@
+// See procmgr_shims.h for why this code is in C.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "procmgr_shims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef __WALL
+#define __WALL 0x40000000
+#endif
+
+// Kernel sigset size in bytes (the kernel's, not glibc's 1024-bit sigset_t).
+#define PROCMGR_KERNEL_SIGSET_BYTES (_NSIG / 8)
+// Upper bound of fd mappings handled by the child (no malloc there, so a fixed array).
+#define PROCMGR_MAX_FD_MAPPINGS 256
+#define PROCMGR_CHILD_STACK_BYTES (128 * 1024)
+
+// MARK: - signal mask helpers (raw syscalls: glibc's wrappers refuse to block its own
+// internal signals, and a glibc-internal handler must not run in a CLONE_VM child either).
+
+static void block_all_signals(sigset_t *old) {
+    sigset_t all;
+    memset(&all, 0xff, sizeof all);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, PROCMGR_KERNEL_SIGSET_BYTES);
+}
+
+static void set_signal_mask(const sigset_t *mask) {
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, PROCMGR_KERNEL_SIGSET_BYTES);
+}
+
+static void reset_signal_dispositions(void) {
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        // EINVAL for glibc-internal real-time signals is expected and harmless.
+        (void)sigaction(sig, &sa, NULL);
+    }
+}
+
+// MARK: - spawn
+
+typedef struct child_context {
+    const procmgr_spawn_attr *attr;
+    int err_fd;
+} child_context;
+
+static void report_failure(int fd, int stage, int err) {
+    int32_t rec[2] = {stage, err};
+    ssize_t r;
+    do {
+        r = write(fd, rec, sizeof rec);
+    } while (r < 0 && errno == EINTR);
+}
+
+// Runs in the child on its own stack while the parent thread is suspended (CLONE_VFORK).
+// Shares the parent's memory: syscalls only, no malloc, no locks, no Swift.
+static int child_main(void *arg) {
+    child_context *ctx = (child_context *)arg;
+    const procmgr_spawn_attr *a = ctx->attr;
+    int err_fd = ctx->err_fd;
+    int stage = PROCMGR_STAGE_NONE;
+
+    // All signals are blocked (inherited from the parent thread). Put every disposition back
+    // to the default before unblocking, so no handler of the agent ever runs in the child and
+    // signals the agent ignores (SIGPIPE, typically) behave normally in the child.
+    reset_signal_dispositions();
+
+    if (a->new_process_group && setpgid(0, 0) != 0) {
+        stage = PROCMGR_STAGE_SETPGID;
+        goto fail;
+    }
+
+    if (a->set_pdeathsig) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+            stage = PROCMGR_STAGE_PDEATHSIG;
+            goto fail;
+        }
+        // The parent may have died before PDEATHSIG was armed; then nobody would kill us.
+        if (getppid() != a->expected_parent) {
+            errno = ESRCH;
+            stage = PROCMGR_STAGE_PARENT_GONE;
+            goto fail;
+        }
+    }
+
+    {
+        int count = a->fd_count;
+        if (count < 0 || count > PROCMGR_MAX_FD_MAPPINGS) {
+            errno = EINVAL;
+            stage = PROCMGR_STAGE_FDS;
+            goto fail;
+        }
+        int max_target = 2;
+        for (int i = 0; i < count; i++) {
+            if (a->fd_targets[i] > max_target) max_target = a->fd_targets[i];
+        }
+        int floor = max_target + 1;
+        // Move the error pipe and every source above all target numbers first, so a dup2 onto
+        // a target can never clobber a descriptor that is still needed.
+        if (err_fd <= max_target) {
+            int moved = fcntl(err_fd, F_DUPFD_CLOEXEC, floor);
+            if (moved < 0) {
+                stage = PROCMGR_STAGE_FDS;
+                goto fail;
+            }
+            err_fd = moved;
+        }
+        int moved[PROCMGR_MAX_FD_MAPPINGS];
+        for (int i = 0; i < count; i++) {
+            moved[i] = fcntl(a->fd_sources[i], F_DUPFD_CLOEXEC, floor);
+            if (moved[i] < 0) {
+                stage = PROCMGR_STAGE_FDS;
+                goto fail;
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            // dup2 clears FD_CLOEXEC on the target: exactly the descriptors we want to pass.
+            if (dup2(moved[i], a->fd_targets[i]) < 0) {
+                stage = PROCMGR_STAGE_FDS;
+                goto fail;
+            }
+        }
+        for (int fd = 0; fd <= max_target; fd++) {
+            int is_target = 0;
+            for (int i = 0; i < count; i++) {
+                if (a->fd_targets[i] == fd) {
+                    is_target = 1;
+                    break;
+                }
+            }
+            if (!is_target) (void)close(fd);
+        }
+        // Everything above the targets (including the error pipe) closes at exec.
+        if (syscall(SYS_close_range, (unsigned)floor, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = floor; fd < a->fd_limit; fd++) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+
+    if (a->working_dir != NULL && chdir(a->working_dir) != 0) {
+        stage = PROCMGR_STAGE_CHDIR;
+        goto fail;
+    }
+
+    {
+        sigset_t empty;
+        memset(&empty, 0, sizeof empty);
+        set_signal_mask(&empty);
+    }
+    execve(a->path, a->argv, a->envp);
+    stage = PROCMGR_STAGE_EXEC;
+
+fail:
+    report_failure(err_fd, stage, errno);
+    _exit(127);
+}
+
+static __thread void *cached_child_stack = NULL;
+
+int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd,
+                  int *out_stage, int *out_errno) {
+    *out_stage = PROCMGR_STAGE_NONE;
+    *out_errno = 0;
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0) {
+        *out_stage = PROCMGR_STAGE_PARENT;
+        *out_errno = errno;
+        return -1;
+    }
+    // Spawns are serialised on one thread, so one stack per thread is enough.
+    if (cached_child_stack == NULL) {
+        void *stack = mmap(NULL, PROCMGR_CHILD_STACK_BYTES, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) {
+            *out_stage = PROCMGR_STAGE_PARENT;
+            *out_errno = errno;
+            close(errpipe[0]);
+            close(errpipe[1]);
+            return -1;
+        }
+        cached_child_stack = stack;
+    }
+
+    child_context ctx = {.attr = attr, .err_fd = errpipe[1]};
+    int pidfd = -1;
+    sigset_t old;
+    block_all_signals(&old);
+    pid_t pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES,
+                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx, &pidfd);
+    int clone_errno = errno;
+    set_signal_mask(&old);
+    close(errpipe[1]);
+
+    if (pid < 0) {
+        close(errpipe[0]);
+        *out_stage = PROCMGR_STAGE_PARENT;
+        *out_errno = clone_errno;
+        return -1;
+    }
+
+    // CLONE_VFORK: we resume only after the child called execve (pipe closed by CLOEXEC, read
+    // returns 0) or _exit (after writing its failure record).
+    int32_t rec[2];
+    ssize_t n;
+    do {
+        n = read(errpipe[0], rec, sizeof rec);
+    } while (n < 0 && errno == EINTR);
+    close(errpipe[0]);
+
+    if (n == (ssize_t)sizeof rec) {
+        siginfo_t si;
+        int r;
+        do {
+            memset(&si, 0, sizeof si);
+            r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL);
+        } while (r < 0 && errno == EINTR);
+        close(pidfd);
+        *out_stage = rec[0];
+        *out_errno = rec[1];
+        return -1;
+    }
+    *out_pid = pid;
+    *out_pidfd = pidfd;
+    return 0;
+}
+
+// MARK: - pidfd, waitid, subreaper
+
+int procmgr_pidfd_open(pid_t pid, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+int procmgr_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int procmgr_set_child_subreaper(int on) {
+    return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)(on ? 1 : 0), 0, 0, 0);
+}
+
+int procmgr_is_child_subreaper(void) {
+    int value = 0;
+    if (prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&value, 0, 0, 0) != 0) return -1;
+    return value;
+}
+
+static int finish_wait(int r, const siginfo_t *si, pid_t *out_pid, int *out_code,
+                       int *out_status) {
+    if (r < 0) return -1;
+    if (si->si_pid == 0) return 0;
+    if (out_pid) *out_pid = si->si_pid;
+    if (out_code) *out_code = si->si_code;
+    if (out_status) *out_status = si->si_status;
+    return 1;
+}
+
+int procmgr_wait_pidfd(int pidfd, pid_t *out_pid, int *out_code, int *out_status) {
+    siginfo_t si;
+    int r;
+    do {
+        memset(&si, 0, sizeof si);
+        r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | __WALL);
+    } while (r < 0 && errno == EINTR);
+    return finish_wait(r, &si, out_pid, out_code, out_status);
+}
+
+int procmgr_peek_exited_child(pid_t *out_pid) {
+    siginfo_t si;
+    int r;
+    do {
+        memset(&si, 0, sizeof si);
+        r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
+    } while (r < 0 && errno == EINTR);
+    return finish_wait(r, &si, out_pid, NULL, NULL);
+}
+
+int procmgr_reap_pid(pid_t pid, int *out_code, int *out_status) {
+    siginfo_t si;
+    int r;
+    do {
+        memset(&si, 0, sizeof si);
+        r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | __WALL);
+    } while (r < 0 && errno == EINTR);
+    return finish_wait(r, &si, NULL, out_code, out_status);
+}
+
+// MARK: - epoll
+
+int procmgr_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int procmgr_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int procmgr_epoll_wait(int epfd, uint64_t *out_data, uint32_t *out_events, int max_events,
+                       int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max_events > 256) max_events = 256;
+    int n;
+    do {
+        n = epoll_wait(epfd, evs, max_events, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        out_data[i] = evs[i].data.u64;
+        out_events[i] = evs[i].events;
+    }
+    return n;
+}
+
+int procmgr_eventfd(unsigned int initval, int nonblocking) {
+    return eventfd(initval, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
+}
+
+int procmgr_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int procmgr_timerfd_arm(int fd, uint64_t nanoseconds) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000ULL);
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    if (nonblocking_read_end) {
+        int flags = fcntl(fds[0], F_GETFL);
+        (void)fcntl(fds[0], F_SETFL, flags | O_NONBLOCK);
+    }
+    return 0;
+}
+
+void procmgr_set_current_thread_name(const char *name) {
+    (void)prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+// MARK: - SIGCHLD notification
+
+static volatile int sigchld_eventfd = -1;
+static struct sigaction previous_sigchld;
+
+static void on_sigchld(int sig, siginfo_t *info, void *context) {
+    int saved = errno;
+    int fd = sigchld_eventfd;
+    if (fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(fd, &one, sizeof one);
+        (void)r;
+    }
+    if (previous_sigchld.sa_flags & SA_SIGINFO) {
+        if (previous_sigchld.sa_sigaction != NULL) previous_sigchld.sa_sigaction(sig, info, context);
+    } else if (previous_sigchld.sa_handler != SIG_DFL && previous_sigchld.sa_handler != SIG_IGN &&
+               previous_sigchld.sa_handler != NULL) {
+        previous_sigchld.sa_handler(sig);
+    }
+    errno = saved;
+}
+
+int procmgr_install_sigchld_notifier(int eventfd) {
+    sigchld_eventfd = eventfd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigchld;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old;
+    if (sigaction(SIGCHLD, &sa, &old) != 0) return -1;
+    if (old.sa_sigaction != on_sigchld) previous_sigchld = old;
+    return 0;
+}
+
+// MARK: - guardian
+
+// PID_MAX_LIMIT on 64-bit Linux is 2^22: a bitmap of every possible pgid is 512 KiB, touched
+// lazily (MAP_NORESERVE), O(1) add/remove, no allocation.
+#define GUARDIAN_PID_LIMIT (1 << 22)
+
+static void close_all_except(int keep) {
+    if (keep > 0 && syscall(SYS_close_range, 0U, (unsigned)(keep - 1), 0U) != 0) {
+        for (int fd = 0; fd < keep; fd++) (void)close(fd);
+    }
+    if (syscall(SYS_close_range, (unsigned)(keep + 1), ~0U, 0U) != 0) {
+        for (int fd = keep + 1; fd < 65536; fd++) (void)close(fd);
+    }
+}
+
+__attribute__((noreturn)) static void guardian_main(int fd) {
+    // Async-signal-safe code only from here on: we were forked from a multi-threaded process.
+    reset_signal_dispositions();
+    {
+        struct sigaction ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &ign, NULL);
+        (void)sigaction(SIGINT, &ign, NULL);
+        (void)sigaction(SIGHUP, &ign, NULL);
+    }
+    {
+        sigset_t empty;
+        memset(&empty, 0, sizeof empty);
+        set_signal_mask(&empty);
+    }
+    close_all_except(fd);
+    (void)setsid();
+    (void)prctl(PR_SET_NAME, (unsigned long)"procmgr-guard", 0, 0, 0);
+
+    uint64_t *bits = mmap(NULL, GUARDIAN_PID_LIMIT / 8, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (bits == MAP_FAILED) _exit(70);
+    int32_t highest = 0;
+
+    for (;;) {
+        procmgr_guardian_record rec;
+        ssize_t n = read(fd, &rec, sizeof rec);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // EOF or error: the agent is gone.
+        if (n != (ssize_t)sizeof rec) continue;
+        int32_t pg = rec.pgid;
+        switch (rec.op) {
+        case PROCMGR_GUARDIAN_ADD:
+            if (pg > 1 && pg < GUARDIAN_PID_LIMIT) {
+                bits[pg / 64] |= (uint64_t)1 << (pg % 64);
+                if (pg > highest) highest = pg;
+            }
+            break;
+        case PROCMGR_GUARDIAN_REMOVE:
+            if (pg > 1 && pg < GUARDIAN_PID_LIMIT) bits[pg / 64] &= ~((uint64_t)1 << (pg % 64));
+            break;
+        case PROCMGR_GUARDIAN_DISARM:
+            _exit(0);
+        default:
+            break;
+        }
+    }
+    for (int32_t pg = 2; pg <= highest; pg++) {
+        if (bits[pg / 64] & ((uint64_t)1 << (pg % 64))) (void)kill(-pg, SIGKILL);
+    }
+    _exit(0);
+}
+
+int procmgr_guardian_start(int *out_socket, pid_t *out_pid) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    sigset_t old;
+    block_all_signals(&old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        guardian_main(sv[1]);
+    }
+    int fork_errno = errno;
+    set_signal_mask(&old);
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        errno = fork_errno;
+        return -1;
+    }
+    *out_socket = sv[0];
+    *out_pid = pid;
+    return 0;
+}
+
+int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid) {
+    procmgr_guardian_record rec = {.op = op, .pgid = pgid};
+    ssize_t n;
+    do {
+        n = send(socket_fd, &rec, sizeof rec, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    if (n != (ssize_t)sizeof rec) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,226 @@
+import CProcmgrShims
+import Glibc
+import Synchronization
+
+/// One dedicated thread multiplexing many descriptors with `epoll`.
+///
+/// Why: procmgr must scale to ~1,000 children. One thread per pipe, pidfd or heartbeat socket
+/// would mean thousands of threads; polling would add latency and burn CPU. A single
+/// level-triggered epoll loop per concern (exit watching, output capture, heartbeats) wakes
+/// only when something happened.
+///
+/// Rules:
+/// - Handlers run on the loop thread, one at a time, and must not block.
+/// - A registration is removed on the loop thread (directly when called from a handler,
+///   otherwise queued), so a handler never runs after its descriptor was closed by
+///   ``deregister(_:closing:)``.
+/// - The descriptor must stay open while registered: capture the object that owns it in the
+///   handler, or pass `closing: true` when deregistering.
+public final class EpollThread: Sendable {
+    public typealias Handler = @Sendable (_ events: UInt32) -> Void
+
+    /// Identifies one registration; never reused within a loop.
+    public struct Token: Hashable, Sendable {
+        fileprivate let raw: UInt64
+    }
+
+    /// Event bits, re-exported so callers need not import the C shim.
+    public enum Events {
+        public static let readable = UInt32(PROCMGR_EPOLLIN)
+        public static let writable = UInt32(PROCMGR_EPOLLOUT)
+        public static let error = UInt32(PROCMGR_EPOLLERR)
+        public static let hangup = UInt32(PROCMGR_EPOLLHUP)
+        public static let readHangup = UInt32(PROCMGR_EPOLLRDHUP)
+        public static let oneShot = UInt32(PROCMGR_EPOLLONESHOT)
+    }
+
+    private struct Registration {
+        let fd: Int32
+        let handler: Handler
+    }
+
+    private struct State {
+        var registrations: [UInt64: Registration] = [:]
+        var nextToken: UInt64 = 1
+        var commands: [@Sendable () -> Void] = []
+        var stopping = false
+    }
+
+    private static let wakeToken: UInt64 = 0
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let state = Mutex(State())
+    private let loopThread = Atomic<UInt>(0)
+    private let tickInterval: Duration?
+    private let onTick: (@Sendable () -> Void)?
+    /// Human-readable name (also the thread's name).
+    public let name: String
+
+    /// Starts the loop thread.
+    /// - Parameters:
+    ///   - tickInterval: if set, `onTick` runs on the loop thread at least this often (used for
+    ///     safety sweeps, never for latency-critical work).
+    public init(
+        name: String,
+        tickInterval: Duration? = nil,
+        onTick: (@Sendable () -> Void)? = nil
+    ) throws(SystemError) {
+        let ep = procmgr_epoll_create()
+        guard ep >= 0 else { throw .current("epoll_create1") }
+        let wake = procmgr_eventfd(0, 1)
+        guard wake >= 0 else {
+            let error = SystemError.current("eventfd")
+            close(ep)
+            throw error
+        }
+        guard procmgr_epoll_ctl(ep, Int32(PROCMGR_EPOLL_CTL_ADD), wake, UInt32(PROCMGR_EPOLLIN), Self.wakeToken) == 0 else {
+            let error = SystemError.current("epoll_ctl(eventfd)")
+            close(ep)
+            close(wake)
+            throw error
+        }
+        self.epollFD = ep
+        self.wakeFD = wake
+        self.name = name
+        self.tickInterval = tickInterval
+        self.onTick = onTick
+        OSThread.start(name: name) { [self] in self.run() }
+    }
+
+    /// True when called from this loop's thread.
+    public var isLoopThread: Bool { loopThread.load(ordering: .acquiring) == OSThread.currentID }
+
+    /// Reserves a token before registering, so the owner can store it before any event fires.
+    public func makeToken() -> Token {
+        state.withLock { state in
+            defer { state.nextToken += 1 }
+            return Token(raw: state.nextToken)
+        }
+    }
+
+    /// Starts watching `fd`. `events` is a mask of ``Events``; level-triggered unless
+    /// ``Events/oneShot`` is included (then call ``rearm(_:fd:events:)`` after each event).
+    @discardableResult
+    public func register(
+        fd: Int32,
+        events: UInt32,
+        token: Token? = nil,
+        handler: @escaping Handler
+    ) throws(SystemError) -> Token {
+        let token = token ?? makeToken()
+        state.withLock { $0.registrations[token.raw] = Registration(fd: fd, handler: handler) }
+        if procmgr_epoll_ctl(epollFD, Int32(PROCMGR_EPOLL_CTL_ADD), fd, events, token.raw) != 0 {
+            let error = SystemError.current("epoll_ctl(ADD, fd \(fd))")
+            _ = state.withLock { $0.registrations.removeValue(forKey: token.raw) }
+            throw error
+        }
+        return token
+    }
+
+    /// Re-enables a one-shot registration (or changes its event mask).
+    public func rearm(_ token: Token, fd: Int32, events: UInt32) {
+        _ = procmgr_epoll_ctl(epollFD, Int32(PROCMGR_EPOLL_CTL_MOD), fd, events, token.raw)
+    }
+
+    /// Stops watching and optionally closes the descriptor, on the loop thread.
+    public func deregister(_ token: Token, closing: Bool = false) {
+        if isLoopThread {
+            removeNow(token, closing: closing)
+        } else {
+            execute { [self] in self.removeNow(token, closing: closing) }
+        }
+    }
+
+    /// Runs `work` on the loop thread soon (after the current batch of events).
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        state.withLock { $0.commands.append(work) }
+        wake()
+    }
+
+    /// Ends the loop. Registered descriptors are not closed; their owners close them.
+    public func shutdown() {
+        state.withLock { $0.stopping = true }
+        wake()
+    }
+
+    /// Number of live registrations (for tests and metrics).
+    public var registrationCount: Int { state.withLock { $0.registrations.count } }
+
+    private func removeNow(_ token: Token, closing: Bool) {
+        guard let registration = state.withLock({ $0.registrations.removeValue(forKey: token.raw) }) else { return }
+        _ = procmgr_epoll_ctl(epollFD, Int32(PROCMGR_EPOLL_CTL_DEL), registration.fd, 0, 0)
+        if closing { close(registration.fd) }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    private func run() {
+        loopThread.store(OSThread.currentID, ordering: .releasing)
+        let capacity = 256
+        let datas = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        defer {
+            datas.deallocate()
+            events.deallocate()
+        }
+        let clock = ContinuousClock()
+        var nextTick = tickInterval.map { clock.now.advanced(by: $0) }
+
+        while true {
+            var timeoutMS: Int32 = -1
+            if let next = nextTick {
+                let remaining = clock.now.duration(to: next)
+                timeoutMS = remaining <= .zero ? 0 : Int32(clamping: remaining.milliseconds + 1)
+            }
+            let count = procmgr_epoll_wait(epollFD, datas, events, Int32(capacity), timeoutMS)
+            if count < 0 {
+                // EBADF/EINVAL would mean a programming error; avoid a hot loop.
+                usleep(1000)
+                continue
+            }
+            for i in 0..<Int(count) {
+                let data = datas[i]
+                if data == Self.wakeToken {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    continue
+                }
+                // Looked up per event: a handler earlier in this batch may have removed it.
+                guard let registration = state.withLock({ $0.registrations[data] }) else { continue }
+                registration.handler(events[i])
+            }
+            let (commands, stopping) = state.withLock { state in
+                defer { state.commands.removeAll() }
+                return (state.commands, state.stopping)
+            }
+            for command in commands { command() }
+            if stopping {
+                close(epollFD)
+                close(wakeFD)
+                return
+            }
+            if let next = nextTick, clock.now >= next, let interval = tickInterval {
+                onTick?()
+                nextTick = clock.now.advanced(by: interval)
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The duration in seconds as a Double (for logs and metrics).
+    var secondsDouble: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

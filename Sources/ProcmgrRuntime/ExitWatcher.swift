@@ -1,0 +1,263 @@
+import CProcmgrShims
+import Glibc
+public import Logging
+import Synchronization
+
+/// Notices process exits without polling and reaps every child, so no zombie remains.
+///
+/// Why this design:
+/// - Each tracked process is watched through its pidfd on one dedicated epoll thread; a pidfd
+///   becomes readable the moment the process exits, so an exit is noticed within about a
+///   millisecond and reaped with `waitid(P_PIDFD)` (which cannot touch any other process).
+/// - Because the agent is a child subreaper, re-parented grandchildren become our children too
+///   and must be reaped, but nobody tracks them. A SIGCHLD handler (which only writes to an
+///   eventfd) wakes the same thread, which then *peeks* with `waitid(P_ALL, WNOWAIT)`: a
+///   tracked pid is reaped through its pidfd (its status is delivered normally), an untracked
+///   one is reaped by pid. A pid that belongs to a spawn still in progress (clone returned but
+///   not yet tracked) is left alone until the spawn registered it, so a fast-exiting child's
+///   status is never stolen.
+/// - Only one watcher per process may reap untracked children (a second one would steal the
+///   first one's statuses); later instances only watch their own pidfds.
+/// - Untracked children still in the agent's own process group are left to whoever started them
+///   (`Foundation.Process` and other code waiting for its own children): only children of a
+///   managed tree, which never share the agent's group, are reaped by the sweep.
+public final class ExitWatcher: Sendable {
+    public struct Configuration: Sendable {
+        /// Reap children nobody tracks (re-parented orphans). Requires being the only
+        /// sweeping watcher in the process.
+        public var reapUntrackedChildren: Bool
+        /// Install a SIGCHLD handler that wakes the sweep immediately (it chains to any
+        /// previous handler).
+        public var installSIGCHLDHandler: Bool
+        /// Safety-net sweep period, in case a wake-up was missed.
+        public var safetySweepInterval: Duration
+
+        public init(
+            reapUntrackedChildren: Bool = true,
+            installSIGCHLDHandler: Bool = true,
+            safetySweepInterval: Duration = .seconds(1)
+        ) {
+            self.reapUntrackedChildren = reapUntrackedChildren
+            self.installSIGCHLDHandler = installSIGCHLDHandler
+            self.safetySweepInterval = safetySweepInterval
+        }
+    }
+
+    private struct Tracked {
+        let pidfd: PIDFD
+        let future: ExitFuture
+        let token: EpollThread.Token
+    }
+
+    private struct State {
+        var tracked: [Int32: Tracked] = [:]
+        var creationsInFlight = 0
+        var sweepDeferred = false
+        var untrackedReaped = 0
+    }
+
+    private static let sweeperClaimed = Atomic<Bool>(false)
+
+    private let state = Mutex(State())
+    private let reactor: EpollThread
+    private let logger: Logger
+    private let sweeps: Bool
+    private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?
+
+    /// Starts the watcher thread.
+    /// - Parameter onUntrackedExit: called on the watcher thread for every reaped child that
+    ///   was not tracked (re-parented orphans); keep it short.
+    public init(
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "procmgr.runtime.exit-watcher"),
+        onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)? = nil
+    ) throws(SystemError) {
+        self.logger = logger
+        self.onUntrackedExit = onUntrackedExit
+        var sweeps = false
+        if configuration.reapUntrackedChildren {
+            sweeps = Self.sweeperClaimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            if !sweeps {
+                logger.warning("another ExitWatcher already reaps untracked children in this process; this one only watches its own pidfds")
+            }
+        }
+        self.sweeps = sweeps
+        let box = WeakBox<ExitWatcher>()
+        reactor = try EpollThread(
+            name: "procmgr-exits",
+            tickInterval: configuration.safetySweepInterval,
+            onTick: { box.value?.sweep() }
+        )
+        box.value = self
+        if sweeps && configuration.installSIGCHLDHandler {
+            let fd = procmgr_eventfd(0, 1)
+            guard fd >= 0 else { throw .current("eventfd(SIGCHLD)") }
+            try reactor.register(fd: fd, events: EpollThread.Events.readable) { [weak self] _ in
+                var value: UInt64 = 0
+                _ = read(fd, &value, 8)
+                self?.sweep()
+            }
+            guard procmgr_install_sigchld_notifier(fd) == 0 else { throw .current("sigaction(SIGCHLD)") }
+        }
+    }
+
+    /// Number of processes being watched.
+    public var trackedCount: Int { state.withLock { $0.tracked.count } }
+
+    /// Number of untracked children (orphans) reaped so far.
+    public var untrackedReapedCount: Int { state.withLock { $0.untrackedReaped } }
+
+    /// Brackets code that creates a child process of this process: while `body` runs, the
+    /// sweep leaves untracked zombies alone, so call ``watch(pid:pidfd:)`` inside `body`.
+    public func withChildCreation<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        state.withLock { $0.creationsInFlight += 1 }
+        defer {
+            let resume = state.withLock { state -> Bool in
+                state.creationsInFlight -= 1
+                guard state.creationsInFlight == 0, state.sweepDeferred else { return false }
+                state.sweepDeferred = false
+                return true
+            }
+            if resume { reactor.execute { [self] in self.sweep() } }
+        }
+        return try body()
+    }
+
+    /// Watches a process through its pidfd and returns its future exit status. Works for
+    /// children (the status is reaped) and for other processes such as adopted orphans (the
+    /// exit is noticed, the status is ``ProcessExitStatus/unknown``).
+    ///
+    /// Watching a pid that is already watched returns the existing future.
+    public func watch(pid: Int32, pidfd: PIDFD) -> ExitFuture {
+        let token = reactor.makeToken()
+        let (future, isNew) = state.withLock { state -> (ExitFuture, Bool) in
+            if let existing = state.tracked[pid] { return (existing.future, false) }
+            let future = ExitFuture()
+            state.tracked[pid] = Tracked(pidfd: pidfd, future: future, token: token)
+            return (future, true)
+        }
+        guard isNew else { return future }
+        do {
+            // One-shot: re-armed only in the rare case the exit is not yet collectable.
+            try reactor.register(fd: pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot, token: token) { [self, pidfd] _ in
+                _ = pidfd  // keeps the descriptor open while registered
+                self.pidfdReadable(pid)
+            }
+        } catch {
+            logger.error("cannot watch pid \(pid): \(error); its exit will only be seen by the sweep")
+        }
+        return future
+    }
+
+    /// Waits for a tracked process to exit. Nil when `pid` is not tracked (never was, or its
+    /// status was already delivered and forgotten — keep the ``ExitFuture`` instead).
+    public func waitForExit(pid: Int32) async -> ProcessExitStatus? {
+        guard let future = state.withLock({ $0.tracked[pid]?.future }) else { return nil }
+        return await future.wait()
+    }
+
+    // MARK: - loop thread
+
+    private func pidfdReadable(_ pid: Int32) {
+        guard let entry = state.withLock({ $0.tracked[pid] }) else { return }
+        collect(pid: pid, entry: entry)
+        sweep()
+    }
+
+    /// Reaps a tracked process through its pidfd; returns false if it has not exited yet.
+    @discardableResult
+    private func collect(pid: Int32, entry: Tracked) -> Bool {
+        var reapedPID: Int32 = 0
+        var code: Int32 = 0
+        var status: Int32 = 0
+        let rc = procmgr_wait_pidfd(entry.pidfd.rawValue, &reapedPID, &code, &status)
+        let exit: ProcessExitStatus
+        switch rc {
+        case 1:
+            exit = ProcessExitStatus(siCode: code, siStatus: status)
+        case 0:
+            if entry.pidfd.hasExited {
+                // Readable but not yet collectable: try again shortly (never observed).
+                Task { [reactor] in
+                    try? await Task.sleep(for: .milliseconds(1))
+                    reactor.rearm(entry.token, fd: entry.pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
+                }
+            } else {
+                reactor.rearm(entry.token, fd: entry.pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
+            }
+            return false
+        default:
+            // ECHILD: not our child (adopted) or reaped elsewhere. The process is gone.
+            exit = .unknown
+        }
+        let removed = state.withLock { state -> Bool in
+            guard state.tracked[pid]?.token == entry.token else { return false }
+            state.tracked[pid] = nil
+            return true
+        }
+        reactor.deregister(entry.token)
+        if removed { entry.future.fulfill(exit) }
+        return true
+    }
+
+    private enum SweepDecision {
+        case tracked(Tracked)
+        case untracked
+        case wait
+    }
+
+    /// Reaps exited children nobody tracks; see the type documentation for the rules.
+    private func sweep() {
+        guard sweeps else { return }
+        var lastPID: Int32 = 0
+        var repeats = 0
+        while true {
+            var pid: Int32 = 0
+            guard procmgr_peek_exited_child(&pid) == 1, pid > 0 else { return }
+            if pid == lastPID {
+                repeats += 1
+                if repeats > 3 { return }
+            } else {
+                lastPID = pid
+                repeats = 0
+            }
+            let decision = state.withLock { state -> SweepDecision in
+                if let entry = state.tracked[pid] { return .tracked(entry) }
+                if state.creationsInFlight > 0 {
+                    state.sweepDeferred = true
+                    return .wait
+                }
+                return .untracked
+            }
+            switch decision {
+            case .wait:
+                return
+            case .tracked(let entry):
+                if !collect(pid: pid, entry: entry) { return }
+            case .untracked:
+                // A child in our own process group was not started by the runtime (every managed
+                // child leads its own group, and orphans of managed trees keep that group or made
+                // their own): it belongs to other code in this process (e.g. `Foundation.Process`),
+                // which will reap it. Leave it and stop this sweep until that happened.
+                if getpgid(pid) == getpgrp() { return }
+                var code: Int32 = 0
+                var status: Int32 = 0
+                guard procmgr_reap_pid(pid, &code, &status) == 1 else { continue }
+                let exit = ProcessExitStatus(siCode: code, siStatus: status)
+                state.withLock { $0.untrackedReaped += 1 }
+                logger.debug("reaped untracked child", metadata: ["pid": "\(pid)", "status": "\(exit)"])
+                onUntrackedExit?(pid, exit)
+            }
+        }
+    }
+}
+
+/// A weak reference that can be filled after the referent finished initialising.
+final class WeakBox<T: AnyObject & Sendable>: Sendable {
+    private let storage = Mutex<Weak>(Weak())
+    private struct Weak { weak var value: T? }
+    var value: T? {
+        get { storage.withLock { $0.value } }
+        set { storage.withLock { $0.value = newValue } }
+    }
+}

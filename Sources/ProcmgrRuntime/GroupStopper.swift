@@ -1,0 +1,261 @@
+import CProcmgrShims
+import Glibc
+import Synchronization
+
+/// How a group stop ended.
+public enum StopOutcome: String, Sendable, Hashable {
+    /// Nothing was running any more when the stop began.
+    case alreadyGone
+    /// The leader exited and the group emptied within the grace period.
+    case exitedInGrace
+    /// The grace period expired and the group was SIGKILLed.
+    case killedAfterGrace
+}
+
+/// The result of ``GroupStopper/stop(_:signal:grace:)``.
+public struct StopResult: Sendable, Hashable {
+    public var outcome: StopOutcome
+    /// From the (first) stop call until the group was seen empty (or given up on).
+    public var elapsed: Duration
+    /// The leader's exit status, if it was observed.
+    public var leaderExit: ProcessExitStatus?
+    /// False only if members were still present after SIGKILL and the post-kill timeout
+    /// (processes stuck in uninterruptible sleep, or zombies whose parent does not reap).
+    public var groupEmpty: Bool
+}
+
+/// Stops a process group: signal, grace period, SIGKILL.
+///
+/// Why group-wide: a service is often a shell or supervisor with helpers; signalling only the
+/// leader leaves the helpers running. Children lead their own group (see ``SpawnThread``), so
+/// `kill(-pgid, sig)` reaches all of them.
+///
+/// Waiting: the leader's exit is event-driven (its pidfd, through ``ExitWatcher``). Whether the
+/// rest of the group is gone has no event (group members may not be our children), so after the
+/// leader's exit — and only then — `kill(-pgid, 0)` is polled with a short backoff
+/// (0.25 ms doubling up to 10 ms). Reaped members disappear at once; members that are
+/// zombies count until reaped, which the subreaper sweep does within a millisecond.
+///
+/// Re-calls: stopping a group that is already being stopped joins that stop; the deadline only
+/// ever shrinks (a second call with a shorter grace makes the SIGKILL come earlier), the first
+/// signal is kept, and every caller gets the same result.
+///
+/// Deadline: a kernel timer (timerfd) on a dedicated thread sends the SIGKILL at the grace
+/// deadline, so the kill is on time even when Swift's cooperative pool is busy.
+///
+/// The stop runs to completion even if the calling task is cancelled.
+public final class GroupStopper: Sendable {
+    private final class Operation: Sendable {
+        let pgid: Int32
+        let leader: PIDFD?
+        let start: ContinuousClock.Instant
+        /// The deadline, and whether the timer descriptor may still be used (guarded together
+        /// so a late shrink can never arm a closed, possibly recycled, descriptor).
+        private let timing: Mutex<(deadline: ContinuousClock.Instant, timerOpen: Bool)>
+        /// SIGKILL was sent (by the timer or by the stop loop).
+        let killed = Atomic<Bool>(false)
+        /// The grace phase is over; a late timer must not act any more.
+        let graceOver = Atomic<Bool>(false)
+        let wakeup = Wakeup()
+        let result = OneShot<StopResult>()
+        let timerFD: Int32
+
+        init(pgid: Int32, leader: PIDFD?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, timerFD: Int32) {
+            self.pgid = pgid
+            self.leader = leader
+            self.start = start
+            self.timing = Mutex((deadline, timerFD >= 0))
+            self.timerFD = timerFD
+        }
+
+        var currentDeadline: ContinuousClock.Instant { timing.withLock { $0.deadline } }
+
+        /// Arms the kernel timer for the current deadline (relative; at least 1 ns so a
+        /// deadline in the past fires at once).
+        func armTimer() {
+            timing.withLock { timing in
+                guard timing.timerOpen else { return }
+                Self.arm(timerFD, for: timing.deadline)
+            }
+        }
+
+        /// Disarms the timer for good; the descriptor is closed by the caller afterwards.
+        func retireTimer() {
+            timing.withLock { timing in
+                guard timing.timerOpen else { return }
+                timing.timerOpen = false
+                _ = procmgr_timerfd_arm(timerFD, 0)
+            }
+        }
+
+        private static func arm(_ fd: Int32, for deadline: ContinuousClock.Instant) {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            let (seconds, attoseconds) = remaining.components
+            let nanoseconds = remaining <= .zero ? 1 : UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+            _ = procmgr_timerfd_arm(fd, max(1, nanoseconds))
+        }
+
+        func shrink(to candidate: ContinuousClock.Instant) {
+            let changed = timing.withLock { timing -> Bool in
+                guard candidate < timing.deadline else { return false }
+                timing.deadline = candidate
+                if timing.timerOpen { Self.arm(timerFD, for: candidate) }
+                return true
+            }
+            if changed { wakeup.signal() }
+        }
+
+        /// Sends SIGKILL to the group (and the leader, in case it left the group) once.
+        func kill() {
+            guard killed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+            _ = Glibc.kill(-pgid, SIGKILL)
+            leader?.sendSignal(SIGKILL)
+            wakeup.signal()
+        }
+
+        /// Timer thread: the grace period has expired.
+        func timerFired() {
+            var expirations: UInt64 = 0
+            _ = read(timerFD, &expirations, 8)
+            guard !graceOver.load(ordering: .acquiring) else { return }
+            kill()
+        }
+    }
+
+    private let operations = Mutex<[Int32: Operation]>([:])
+    private let postKillTimeout: Duration
+    private let reactor: EpollThread
+
+    /// - Parameters:
+    ///   - postKillTimeout: how long to wait for the group to disappear after SIGKILL before
+    ///     reporting ``StopResult/groupEmpty`` = false.
+    ///   - reactor: the thread that fires grace deadlines (a new "procmgr-stop" thread by
+    ///     default). The SIGKILL is sent from there, by a kernel timer, so it is on time even
+    ///     when Swift's cooperative pool is congested.
+    public init(postKillTimeout: Duration = .seconds(5), reactor: EpollThread? = nil) throws(SystemError) {
+        self.postKillTimeout = postKillTimeout
+        if let reactor {
+            self.reactor = reactor
+        } else {
+            self.reactor = try EpollThread(name: "procmgr-stop")
+        }
+    }
+
+    /// Stops `process`'s group: sends `signal` to the group, waits until the leader exited and
+    /// the group is empty or `grace` expired, then SIGKILLs the group and waits until empty.
+    public func stop(_ process: ProcessHandle, signal: Int32 = ProcessSignal.term, grace: Duration) async -> StopResult {
+        await stopGroup(pgid: process.pgid, leader: process.pidfd, leaderExit: process.exit, signal: signal, grace: grace)
+    }
+
+    /// Same as ``stop(_:signal:grace:)`` for a group known only by id (leader optional).
+    public func stopGroup(
+        pgid: Int32,
+        leader: PIDFD?,
+        leaderExit: ExitFuture?,
+        signal: Int32 = ProcessSignal.term,
+        grace: Duration
+    ) async -> StopResult {
+        precondition(pgid > 1, "refusing to signal process group \(pgid)")
+        let now = ContinuousClock.now
+        let deadline = now.advanced(by: max(grace, .zero))
+        let (operation, owner) = operations.withLock { operations -> (Operation, Bool) in
+            if let existing = operations[pgid] {
+                existing.shrink(to: deadline)
+                return (existing, false)
+            }
+            let operation = Operation(pgid: pgid, leader: leader, start: now, deadline: deadline, timerFD: procmgr_timerfd_create())
+            operations[pgid] = operation
+            return (operation, true)
+        }
+        guard owner else { return await operation.result.wait() }
+        let result = await run(operation, leaderExit: leaderExit, signal: signal)
+        operations.withLock { _ = $0.removeValue(forKey: pgid) }
+        operation.result.fulfill(result)
+        return result
+    }
+
+    /// True while at least one process (zombies included) is in the group.
+    public static func groupExists(_ pgid: Int32) -> Bool {
+        Glibc.kill(-pgid, 0) == 0 || errno == EPERM
+    }
+
+    private func run(_ op: Operation, leaderExit: ExitFuture?, signal: Int32) async -> StopResult {
+        let clock = ContinuousClock()
+        let pgid = op.pgid
+        let leader = op.leader
+        leaderExit?.onFulfill { _ in op.wakeup.signal() }
+
+        func leaderGone() -> Bool {
+            if let leaderExit { return leaderExit.value != nil }
+            if let leader { return leader.hasExited }
+            return true
+        }
+        func result(_ outcome: StopOutcome, empty: Bool) -> StopResult {
+            StopResult(outcome: outcome, elapsed: op.start.duration(to: clock.now), leaderExit: leaderExit?.value, groupEmpty: empty)
+        }
+
+        if leaderGone() && !Self.groupExists(pgid) {
+            op.retireTimer()
+            if op.timerFD >= 0 { close(op.timerFD) }
+            return result(.alreadyGone, empty: true)
+        }
+
+        // The grace deadline is a kernel timer on the stop thread: it SIGKILLs on time
+        // whatever the cooperative pool is doing. Without a timerfd, the loop below kills.
+        var token: EpollThread.Token?
+        if op.timerFD >= 0 {
+            token = try? reactor.register(fd: op.timerFD, events: EpollThread.Events.readable) { _ in op.timerFired() }
+            if token == nil {
+                op.retireTimer()
+                close(op.timerFD)
+            }
+        }
+
+        if Glibc.kill(-pgid, signal) != 0, errno == ESRCH {
+            // The leader left its group (setpgid/setsid): reach it directly.
+            leader?.sendSignal(signal)
+        }
+        if token != nil { op.armTimer() }
+
+        // Grace period: leader exit is event-driven; group emptiness is polled afterwards.
+        let goneInGrace = await waitUntilGone(op, leaderGone: leaderGone, stopWhenKilled: true) { op.currentDeadline }
+        op.graceOver.store(true, ordering: .releasing)
+        if let token {
+            op.retireTimer()
+            reactor.deregister(token, closing: true)
+        }
+        if goneInGrace && !op.killed.load(ordering: .acquiring) {
+            return result(.exitedInGrace, empty: true)
+        }
+
+        op.kill()
+        let killDeadline = clock.now.advanced(by: postKillTimeout)
+        let empty = await waitUntilGone(op, leaderGone: leaderGone, stopWhenKilled: false) { killDeadline }
+        return result(.killedAfterGrace, empty: empty)
+    }
+
+    /// Waits until the leader exited and the group is empty (true), or the deadline passed or
+    /// (with `stopWhenKilled`) the grace timer killed the group (false).
+    private func waitUntilGone(
+        _ op: Operation,
+        leaderGone: () -> Bool,
+        stopWhenKilled: Bool,
+        deadline: () -> ContinuousClock.Instant
+    ) async -> Bool {
+        let clock = ContinuousClock()
+        func interrupted() -> Bool {
+            (stopWhenKilled && op.killed.load(ordering: .acquiring)) || clock.now >= deadline()
+        }
+        while !leaderGone() {
+            if interrupted() { return false }
+            await op.wakeup.wait(until: deadline())
+        }
+        var backoff = Duration.microseconds(250)
+        while Self.groupExists(op.pgid) {
+            if interrupted() { return false }
+            await op.wakeup.wait(until: min(deadline(), clock.now.advanced(by: backoff)))
+            backoff = min(backoff * 2, .milliseconds(10))
+        }
+        return true
+    }
+}

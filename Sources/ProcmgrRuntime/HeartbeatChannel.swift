@@ -1,0 +1,264 @@
+import Glibc
+import Synchronization
+
+/// Why a heartbeat failed.
+public enum HeartbeatError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No `PONG <seq>` within the timeout: the child is hung, stopped or too busy.
+    case timeout(sequence: UInt64, after: Duration)
+    /// The child closed its end (it exited, or closed the descriptor).
+    case closed
+    /// Writing the PING failed (EAGAIN: the child has not read its PINGs for a long time).
+    case writeFailed(errno: Int32)
+    /// The waiting task was cancelled.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .timeout(let sequence, let after): "no PONG \(sequence) within \(after)"
+        case .closed: "heartbeat channel closed by the child"
+        case .writeFailed(let code): "cannot send PING: \(ErrnoName.describe(code))"
+        case .cancelled: "heartbeat cancelled"
+        }
+    }
+}
+
+/// Agent side of a liveness check over a socketpair: `PING <seq>\n` → `PONG <seq>\n`.
+///
+/// Why a socketpair instead of an HTTP probe: it needs no port, works for any child that can
+/// read a descriptor, and EOF tells both sides at once that the peer is gone (the child's
+/// ``HeartbeatResponder`` exits when the agent dies).
+///
+/// Usage: create the channel, spawn with `inheritedFDs: [channel.inheritedFD]` and
+/// `channel.environment` merged into the child's environment (`PROCMGR_HEARTBEAT_FD=3`), then
+/// call ``childStarted()`` so the agent's copy of the child end is closed (otherwise the child's
+/// exit would not be seen as EOF). ``ping(timeout:)`` measures one round trip.
+///
+/// Time (latency and timeouts) comes from the injected clock. Replies are read on an
+/// ``EpollThread`` (share the output capture's).
+public final class HeartbeatChannel: Sendable {
+    /// The environment variable naming the child's descriptor.
+    public static let environmentVariable = "PROCMGR_HEARTBEAT_FD"
+
+    private struct Pending {
+        let continuation: CheckedContinuation<Result<Duration, HeartbeatError>, Never>
+        let start: Duration
+        var timer: Task<Void, Never>?
+    }
+
+    private struct State {
+        var pending: [UInt64: Pending] = [:]
+        var nextSequence: UInt64 = 1
+        var closed = false
+        var childEnd: Int32?
+        var lineBuffer: [UInt8] = []
+        var lastLatency: Duration?
+    }
+
+    /// The number the child sees (default 3).
+    public let childFDNumber: Int32
+    private let agentFD: Int32
+    private let childEndFD: Int32
+    private let reactor: EpollThread
+    private let token: EpollThread.Token
+    private let state: Mutex<State>
+    private let elapsed: @Sendable () -> Duration
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    /// Creates the socketpair and starts listening for PONGs on `reactor`, with `clock` for
+    /// latency and timeouts.
+    public init<C: Clock>(reactor: EpollThread, childFDNumber: Int32 = 3, clock: C) throws(SystemError) where C.Duration == Duration {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw .current("socketpair")
+        }
+        let flags = fcntl(fds[0], F_GETFL)
+        _ = fcntl(fds[0], F_SETFL, flags | O_NONBLOCK)
+        self.agentFD = fds[0]
+        self.childEndFD = fds[1]
+        self.childFDNumber = childFDNumber
+        self.reactor = reactor
+        self.state = Mutex(State(childEnd: fds[1]))
+        let origin = clock.now
+        self.elapsed = { origin.duration(to: clock.now) }
+        self.sleep = { duration in try await clock.sleep(for: duration) }
+        self.token = reactor.makeToken()
+        let box = WeakBox<HeartbeatChannel>()
+        do {
+            try reactor.register(fd: agentFD, events: EpollThread.Events.readable, token: token) { _ in
+                box.value?.readable()
+            }
+        } catch {
+            Glibc.close(fds[0])
+            Glibc.close(fds[1])
+            throw error
+        }
+        box.value = self
+    }
+
+    /// Same, timed by the real monotonic clock.
+    public convenience init(reactor: EpollThread, childFDNumber: Int32 = 3) throws(SystemError) {
+        try self.init(reactor: reactor, childFDNumber: childFDNumber, clock: ContinuousClock())
+    }
+
+    /// Pass this in ``SpawnSpec/inheritedFDs``.
+    public var inheritedFD: FDMapping { FDMapping(childFD: childFDNumber, parentFD: childEndFD) }
+
+    /// Merge into the child's environment.
+    public var environment: [String: String] { [Self.environmentVariable: "\(childFDNumber)"] }
+
+    /// The latency of the last successful ping.
+    public var lastLatency: Duration? { state.withLock { $0.lastLatency } }
+
+    /// Closes the agent's copy of the child's end. Call right after the spawn (successful or
+    /// not).
+    public func childStarted() {
+        let fd = state.withLock { state -> Int32? in
+            defer { state.childEnd = nil }
+            return state.childEnd
+        }
+        if let fd { Glibc.close(fd) }
+    }
+
+    /// Sends `PING <seq>` and waits for `PONG <seq>`. Returns the round-trip time.
+    public func ping(timeout: Duration) async throws(HeartbeatError) -> Duration {
+        let sequence = state.withLock { state in
+            defer { state.nextSequence += 1 }
+            return state.nextSequence
+        }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Duration, HeartbeatError>, Never>) in
+                let start = elapsed()
+                let early = state.withLock { state -> HeartbeatError? in
+                    if state.closed { return .closed }
+                    if Task.isCancelled { return .cancelled }
+                    // Sent under the lock: close() marks `closed` under it before the
+                    // descriptor goes away, so we never write to a recycled fd number.
+                    let line = Array("PING \(sequence)\n".utf8)
+                    let sent = line.withUnsafeBytes { send(agentFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                    if sent < 0 {
+                        let code = errno
+                        return code == EPIPE || code == ECONNRESET ? .closed : .writeFailed(errno: code)
+                    }
+                    state.pending[sequence] = Pending(continuation: continuation, start: start)
+                    return nil
+                }
+                if let early {
+                    continuation.resume(returning: .failure(early))
+                    return
+                }
+                let timer = Task { [sleep] in
+                    do { try await sleep(timeout) } catch { return }
+                    self.complete(sequence, with: .failure(.timeout(sequence: sequence, after: timeout)))
+                }
+                let keep = state.withLock { state -> Bool in
+                    guard state.pending[sequence] != nil else { return false }
+                    state.pending[sequence]?.timer = timer
+                    return true
+                }
+                if !keep { timer.cancel() }
+            }
+        } onCancel: {
+            self.complete(sequence, with: .failure(.cancelled))
+        }
+        return try result.get()
+    }
+
+    /// Pings every `interval` until cancelled or the channel closes, reporting each result.
+    public func monitor(
+        interval: Duration,
+        timeout: Duration,
+        onResult: @Sendable (Result<Duration, HeartbeatError>) async -> Void
+    ) async {
+        while !Task.isCancelled {
+            let result: Result<Duration, HeartbeatError>
+            do {
+                result = .success(try await ping(timeout: timeout))
+            } catch {
+                result = .failure(error)
+            }
+            await onResult(result)
+            if case .failure(.closed) = result { return }
+            do { try await sleep(interval) } catch { return }
+        }
+    }
+
+    /// Closes the channel; pending pings fail with ``HeartbeatError/closed``.
+    public func close() {
+        shutDown()
+        reactor.deregister(token, closing: true)
+        childStarted()
+    }
+
+    deinit {
+        // Pending pings keep the channel alive, so none can be waiting here.
+        reactor.deregister(token, closing: true)
+        if let fd = state.withLock({ $0.childEnd }) { Glibc.close(fd) }
+    }
+
+    // MARK: - loop thread
+
+    private func readable() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var n: Int
+        repeat {
+            n = buffer.withUnsafeMutableBytes { read(agentFD, $0.baseAddress, $0.count) }
+        } while n < 0 && errno == EINTR
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+        if n <= 0 {
+            shutDown()
+            reactor.deregister(token, closing: true)
+            return
+        }
+        var sequences: [UInt64] = []
+        state.withLock { state in
+            for byte in buffer[0..<n] {
+                if byte == 0x0A {
+                    if let sequence = Self.parsePong(state.lineBuffer) { sequences.append(sequence) }
+                    state.lineBuffer.removeAll(keepingCapacity: true)
+                } else if state.lineBuffer.count < 64 {
+                    state.lineBuffer.append(byte)
+                }
+            }
+        }
+        let now = elapsed()
+        for sequence in sequences {
+            complete(sequence, at: now)
+        }
+    }
+
+    static func parsePong(_ line: [UInt8]) -> UInt64? {
+        var text = String(decoding: line, as: UTF8.self)
+        if text.hasSuffix("\r") { text.removeLast() }
+        guard text.hasPrefix("PONG ") else { return nil }
+        return UInt64(text.dropFirst(5))
+    }
+
+    private func complete(_ sequence: UInt64, at now: Duration) {
+        let pending = state.withLock { state -> Pending? in
+            guard let pending = state.pending.removeValue(forKey: sequence) else { return nil }
+            state.lastLatency = now - pending.start
+            return pending
+        }
+        guard let pending else { return }  // late PONG of a timed-out ping: ignored
+        pending.timer?.cancel()
+        pending.continuation.resume(returning: .success(now - pending.start))
+    }
+
+    private func complete(_ sequence: UInt64, with result: Result<Duration, HeartbeatError>) {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: sequence) }) else { return }
+        pending.timer?.cancel()
+        pending.continuation.resume(returning: result)
+    }
+
+    private func shutDown() {
+        let pending = state.withLock { state -> [Pending] in
+            state.closed = true
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        for entry in pending {
+            entry.timer?.cancel()
+            entry.continuation.resume(returning: .failure(.closed))
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import Glibc
+public import Logging
+import Synchronization
+
+/// Which pipe a line came from.
+public enum OutputStreamKind: String, Sendable, Hashable {
+    case stdout
+    case stderr
+}
+
+/// One line of a child's output.
+public struct CapturedLine: Sendable, Hashable {
+    public var stream: OutputStreamKind
+    /// The line without its newline; ends with ` …[truncated N bytes]` when cut.
+    public var text: String
+    /// Bytes discarded from this line (0 when complete).
+    public var truncatedBytes: Int
+
+    public init(stream: OutputStreamKind, text: String, truncatedBytes: Int = 0) {
+        self.stream = stream
+        self.text = text
+        self.truncatedBytes = truncatedBytes
+    }
+}
+
+/// Counters of one capture.
+public struct OutputCaptureStats: Sendable, Hashable {
+    public var bytes = 0
+    public var lines = 0
+    public var truncatedLines = 0
+}
+
+/// Reads the stdout/stderr pipes of all children on ONE epoll thread.
+///
+/// Why one thread: it must scale to ~1,000 children (2,000 pipes) without 2,000 threads, and
+/// never block the agent. Each readiness event reads at most 64 KiB from one pipe and then
+/// returns to `epoll_wait`, so a child flooding output cannot starve the others; a slow
+/// consumer only slows the pipe (the child blocks in `write`), never the agent.
+///
+/// Memory is bounded whatever a child writes: each line is cut at `maxLineBytes`
+/// (see ``LineSplitter``), and only the last `recentLines` lines are kept per process,
+/// so a capture holds at most about `recentLines × maxLineBytes` plus two partial lines.
+public final class OutputCapture: Sendable {
+    public struct FileOutput: Sendable, Hashable {
+        /// Lines of both streams are appended here, rotated to `path.1` … `path.keep`.
+        public var path: String
+        public var maxBytes: Int
+        public var keep: Int
+
+        public init(path: String, maxBytes: Int = 10 * 1024 * 1024, keep: Int = 3) {
+            self.path = path
+            self.maxBytes = maxBytes
+            self.keep = keep
+        }
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// Longer lines are cut and marked.
+        public var maxLineBytes: Int
+        /// Size of the per-process ring buffer of recent lines (0: none).
+        public var recentLines: Int
+        /// Optional per-process file.
+        public var file: FileOutput?
+
+        public init(maxLineBytes: Int = 16 * 1024, recentLines: Int = 200, file: FileOutput? = nil) {
+            self.maxLineBytes = maxLineBytes
+            self.recentLines = recentLines
+            self.file = file
+        }
+    }
+
+    /// The loop the pipes are registered on (can be shared with ``HeartbeatChannel``).
+    public let reactor: EpollThread
+    private let scratch: ScratchBuffer
+    private let logger: Logger
+
+    public init(reactor: EpollThread? = nil, logger: Logger = Logger(label: "procmgr.runtime.output")) throws(SystemError) {
+        if let reactor {
+            self.reactor = reactor
+        } else {
+            self.reactor = try EpollThread(name: "procmgr-output")
+        }
+        self.scratch = ScratchBuffer(size: 64 * 1024)
+        self.logger = logger
+    }
+
+    /// Starts capturing. Takes ownership of `stdout` / `stderr` (closed at EOF or
+    /// ``OutputCaptureHandle/detach()``).
+    ///
+    /// `onLine` runs on the capture thread for every line, in order per stream; it must be
+    /// quick and must not block (log it, count it, hand it off).
+    public func attach(
+        name: String,
+        stdout: Int32?,
+        stderr: Int32?,
+        configuration: Configuration = Configuration(),
+        onLine: @escaping @Sendable (CapturedLine) -> Void
+    ) throws(SystemError) -> OutputCaptureHandle {
+        var writer: RotatingFileWriter?
+        if let file = configuration.file {
+            writer = try RotatingFileWriter(path: file.path, maxBytes: file.maxBytes, keep: file.keep)
+        }
+        let handle = OutputCaptureHandle(name: name, configuration: configuration, writer: writer, reactor: reactor, logger: logger, onLine: onLine)
+        var streams: [(OutputStreamKind, Int32)] = []
+        if let stdout { streams.append((.stdout, stdout)) }
+        if let stderr { streams.append((.stderr, stderr)) }
+        handle.expect(streams.count)
+        for (kind, fd) in streams {
+            let token = reactor.makeToken()
+            handle.setToken(token, for: kind)
+            do {
+                try reactor.register(fd: fd, events: EpollThread.Events.readable, token: token) { [handle, scratch] _ in
+                    handle.readable(kind, fd: fd, scratch: scratch)
+                }
+            } catch {
+                handle.detach()
+                close(fd)
+                throw error
+            }
+        }
+        return handle
+    }
+}
+
+/// A running capture of one process.
+public final class OutputCaptureHandle: Sendable {
+    private struct StreamState {
+        var splitter: LineSplitter
+        var token: EpollThread.Token?
+        var open = true
+    }
+
+    private struct State {
+        var streams: [OutputStreamKind: StreamState] = [:]
+        var ring: LineRing
+        var writer: RotatingFileWriter?
+        var stats = OutputCaptureStats()
+        var openStreams = 0
+    }
+
+    public let name: String
+    private let state: Mutex<State>
+    private let finished = OneShot<Void>()
+    private let reactor: EpollThread
+    private let logger: Logger
+    private let onLine: @Sendable (CapturedLine) -> Void
+    private let maxLineBytes: Int
+
+    fileprivate init(name: String, configuration: OutputCapture.Configuration, writer: RotatingFileWriter?, reactor: EpollThread, logger: Logger, onLine: @escaping @Sendable (CapturedLine) -> Void) {
+        self.name = name
+        self.reactor = reactor
+        self.logger = logger
+        self.onLine = onLine
+        self.maxLineBytes = configuration.maxLineBytes
+        self.state = Mutex(State(ring: LineRing(capacity: configuration.recentLines), writer: writer))
+    }
+
+    /// The most recent lines (oldest first), at most `recentLines`.
+    public func recentLines() -> [CapturedLine] { state.withLock { $0.ring.lines } }
+
+    public var stats: OutputCaptureStats { state.withLock { $0.stats } }
+
+    /// True once every stream reached EOF (or the capture was detached).
+    public var isFinished: Bool { finished.value != nil }
+
+    /// Waits until every stream reached EOF and its last line was delivered.
+    public func waitUntilFinished() async { await finished.wait() }
+
+    /// Bounded wait; false on timeout.
+    public func waitUntilFinished(timeout: Duration) async -> Bool {
+        await finished.wait(timeout: timeout) != nil
+    }
+
+    /// Stops reading and closes the pipes (partial lines are dropped).
+    public func detach() {
+        let tokens = state.withLock { state -> [EpollThread.Token] in
+            var tokens: [EpollThread.Token] = []
+            for (kind, stream) in state.streams where stream.open {
+                if let token = stream.token { tokens.append(token) }
+                state.streams[kind]?.open = false
+            }
+            state.openStreams = 0
+            state.writer?.close()
+            state.writer = nil
+            return tokens
+        }
+        for token in tokens { reactor.deregister(token, closing: true) }
+        finished.fulfill(())
+    }
+
+    fileprivate func expect(_ count: Int) {
+        state.withLock { $0.openStreams = count }
+        if count == 0 { finished.fulfill(()) }
+    }
+
+    fileprivate func setToken(_ token: EpollThread.Token, for kind: OutputStreamKind) {
+        state.withLock { $0.streams[kind] = StreamState(splitter: LineSplitter(limit: maxLineBytes), token: token) }
+    }
+
+    /// Capture thread: one read per readiness event (fairness across pipes).
+    fileprivate func readable(_ kind: OutputStreamKind, fd: Int32, scratch: ScratchBuffer) {
+        var n: Int
+        repeat {
+            n = read(fd, scratch.pointer, scratch.size)
+        } while n < 0 && errno == EINTR
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+        var lines: [(text: String, dropped: Int)] = []
+        let atEOF = n <= 0
+        var finishedNow = false
+        var token: EpollThread.Token?
+        var writeError: SystemError?
+        let captured = state.withLock { state -> [CapturedLine] in
+            guard var stream = state.streams[kind], stream.open else { return [] }
+            if atEOF {
+                stream.splitter.finish(into: &lines)
+                stream.open = false
+                token = stream.token
+                state.openStreams -= 1
+                finishedNow = state.openStreams == 0
+            } else {
+                state.stats.bytes += n
+                stream.splitter.feed(UnsafeRawBufferPointer(start: scratch.pointer, count: n), into: &lines)
+            }
+            state.streams[kind] = stream
+            var result: [CapturedLine] = []
+            result.reserveCapacity(lines.count)
+            for (text, dropped) in lines {
+                let line = CapturedLine(stream: kind, text: text, truncatedBytes: dropped)
+                state.ring.append(line)
+                state.stats.lines += 1
+                if dropped > 0 { state.stats.truncatedLines += 1 }
+                if state.writer != nil {
+                    do throws(SystemError) {
+                        try state.writer!.append(text)
+                    } catch {
+                        writeError = error
+                        state.writer?.close()
+                        state.writer = nil
+                    }
+                }
+                result.append(line)
+            }
+            if state.writer != nil {
+                do throws(SystemError) {
+                    try state.writer!.flush()
+                    if finishedNow { state.writer!.close() }
+                } catch {
+                    writeError = error
+                    state.writer?.close()
+                    state.writer = nil
+                }
+            }
+            return result
+        }
+        if let writeError {
+            logger.warning("output file disabled for this process", metadata: ["process": "\(name)", "error": "\(writeError)"])
+        }
+        for line in captured { onLine(line) }
+        if let token { reactor.deregister(token, closing: true) }
+        if finishedNow { finished.fulfill(()) }
+    }
+}
+
+/// A read buffer used only on one loop thread.
+final class ScratchBuffer: @unchecked Sendable {
+    // Safety: only touched from the owning EpollThread's handlers, which never run
+    // concurrently.
+    let pointer: UnsafeMutableRawPointer
+    let size: Int
+
+    init(size: Int) {
+        self.size = size
+        pointer = .allocate(byteCount: size, alignment: 16)
+    }
+
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,118 @@
+import Glibc
+
+/// Passes a descriptor of the agent to the child under a chosen number.
+///
+/// Example: the heartbeat socket's child end becomes fd 3 in the child, whose number the
+/// child learns from `PROCMGR_HEARTBEAT_FD=3`.
+public struct FDMapping: Sendable, Hashable {
+    /// The number the descriptor gets in the child (3 or higher; 0-2 are managed by the spawn).
+    public var childFD: Int32
+    /// An open descriptor of the agent. Not closed by the spawn.
+    public var parentFD: Int32
+
+    public init(childFD: Int32, parentFD: Int32) {
+        self.childFD = childFD
+        self.parentFD = parentFD
+    }
+}
+
+/// Everything needed to start one child. A value type: it crosses to the spawn thread.
+public struct SpawnSpec: Sendable, Hashable {
+    /// argv. `arguments[0]` is the program: looked up in the `PATH` of ``environment`` when it
+    /// has no slash, otherwise used as a path (relative paths resolve against
+    /// ``workingDirectory``). Never passed through a shell.
+    public var arguments: [String]
+    /// Overrides the program path while keeping `arguments[0]` as argv[0].
+    public var executable: String?
+    /// The child's complete environment (nothing is inherited implicitly; see
+    /// ``ProcessEnvironment/current()``).
+    public var environment: [String: String]
+    /// Directory the child starts in; nil keeps the agent's.
+    public var workingDirectory: String?
+    /// True: stdout and stderr go to pipes returned in ``SpawnedProcess``. False: the child
+    /// writes to the agent's own stdout/stderr. stdin is always `/dev/null`.
+    public var captureOutput: Bool
+    /// Extra descriptors to pass (child fd number ← agent fd).
+    public var inheritedFDs: [FDMapping]
+    /// `PR_SET_PDEATHSIG(SIGKILL)`: the child dies with the agent's spawn thread. Turn off
+    /// only for `orphans: adopt`, where children must outlive an agent restart.
+    public var killWithParent: Bool
+
+    public init(
+        arguments: [String],
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil,
+        captureOutput: Bool = true,
+        inheritedFDs: [FDMapping] = [],
+        killWithParent: Bool = true,
+        executable: String? = nil
+    ) {
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.captureOutput = captureOutput
+        self.inheritedFDs = inheritedFDs
+        self.killWithParent = killWithParent
+        self.executable = executable
+    }
+
+    /// The program as the operator wrote it, for messages.
+    var programName: String { executable ?? arguments.first ?? "<empty command>" }
+}
+
+/// Identity of a running process the agent manages: enough to signal, stop and wait for it.
+public struct ProcessHandle: Sendable {
+    public let pid: Int32
+    /// Process group id; equal to ``pid`` for spawned children (they lead their own group).
+    public let pgid: Int32
+    /// Refers to this process and no other, even after pid reuse.
+    public let pidfd: PIDFD
+    /// Field 22 of `/proc/PID/stat` (clock ticks since boot), 0 if unavailable.
+    public let startTime: UInt64
+    /// Fulfilled when the process has exited (and, for children, been reaped).
+    public let exit: ExitFuture
+
+    public init(pid: Int32, pgid: Int32, pidfd: PIDFD, startTime: UInt64, exit: ExitFuture) {
+        self.pid = pid
+        self.pgid = pgid
+        self.pidfd = pidfd
+        self.startTime = startTime
+        self.exit = exit
+    }
+}
+
+/// A freshly started child.
+///
+/// Ownership: ``stdoutFD`` / ``stderrFD`` (non-blocking, CLOEXEC) belong to the caller: hand
+/// them to ``OutputCapture/attach(name:stdout:stderr:configuration:onLine:)`` (which closes
+/// them at EOF) or close them.
+public struct SpawnedProcess: Sendable {
+    public let handle: ProcessHandle
+    public let stdoutFD: Int32?
+    public let stderrFD: Int32?
+
+    public var pid: Int32 { handle.pid }
+    public var pgid: Int32 { handle.pgid }
+    public var pidfd: PIDFD { handle.pidfd }
+    public var exit: ExitFuture { handle.exit }
+}
+
+/// Helpers for building child environments.
+public enum ProcessEnvironment {
+    /// The agent's own environment as a dictionary.
+    public static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let eq = pair.firstIndex(of: "=") {
+                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    /// `PATH` used when the child environment has none (glibc's `execvp` default).
+    public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
+}

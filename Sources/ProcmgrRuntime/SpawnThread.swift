@@ -1,0 +1,242 @@
+import CProcmgrShims
+import Glibc
+public import Logging
+import Synchronization
+
+/// Starts every child of the agent from one dedicated, long-lived OS thread.
+///
+/// Why a dedicated thread: `PR_SET_PDEATHSIG` fires when the *thread* that created the child
+/// exits, not the process. Spawning from Swift's cooperative pool (whose threads may come and
+/// go) would kill children at random; spawning from one thread that lives as long as the agent
+/// ties the children's fate to the agent's.
+///
+/// Why not `Foundation.Process` / `posix_spawn`: the child must arm PDEATHSIG, join its own
+/// process group and check that its parent is still alive between clone and exec, and
+/// `fork` of a large multi-threaded parent is slow. The C shim uses
+/// `clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`, which does not copy the address space and
+/// returns a pidfd atomically.
+///
+/// Every child is registered with the ``ExitWatcher`` (and the ``Guardian``, if given) before
+/// ``spawn(_:)`` returns, so even a child that exits instantly has its status collected.
+///
+/// Create one per process and keep it for the life of the agent: its thread never exits.
+public final class SpawnThread: Sendable {
+    private struct Request {
+        let spec: SpawnSpec
+        let continuation: CheckedContinuation<Result<SpawnedProcess, SpawnError>, Never>
+    }
+
+    private let queue = Mutex<[Request]>([])
+    private let wakeFD: Int32
+    private let devNullFD: Int32
+    private let agentPID: Int32
+    private let watcher: ExitWatcher
+    private let guardian: Guardian?
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - watcher: tracks every spawned child (required: a child nobody reaps is a zombie).
+    ///   - guardian: if set, each child's process group is registered with it before
+    ///     ``spawn(_:)`` returns.
+    public init(
+        watcher: ExitWatcher,
+        guardian: Guardian? = nil,
+        logger: Logger = Logger(label: "procmgr.runtime.spawn")
+    ) throws(SystemError) {
+        let wake = procmgr_eventfd(0, 0)  // blocking: the thread sleeps in read()
+        guard wake >= 0 else { throw .current("eventfd") }
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard devNull >= 0 else {
+            let error = SystemError.current("open(/dev/null)")
+            close(wake)
+            throw error
+        }
+        self.wakeFD = wake
+        self.devNullFD = devNull
+        self.agentPID = getpid()
+        self.watcher = watcher
+        self.guardian = guardian
+        self.logger = logger
+        OSThread.start(name: "procmgr-spawn") { [self] in self.run() }
+    }
+
+    /// Starts a child. Suspends only while the spawn thread works (typically well under a
+    /// millisecond; requests are served in order).
+    public func spawn(_ spec: SpawnSpec) async throws(SpawnError) -> SpawnedProcess {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<SpawnedProcess, SpawnError>, Never>) in
+            queue.withLock { $0.append(Request(spec: spec, continuation: continuation)) }
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+        return try result.get()
+    }
+
+    private func run() {
+        while true {
+            var value: UInt64 = 0
+            let n = read(wakeFD, &value, 8)
+            if n < 0 { continue }  // EINTR
+            let batch = queue.withLock { queue -> [Request] in
+                defer { queue.removeAll() }
+                return queue
+            }
+            for request in batch {
+                request.continuation.resume(returning: perform(request.spec))
+            }
+        }
+    }
+
+    // MARK: - spawn thread only
+
+    private func perform(_ spec: SpawnSpec) -> Result<SpawnedProcess, SpawnError> {
+        if let error = validate(spec) { return .failure(error) }
+        let path: String
+        switch ExecutableLookup.resolve(spec.executable ?? spec.arguments[0], environment: spec.environment) {
+        case .success(let resolved): path = resolved
+        case .failure(let error): return .failure(error)
+        }
+
+        var stdoutPipe: (read: Int32, write: Int32)?
+        var stderrPipe: (read: Int32, write: Int32)?
+        if spec.captureOutput {
+            do {
+                stdoutPipe = try makePipe()
+                stderrPipe = try makePipe()
+            } catch {
+                for pipe in [stdoutPipe, stderrPipe].compactMap({ $0 }) {
+                    close(pipe.read)
+                    close(pipe.write)
+                }
+                return .failure(SpawnError.from(stage: Int32(PROCMGR_STAGE_PARENT.rawValue), errno: error.errno, spec: spec, path: path))
+            }
+        }
+        defer {
+            // The child has its copies; ours of the write ends must go or EOF never comes.
+            if let stdoutPipe { close(stdoutPipe.write) }
+            if let stderrPipe { close(stderrPipe.write) }
+        }
+
+        var sources: [Int32] = [devNullFD, stdoutPipe?.write ?? 1, stderrPipe?.write ?? 2]
+        var targets: [Int32] = [0, 1, 2]
+        for mapping in spec.inheritedFDs {
+            sources.append(mapping.parentFD)
+            targets.append(mapping.childFD)
+        }
+
+        let argv = CStringArray(spec.arguments)
+        let envp = CStringArray(spec.environment.map { "\($0.key)=\($0.value)" }.sorted())
+        defer {
+            argv.free()
+            envp.free()
+        }
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        let fdLimit = Int32(clamping: min(limit.rlim_cur, rlim_t(1 << 20)))
+
+        var pid: Int32 = 0
+        var pidfdRaw: Int32 = -1
+        var stage: Int32 = 0
+        var failureErrno: Int32 = 0
+        let process: ProcessHandle? = watcher.withChildCreation { () -> ProcessHandle? in
+            let rc = path.withCString { cPath in
+                (spec.workingDirectory ?? "").withCString { cDir in
+                    sources.withUnsafeBufferPointer { src in
+                        targets.withUnsafeBufferPointer { dst in
+                            var attr = procmgr_spawn_attr(
+                                path: cPath,
+                                argv: argv.pointer,
+                                envp: envp.pointer,
+                                working_dir: spec.workingDirectory == nil ? nil : cDir,
+                                fd_sources: src.baseAddress,
+                                fd_targets: dst.baseAddress,
+                                fd_count: Int32(src.count),
+                                set_pdeathsig: spec.killWithParent ? 1 : 0,
+                                new_process_group: 1,
+                                expected_parent: agentPID,
+                                fd_limit: fdLimit
+                            )
+                            return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno)
+                        }
+                    }
+                }
+            }
+            guard rc == 0 else { return nil }
+            let pidfd = PIDFD(adopting: pidfdRaw, pid: pid)
+            let startTime = ProcStat.read(pid: pid)?.startTime ?? 0
+            let exit = watcher.watch(pid: pid, pidfd: pidfd)
+            return ProcessHandle(pid: pid, pgid: pid, pidfd: pidfd, startTime: startTime, exit: exit)
+        }
+
+        guard let process else {
+            if let stdoutPipe { close(stdoutPipe.read) }
+            if let stderrPipe { close(stderrPipe.read) }
+            return .failure(SpawnError.from(stage: stage, errno: failureErrno, spec: spec, path: path))
+        }
+        if let guardian {
+            do {
+                try guardian.register(pgid: process.pgid)
+            } catch {
+                logger.error("guardian registration failed; this child's group would survive a crash of the agent", metadata: ["pid": "\(process.pid)", "error": "\(error)"])
+            }
+        }
+        return .success(SpawnedProcess(handle: process, stdoutFD: stdoutPipe?.read, stderrFD: stderrPipe?.read))
+    }
+
+    private func validate(_ spec: SpawnSpec) -> SpawnError? {
+        guard !spec.arguments.isEmpty, !spec.arguments[0].isEmpty || spec.executable != nil else {
+            return .invalid("cannot start a process: the command (argv) is empty")
+        }
+        let name = spec.programName
+        for argument in spec.arguments where argument.utf8.contains(0) {
+            return .invalid("cannot start '\(name)': argument \(argument.debugDescription) contains a NUL byte")
+        }
+        for (key, value) in spec.environment {
+            if key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+                return .invalid("cannot start '\(name)': invalid environment variable name or value for \(key.debugDescription)")
+            }
+        }
+        if let dir = spec.workingDirectory, dir.isEmpty || dir.utf8.contains(0) {
+            return .invalid("cannot start '\(name)': invalid working directory \(dir.debugDescription)")
+        }
+        var seen: Set<Int32> = []
+        for mapping in spec.inheritedFDs {
+            if mapping.childFD < 3 || mapping.childFD > 1023 {
+                return .invalid("cannot start '\(name)': inherited fd number \(mapping.childFD) must be between 3 and 1023 (0-2 are stdin/stdout/stderr)")
+            }
+            if !seen.insert(mapping.childFD).inserted {
+                return .invalid("cannot start '\(name)': fd \(mapping.childFD) is mapped twice")
+            }
+        }
+        if spec.inheritedFDs.count > 250 {
+            return .invalid("cannot start '\(name)': too many inherited descriptors (\(spec.inheritedFDs.count), at most 250)")
+        }
+        return nil
+    }
+
+    private func makePipe() throws(SystemError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        // Only our end is non-blocking: the child keeps ordinary blocking writes.
+        guard procmgr_pipe_cloexec(&fds, 1) == 0 else { throw .current("pipe2") }
+        return (fds[0], fds[1])
+    }
+}
+
+/// A NULL-terminated `char *[]` built in the parent (the child must not allocate).
+struct CStringArray {
+    let pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        pointer = .allocate(capacity: strings.count + 1)
+        for (index, string) in strings.enumerated() {
+            pointer[index] = strdup(string)
+        }
+        pointer[strings.count] = nil
+    }
+
+    func free() {
+        for index in 0..<count { Glibc.free(pointer[index]) }
+        pointer.deallocate()
+    }
+}

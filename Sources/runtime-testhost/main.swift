@@ -1,0 +1,182 @@
+// A small agent stand-in that the ProcmgrRuntime tests start as a child process, so they can
+// SIGKILL "the agent" and check what survives, or restart it and check adoption.
+//
+// Modes (stdout lines are the protocol with the test; every line is flushed):
+//   guardian-host N [no-guardian] subreaper + guardian; N children `sh -c 'sleep 600 & …'`;
+//                                prints "CHILD <pid> <grandchild pid>" ×N, "READY", then waits.
+//                                `no-guardian` is the control: only PDEATHSIG protects.
+//   state-host FILE N wait|exit  no guardian, children outlive us (killWithParent off); records
+//                                them in the state file FILE; prints CHILD lines and READY, then
+//                                waits (to be SIGKILLed) or exits 0 (to be restarted).
+//   adopt-host FILE              adopts the children listed in FILE, prints "ADOPTED <pid> <pgid>"
+//                                and "STALE <n>", stops each group, prints
+//                                "STOPPED <pid> <outcome> <ms>", then "DONE".
+//   heartbeat-child              answers heartbeats (HeartbeatResponder), prints "ready", waits.
+//   capture-flood MB             captures a child writing MB MiB with no newline then MB MiB of
+//                                100-byte lines; prints "FLOOD <lines> <bytes> <recent> <growth KiB>"
+//                                where growth is this process's peak RSS minus its RSS before —
+//                                measured here because a test process's RSS is every test's.
+import Glibc
+import ProcmgrRuntime
+import Synchronization
+
+/// Writes one whole line to a descriptor, unbuffered (the test reads it as it comes).
+func writeLine(_ line: String, to fd: Int32) {
+    let bytes = Array((line + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        written += n
+    }
+}
+
+func emit(_ line: String) { writeLine(line, to: 1) }
+
+/// A `/proc/self/status` field in KiB (VmRSS, VmHWM).
+func statusKiB(_ key: String) -> Int {
+    let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    let count = read(fd, &buffer, buffer.count)
+    let text = String(decoding: buffer[0..<max(0, count)], as: UTF8.self)
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
+    return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+}
+
+func fail(_ message: String) -> Never {
+    writeLine("runtime-testhost: \(message)", to: 2)
+    exit(2)
+}
+
+func waitForever() async -> Never {
+    while true { try? await Task.sleep(for: .seconds(3600)) }
+}
+
+let childEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+let childScript = "sleep 600 & echo \"CHILD $$ $!\"; sleep 600"
+
+/// Spawns `count` children, forwards their "CHILD" lines, returns their handles.
+func spawnFamilies(count: Int, spawner: SpawnThread, capture: OutputCapture, killWithParent: Bool) async -> [ProcessHandle] {
+    let seen = Mutex<Int>(0)
+    let allSeen = OneShot<Void>()
+    var handles: [ProcessHandle] = []
+    for _ in 0..<count {
+        let child: SpawnedProcess
+        do {
+            child = try await spawner.spawn(SpawnSpec(arguments: ["/bin/sh", "-c", childScript], environment: childEnvironment, killWithParent: killWithParent))
+        } catch {
+            fail("spawn: \(error)")
+        }
+        handles.append(child.handle)
+        do {
+            _ = try capture.attach(name: "child-\(child.pid)", stdout: child.stdoutFD, stderr: child.stderrFD) { line in
+                guard line.text.hasPrefix("CHILD ") else { return }
+                emit(line.text)
+                let total = seen.withLock { value -> Int in
+                    value += 1
+                    return value
+                }
+                if total == count { allSeen.fulfill(()) }
+            }
+        } catch {
+            fail("capture: \(error)")
+        }
+    }
+    guard await allSeen.wait(timeout: .seconds(30)) != nil else { fail("children did not report in time") }
+    return handles
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else { fail("usage: runtime-testhost MODE …") }
+
+switch arguments[1] {
+case "guardian-host":
+    let count = arguments.count > 2 ? Int(arguments[2]) ?? 50 : 50
+    do {
+        try Subreaper.enable()
+        let watcher = try ExitWatcher()
+        let withGuardian = !(arguments.count > 3 && arguments[3] == "no-guardian")
+        let guardian = withGuardian ? try Guardian.start(watcher: watcher) : nil
+        let spawner = try SpawnThread(watcher: watcher, guardian: guardian)
+        let capture = try OutputCapture()
+        if let guardian { emit("GUARDIAN \(guardian.pid)") }
+        _ = await spawnFamilies(count: count, spawner: spawner, capture: capture, killWithParent: true)
+        emit("READY")
+        await waitForever()
+    } catch {
+        fail("\(error)")
+    }
+
+case "state-host":
+    guard arguments.count >= 5, let count = Int(arguments[3]) else { fail("usage: state-host FILE N wait|exit") }
+    do {
+        let watcher = try ExitWatcher()
+        let spawner = try SpawnThread(watcher: watcher)
+        let capture = try OutputCapture()
+        let stateFile = ChildStateFile(path: arguments[2], durable: false)
+        let handles = await spawnFamilies(count: count, spawner: spawner, capture: capture, killWithParent: false)
+        for (index, handle) in handles.enumerated() {
+            try stateFile.upsert(ChildRecord(name: "svc-\(index)", process: handle))
+        }
+        emit("READY")
+        if arguments[4] == "exit" { exit(0) }
+        await waitForever()
+    } catch {
+        fail("\(error)")
+    }
+
+case "adopt-host":
+    guard arguments.count >= 3 else { fail("usage: adopt-host FILE") }
+    do {
+        let watcher = try ExitWatcher()
+        let stopper = try GroupStopper()
+        let (adopted, stale) = try OrphanSweeper.adopt(stateFile: arguments[2])
+        var handles: [ProcessHandle] = []
+        for process in adopted {
+            emit("ADOPTED \(process.record.pid) \(process.record.pgid)")
+            handles.append(process.handle(watcher: watcher))
+        }
+        emit("STALE \(stale.count)")
+        for handle in handles {
+            let result = await stopper.stop(handle, grace: .seconds(2))
+            emit("STOPPED \(handle.pid) \(result.outcome.rawValue) \(result.elapsed.components.seconds * 1000 + result.elapsed.components.attoseconds / 1_000_000_000_000_000)")
+        }
+        emit("DONE")
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+
+case "heartbeat-child":
+    guard HeartbeatResponder.start() else { fail("PROCMGR_HEARTBEAT_FD is not set") }
+    emit("ready")
+    await waitForever()
+
+case "capture-flood":
+    guard arguments.count == 3, let megabytes = Int(arguments[2]) else { fail("usage: capture-flood MB") }
+    do {
+        let watcher = try ExitWatcher(configuration: .init(reapUntrackedChildren: false))
+        let spawner = try SpawnThread(watcher: watcher)
+        let capture = try OutputCapture()
+        let bytes = megabytes * 1_048_576
+        let before = statusKiB("VmRSS")
+        let process = try await spawner.spawn(SpawnSpec(
+            arguments: ["sh", "-c", "head -c \(bytes) /dev/zero | tr '\\0' x; echo; yes \(String(repeating: "a", count: 99)) | head -c \(bytes)"],
+            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
+        let lines = Mutex(0)
+        let handle = try capture.attach(name: "flood", stdout: process.stdoutFD, stderr: process.stderrFD) { _ in
+            lines.withLock { $0 += 1 }
+        }
+        _ = await process.exit.wait()
+        await handle.waitUntilFinished()
+        emit("FLOOD \(lines.withLock { $0 }) \(handle.stats.bytes) \(handle.recentLines().count) \(statusKiB("VmHWM") - before)")
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+
+default:
+    fail("unknown mode \(arguments[1])")
+}

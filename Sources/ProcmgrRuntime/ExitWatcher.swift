@@ -18,9 +18,11 @@ import Synchronization
 ///   status is never stolen.
 /// - Only one watcher per process may reap untracked children (a second one would steal the
 ///   first one's statuses); later instances only watch their own pidfds.
-/// - Untracked children still in the agent's own process group are left to whoever started them
-///   (`Foundation.Process` and other code waiting for its own children): only children of a
-///   managed tree, which never share the agent's group, are reaped by the sweep.
+/// - Every untracked child is reaped: orphans of managed trees can sit in any process group or
+///   session (a managed supervisor makes its own groups), and a zombie must never be left.
+///   Consequently nothing else in the process may wait for its own children by pid
+///   (`Foundation.Process` would find its child's status gone): the agent starts children only
+///   through ``SpawnThread``.
 public final class ExitWatcher: Sendable {
     public struct Configuration: Sendable {
         /// Reap children nobody tracks (re-parented orphans). Requires being the only
@@ -235,11 +237,6 @@ public final class ExitWatcher: Sendable {
             case .tracked(let entry):
                 if !collect(pid: pid, entry: entry) { return }
             case .untracked:
-                // A child in our own process group was not started by the runtime (every managed
-                // child leads its own group, and orphans of managed trees keep that group or made
-                // their own): it belongs to other code in this process (e.g. `Foundation.Process`),
-                // which will reap it. Leave it and stop this sweep until that happened.
-                if getpgid(pid) == getpgrp() { return }
                 var code: Int32 = 0
                 var status: Int32 = 0
                 guard procmgr_reap_pid(pid, &code, &status) == 1 else { continue }

@@ -65,29 +65,26 @@ import Testing
         }
     }
 
+    /// Runs `promtool check metrics` on `input` through a shell that records promtool's exit
+    /// status and output in files. The status is not taken from `Process`: this test binary also
+    /// hosts the process runtime's tests, whose exit watcher (like the agent's) reaps every
+    /// child of the process, so `Process.terminationStatus` may never see the real one.
     private func runPromtool(input: Data) throws -> (Int32, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promtool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inputFile = directory.appendingPathComponent("input.prom")
+        let outputFile = directory.appendingPathComponent("output.txt")
+        let statusFile = directory.appendingPathComponent("status")
+        try input.write(to: inputFile)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.promtool)
-        process.arguments = ["check", "metrics"]
-        let stdin = Pipe()
-        let output = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = output
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$0\" check metrics < \"$1\" > \"$2\" 2>&1; echo $? > \"$3.tmp\" && mv \"$3.tmp\" \"$3\"",
+                             Self.promtool, inputFile.path, outputFile.path, statusFile.path]
         try process.run()
-        // Drain output on another thread so neither side blocks on a full pipe.
-        let collected = Mutex<Data>(Data())
-        let finishedReading = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            collected.withLock { $0 = data }
-            finishedReading.signal()
-        }
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
         process.waitUntilExit()
-        finishedReading.wait()
-        let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
-        return (process.terminationStatus, text)
+        let statusText = try String(contentsOf: statusFile, encoding: .utf8)
+        let status = try #require(Int32(statusText.trimmingCharacters(in: .whitespacesAndNewlines)), "bad status file: \(statusText)")
+        return (status, try String(contentsOf: outputFile, encoding: .utf8))
     }
 }

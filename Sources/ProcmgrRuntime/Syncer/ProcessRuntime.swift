@@ -1,0 +1,378 @@
+import Glibc
+public import Logging
+public import ProcmgrEngine
+public import ProcmgrMetrics
+import ProcmgrSupport
+
+/// The ``ProcessSyncer`` for real programs: the engine decides *what* should run, this makes the
+/// OS match.
+///
+/// - `syncProcess` starts the program if it is not running (after its restart backoff), restarts
+///   it when its config changed or its heartbeat failed, notices an exit and applies the restart
+///   policy (`never`/`on-failure` after a clean exit end the worker: a terminal result).
+/// - `syncTerminatingProcess` stops the whole process group: stop signal, the engine's
+///   (shrink-only) grace period, SIGKILL; it returns once the group is empty.
+/// - `syncTerminatedProcess` releases the port, the capture, the guardian registration and every
+///   per-process series.
+///
+/// An exit is reported to the engine through ``bind(to:)``'s `requestSync`, so a crash is acted on
+/// within a millisecond, not at the next resync. Per-process state lives behind one lock; every
+/// wait (spawn, stop) happens outside it.
+public final class ProcessRuntime: ProcessSyncer {
+    public typealias Config = ManagedProcess
+
+    /// What the runtime tells the engine (set once the manager exists: they refer to each other).
+    public struct EngineHooks: Sendable {
+        public var requestSync: @Sendable (ProcessID) -> Void
+        public var recordRestart: @Sendable (ProcessID) -> Void
+        public var setHealthy: @Sendable (ProcessID, Bool) -> Void
+
+        public init(
+            requestSync: @escaping @Sendable (ProcessID) -> Void,
+            recordRestart: @escaping @Sendable (ProcessID) -> Void = { _ in },
+            setHealthy: @escaping @Sendable (ProcessID, Bool) -> Void = { _, _ in }
+        ) {
+            self.requestSync = requestSync
+            self.recordRestart = recordRestart
+            self.setHealthy = setHealthy
+        }
+    }
+
+    private let services: RuntimeServices
+    private let metrics: RuntimeMetrics
+    private let logger: Logger
+    private let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
+    /// Terminated processes whose logs are still kept, oldest first; bounded so churn of unique
+    /// ids cannot grow memory.
+    private let retainedLogs = LockedState<[ProcessID]>([])
+    private static let retainedLogLimit = 256
+    private let hooks = LockedState<EngineHooks?>(nil)
+    private let heartbeatJobs: AsyncStream<HeartbeatJob>
+    private let heartbeatJobsContinuation: AsyncStream<HeartbeatJob>.Continuation
+    private let random: @Sendable () -> Double
+
+    public init(
+        services: RuntimeServices,
+        registry: MetricsRegistry,
+        logger: Logger = Logger(label: "procmgr.runtime"),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) throws(MetricsRegistryError) {
+        self.services = services
+        self.metrics = try RuntimeMetrics(registry: registry)
+        self.logger = logger
+        self.random = random
+        (heartbeatJobs, heartbeatJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        let metrics = self.metrics
+        let ports = services.ports
+        let instances = self.instances
+        registry.addCollector {
+            metrics.portsInUse.set(Double(ports.inUse))
+            Self.collectResources(instances: instances, metrics: metrics)
+        }
+    }
+
+    /// Connects the runtime to the engine that drives it.
+    public func bind<C: Clock>(to manager: ProcessManager<ProcessRuntime, C>) where C.Duration == Duration {
+        bind(EngineHooks(
+            requestSync: { [weak manager] in manager?.requestSync($0) },
+            recordRestart: { [weak manager] in manager?.recordRestart($0) },
+            setHealthy: { [weak manager] in manager?.setHealthy($0, $1) }))
+    }
+
+    public func bind(_ engineHooks: EngineHooks) {
+        hooks.withLock { $0 = engineHooks }
+    }
+
+    /// Runs the heartbeat monitors until cancelled. Part of the agent's service group.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in heartbeatJobs {
+                group.addTask { await self.monitorHeartbeat(job) }
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    /// What the API shows about a process's program.
+    public func snapshot(of id: ProcessID) -> RuntimeSnapshot? {
+        instances.withLock { $0[id]?.snapshot }
+    }
+
+    /// The last lines the program wrote (stdout and stderr), oldest first.
+    public func recentOutput(of id: ProcessID) -> [CapturedLine]? {
+        instances.withLock { $0[id] }.map { $0.recent?.lines ?? [] }
+    }
+
+    /// Asks for a restart of a running program (the API's restart): stopped and started again at
+    /// the next sync, counted with reason `manual`.
+    public func requestRestart(of id: ProcessID) -> Bool {
+        let known = instances.withLock { instances -> Bool in
+            guard instances[id]?.child != nil else { return false }
+            instances[id]!.pendingRestartReason = "manual"
+            return true
+        }
+        if known { hooks.withLock { $0 }?.requestSync(id) }
+        return known
+    }
+
+    // MARK: ProcessSyncer
+
+    public func syncProcess(_ id: ProcessID, config: ManagedProcess, updateType: UpdateType) async throws -> SyncOutcome {
+        var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
+        if instance.terminated { instance = RuntimeInstance() }  // the id was created anew
+        let clock = ContinuousClock()
+
+        if let child = instance.child {
+            let exited = child.spawned.exit.value
+            let restartReason = exited == nil ? (instance.pendingRestartReason ?? (child.config != config ? "config" : nil)) : nil
+            if exited == nil, restartReason == nil {
+                return settled(id, instance: &instance, now: clock.now)
+            }
+            // Stop what is left of the group: all of it for a restart, the leftovers of a crash.
+            _ = await services.stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod)
+            let status = await child.spawned.exit.wait()
+            release(child, id: id, instance: &instance)
+            if let restartReason {
+                noteRestart(id, reason: restartReason, instance: &instance)
+                instance.nextStartAt = nil
+            } else {
+                instance.lastExit = status
+                logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
+                switch config.restart {
+                case .never:
+                    store(id, instance)
+                    return .terminal(reason: "exited (\(status)); restart: never")
+                case .onFailure where status == .exited(code: 0):
+                    store(id, instance)
+                    return .terminal(reason: "exited cleanly; restart: on-failure")
+                default:
+                    instance.failuresInRow += 1
+                    let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
+                    instance.nextStartAt = clock.now.advanced(by: delay)
+                    instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
+                    noteRestart(id, reason: "exit", instance: &instance)
+                }
+            }
+        }
+
+        if let nextStart = instance.nextStartAt, clock.now < nextStart {
+            store(id, instance)
+            return .resync(after: clock.now.duration(to: nextStart))
+        }
+        try await start(id, config: config, instance: &instance)
+        return settled(id, instance: &instance, now: clock.now)
+    }
+
+    public func syncTerminatingProcess(_ id: ProcessID, config: ManagedProcess, termination: TerminationContext) async throws {
+        guard let child = instances.withLock({ $0[id]?.child }) else { return }
+        let stopper = services.stopper
+        let result = try await waitCancellably {
+            await stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: termination.remaining)
+        }
+        logger.info("stopped", metadata: ["process": "\(id)", "outcome": "\(result.outcome.rawValue)", "elapsed": "\(result.elapsed)"])
+        var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
+        if instance.child?.spawned.pid == child.spawned.pid {
+            instance.lastExit = await child.spawned.exit.wait()
+            release(child, id: id, instance: &instance)
+            store(id, instance)
+        }
+    }
+
+    public func syncTerminatedProcess(_ id: ProcessID, config: ManagedProcess) async throws {
+        let instance = instances.withLock { instances -> RuntimeInstance? in
+            guard var instance = instances[id] else { return nil }
+            instance.terminated = true
+            instance.child = nil
+            defer { instance.port = nil; instance.output = nil; instances[id] = instance }
+            return instance
+        }
+        if let port = instance?.port { _ = services.ports.release(port) }
+        instance?.output?.detach()
+        metrics.purge(process: id)
+        let evicted = retainedLogs.withLock { retained -> [ProcessID] in
+            retained.removeAll { $0 == id }
+            retained.append(id)
+            guard retained.count > Self.retainedLogLimit else { return [] }
+            defer { retained.removeFirst(retained.count - Self.retainedLogLimit) }
+            return Array(retained.prefix(retained.count - Self.retainedLogLimit))
+        }
+        if !evicted.isEmpty {
+            instances.withLock { instances in
+                for id in evicted where instances[id]?.terminated == true { instances[id] = nil }
+            }
+        }
+    }
+
+    // MARK: Steps
+
+    private func start(_ id: ProcessID, config: ManagedProcess, instance: inout RuntimeInstance) async throws {
+        do {
+            if instance.port == nil {
+                switch config.port {
+                case .none: break
+                case .auto: instance.port = try services.ports.allocate()
+                case .fixed(let port):
+                    try services.ports.reserve(fixed: port)
+                    instance.port = port
+                }
+            }
+        } catch {
+            store(id, instance)
+            metrics.errors.labels([id, "spawn"]).increment()
+            throw error
+        }
+        var environment = config.environment
+        if let port = instance.port { environment["PORT"] = "\(port)" }
+        var inherited: [FDMapping] = []
+        var heartbeat: HeartbeatChannel?
+        if config.heartbeat != nil {
+            let channel = try HeartbeatChannel(reactor: services.capture.reactor)
+            environment.merge(channel.environment) { _, new in new }
+            inherited.append(channel.inheritedFD)
+            heartbeat = channel
+        }
+        let spec = SpawnSpec(
+            arguments: config.resolvedArguments(port: instance.port),
+            environment: environment,
+            workingDirectory: config.workingDirectory,
+            captureOutput: true,
+            inheritedFDs: inherited,
+            killWithParent: services.killWithAgent)
+        let spawned: SpawnedProcess
+        do {
+            spawned = try await services.spawner.spawn(spec)
+        } catch {
+            heartbeat?.childStarted()
+            heartbeat?.close()
+            store(id, instance)
+            metrics.errors.labels([id, "spawn"]).increment()
+            logger.error("spawn failed", metadata: ["process": "\(id)", "error": "\(error)"])
+            throw error
+        }
+        heartbeat?.childStarted()
+        try? services.guardian?.register(pgid: spawned.pgid)
+        try? services.stateFile?.upsert(ChildRecord(name: id, process: spawned.handle))
+        let logger = self.logger
+        let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
+        instance.recent = recent
+        var captureConfiguration = config.output
+        captureConfiguration.recentLines = 0  // kept across restarts in `recent` instead
+        instance.output?.detach()
+        instance.output = try? services.capture.attach(
+            name: id, stdout: spawned.stdoutFD, stderr: spawned.stderrFD, configuration: captureConfiguration
+        ) { line in
+            recent.append(line)
+            logger.info("\(line.text)", metadata: ["process": "\(id)", "stream": "\(line.stream.rawValue)"])
+        }
+        let child = RunningChild(spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat)
+        instance.child = child
+        instance.pendingRestartReason = nil
+        instance.nextStartAt = nil
+        store(id, instance)
+        metrics.healthy.labels([id]).set(1)
+        hooks.withLock { $0 }?.setHealthy(id, true)
+        let hooks = self.hooks
+        spawned.exit.onFulfill { _ in hooks.withLock { $0 }?.requestSync(id) }
+        if let heartbeat, let settings = config.heartbeat {
+            heartbeatJobsContinuation.yield(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings))
+        }
+        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+    }
+
+    /// The program runs: forget old failures once it ran long enough, and ask to be looked at
+    /// again exactly then.
+    private func settled(_ id: ProcessID, instance: inout RuntimeInstance, now: ContinuousClock.Instant) -> SyncOutcome {
+        guard let child = instance.child else { return .running }
+        defer { store(id, instance) }
+        guard instance.failuresInRow > 0 else { return .running }
+        let ran = child.startedAt.duration(to: now)
+        let resetAfter = child.config.backoff.resetAfter
+        if ran >= resetAfter {
+            instance.failuresInRow = 0
+            return .running
+        }
+        return .resync(after: resetAfter - ran)
+    }
+
+    private func release(_ child: RunningChild, id: ProcessID, instance: inout RuntimeInstance) {
+        child.heartbeat?.close()
+        try? services.guardian?.unregister(pgid: child.spawned.pgid)
+        try? services.stateFile?.remove(pid: child.spawned.pid)
+        instance.accumulatedCPUSeconds += instance.lastCPUSample
+        instance.lastCPUSample = 0
+        instance.child = nil
+        metrics.healthy.labels([id]).set(0)
+        hooks.withLock { $0 }?.setHealthy(id, false)
+    }
+
+    private func noteRestart(_ id: ProcessID, reason: String, instance: inout RuntimeInstance) {
+        instance.restarts += 1
+        instance.pendingRestartReason = nil
+        metrics.restarts.labels([id, reason]).increment()
+        hooks.withLock { $0 }?.recordRestart(id)
+    }
+
+    private func store(_ id: ProcessID, _ instance: RuntimeInstance) {
+        instances.withLock { $0[id] = instance }
+    }
+
+    // MARK: Heartbeats
+
+    private func monitorHeartbeat(_ job: HeartbeatJob) async {
+        let metrics = self.metrics
+        let latency = metrics.heartbeatLatency.labels([job.id])
+        await job.channel.monitor(interval: job.settings.interval, timeout: job.settings.timeout) { result in
+            switch result {
+            case .success(let roundTrip):
+                latency.observe(roundTrip)
+            case .failure(.timeout):
+                metrics.heartbeatTimeouts.labels([job.id]).increment()
+                metrics.errors.labels([job.id, "heartbeat"]).increment()
+                let restart = self.instances.withLock { instances -> Bool in
+                    guard instances[job.id]?.child?.spawned.pid == job.pid else { return false }
+                    instances[job.id]!.pendingRestartReason = "heartbeat"
+                    return true
+                }
+                if restart {
+                    self.logger.warning("heartbeat missed; restarting", metadata: ["process": "\(job.id)"])
+                    job.channel.close()
+                    self.hooks.withLock { $0 }?.requestSync(job.id)
+                }
+            case .failure:
+                break
+            }
+        }
+    }
+
+    // MARK: Resources
+
+    /// CPU and RSS of every running group, sampled at scrape time. CPU is kept monotonic across
+    /// restarts: the last sample of an ended child is carried into the total.
+    private static func collectResources(instances: LockedState<[ProcessID: RuntimeInstance]>, metrics: RuntimeMetrics) {
+        let groups = instances.withLock { instances in
+            instances.compactMap { id, instance in instance.child.map { (id, $0.spawned.pgid) } }
+        }
+        let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
+        let totals = instances.withLock { instances -> [(ProcessID, Double, UInt64)] in
+            groups.compactMap { id, pgid in
+                guard let sample = usage[pgid], instances[id] != nil else { return nil }
+                instances[id]!.lastCPUSample = max(instances[id]!.lastCPUSample, sample.cpuSeconds)
+                return (id, instances[id]!.accumulatedCPUSeconds + instances[id]!.lastCPUSample, sample.rssBytes)
+            }
+        }
+        for (id, cpu, rss) in totals {
+            let counter = metrics.childCPU.labels([id])
+            counter.setTotal(max(counter.value, cpu))
+            metrics.childMemory.labels([id]).set(Double(rss))
+        }
+    }
+}
+
+/// A heartbeat monitor to run for one child.
+struct HeartbeatJob: Sendable {
+    let id: ProcessID
+    let pid: Int32
+    let channel: HeartbeatChannel
+    let settings: HeartbeatSettings
+}

@@ -1,0 +1,52 @@
+public import Logging
+
+/// The OS-facing parts one agent process shares between all its programs: one spawn thread (so
+/// PDEATHSIG stays tied to a thread that lives as long as the agent), one exit watcher, one
+/// stopper, one capture loop, one port range, and the orphan guard.
+public struct RuntimeServices: Sendable {
+    public let watcher: ExitWatcher
+    public let spawner: SpawnThread
+    public let stopper: GroupStopper
+    public let capture: OutputCapture
+    public let ports: PortAllocator
+    /// Kills every registered group if the agent dies (`orphans: kill`); `nil` when adopting.
+    public let guardian: Guardian?
+    /// pid/pgid/start time of every live child, for the sweep or re-adoption after a restart.
+    public let stateFile: ChildStateFile?
+    /// PDEATHSIG on children: true for `orphans: kill`.
+    public let killWithAgent: Bool
+
+    public init(
+        watcher: ExitWatcher, spawner: SpawnThread, stopper: GroupStopper, capture: OutputCapture,
+        ports: PortAllocator, guardian: Guardian?, stateFile: ChildStateFile?, killWithAgent: Bool
+    ) {
+        self.watcher = watcher
+        self.spawner = spawner
+        self.stopper = stopper
+        self.capture = capture
+        self.ports = ports
+        self.guardian = guardian
+        self.stateFile = stateFile
+        self.killWithAgent = killWithAgent
+    }
+
+    /// Sets up everything for an agent: subreaper, exit watcher, guardian (when `killOrphans`),
+    /// spawn thread, stopper, capture.
+    public static func start(
+        portRange: ClosedRange<Int>, stateFilePath: String?, killOrphans: Bool,
+        logger: Logger = Logger(label: "procmgr.runtime")
+    ) throws -> RuntimeServices {
+        try Subreaper.enable()
+        let watcher = try ExitWatcher(logger: logger)
+        let guardian = killOrphans ? try Guardian.start(watcher: watcher, logger: logger) : nil
+        return RuntimeServices(
+            watcher: watcher,
+            spawner: try SpawnThread(watcher: watcher, guardian: guardian, logger: logger),
+            stopper: try GroupStopper(),
+            capture: try OutputCapture(logger: logger),
+            ports: PortAllocator(range: portRange),
+            guardian: guardian,
+            stateFile: stateFilePath.map { ChildStateFile(path: $0) },
+            killWithAgent: killOrphans)
+    }
+}

@@ -8,6 +8,7 @@ import PackageDescription
 ///   ProcmgrRuntime  — OS process primitives (spawn, exit watching, group stop, orphan guard,
 ///                     ports, output capture, heartbeats) on a C shim (CProcmgrShims)
 ///   ProcmgrConfig   — the agent's declarative config: model, parsing, validation, merging
+///   ProcmgrHTTP     — the agent's HTTP API (Hummingbird): /metrics with gzip, status, actions
 ///   procmgr         — CLI
 let strictSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -24,6 +25,7 @@ let package = Package(
         .library(name: "ProcmgrTestKit", targets: ["ProcmgrTestKit"]),
         .library(name: "ProcmgrConfig", targets: ["ProcmgrConfig"]),
         .library(name: "ProcmgrRuntime", targets: ["ProcmgrRuntime"]),
+        .library(name: "ProcmgrHTTP", targets: ["ProcmgrHTTP"]),
         .executable(name: "procmgr", targets: ["procmgr"]),
         .executable(name: "procmgr-bench", targets: ["ProcmgrBenchmarks"]),
     ],
@@ -33,6 +35,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -86,6 +92,29 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSwiftSettings
         ),
+        .target(
+            name: "ProcmgrHTTP",
+            dependencies: [
+                "ProcmgrMetrics",
+                "ProcmgrSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .executableTarget(
+            name: "http-bench",
+            dependencies: [
+                "ProcmgrHTTP",
+                "ProcmgrMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
         .executableTarget(
             name: "procmgr",
             dependencies: [
@@ -102,6 +131,7 @@ let package = Package(
             dependencies: [
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
+                "ProcmgrRuntime",
                 "ProcmgrTestKit",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +151,21 @@ let package = Package(
             // The executable dependency only makes sure runtime-testhost is built before the
             // tests, which start it as a child process.
             dependencies: ["ProcmgrRuntime", "runtime-testhost", "ProcmgrTestKit", "ProcmgrEngine", "ProcmgrMetrics"],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrHTTPTests",
+            dependencies: [
+                "ProcmgrHTTP",
+                "ProcmgrMetrics",
+                "ProcmgrSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

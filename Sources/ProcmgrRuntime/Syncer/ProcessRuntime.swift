@@ -147,6 +147,9 @@ public final class ProcessRuntime: ProcessSyncer {
                     store(id, instance)
                     return .terminal(reason: "exited cleanly; restart: on-failure")
                 default:
+                    // A program that ran for reset_after before this exit starts a new series of
+                    // failures, whether or not a resync happened to reset the count meanwhile.
+                    if child.startedAt.duration(to: clock.now) >= child.config.backoff.resetAfter { instance.failuresInRow = 0 }
                     instance.failuresInRow += 1
                     let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
                     instance.nextStartAt = clock.now.advanced(by: delay)

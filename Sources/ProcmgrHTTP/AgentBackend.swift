@@ -1,0 +1,39 @@
+/// What the HTTP API needs from the agent.
+///
+/// The server owns no process state: every answer comes from here, so the
+/// same API can sit in front of the real agent, a test double or a benchmark's
+/// synthetic backend. Lookups that can miss return an optional (`nil` = unknown
+/// id) rather than throwing, because a miss is an ordinary answer (404), not a
+/// failure; actions throw ``AgentActionError`` so each failure maps to one status.
+public protocol AgentBackend: Sendable {
+    /// Config loaded and first reconcile done; drives `/readyz`.
+    var isReady: Bool { get }
+
+    /// Appends the Prometheus text format 0.0.4 exposition to `buffer`.
+    ///
+    /// Synchronous and buffer-based on purpose: the server hands in a buffer it
+    /// reuses across scrapes, so a scrape allocates nothing once warmed up.
+    func writeMetrics(into buffer: inout [UInt8])
+
+    /// Every managed process, in a stable order.
+    func processes() async -> [ProcessView]
+
+    /// One process, or `nil` if no process has this id.
+    func process(id: String) async -> ProcessView?
+
+    /// The last `tail` output lines (oldest first), or `nil` for an unknown id.
+    func logs(id: String, tail: Int) async -> [LogLineView]?
+
+    /// Restarts one process.
+    func restart(id: String) async throws(AgentActionError)
+
+    /// Stops one process (it stays stopped until restarted or reconfigured).
+    func stop(id: String) async throws(AgentActionError)
+
+    /// Re-reads the config; an invalid one is rejected whole and the old one
+    /// keeps running, reported as ``AgentActionError/Code/invalidConfig``.
+    func reload() async throws(AgentActionError)
+
+    /// `host:port` of each healthy endpoint serving `host` (already filtered).
+    func routes(host: String) async -> [String]
+}

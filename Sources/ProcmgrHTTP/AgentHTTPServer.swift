@@ -1,0 +1,54 @@
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import ProcmgrMetrics
+import CompressNIO
+
+/// Builds the agent's HTTP API as a Hummingbird `Application`, which is a
+/// `Service`: run it in the agent's `ServiceGroup` and it shuts down gracefully
+/// with everything else.
+public enum AgentHTTPServer {
+    /// Scrapes that may run at once without allocating fresh buffers; Prometheus
+    /// scrapes one target serially, so two covers an HA pair.
+    static let idleScrapeBuffers = 2
+
+    /// - Parameters:
+    ///   - configuration: where to listen, the API token, the body limit.
+    ///   - backend: the agent state and actions behind every endpoint.
+    ///   - registry: receives the API's own metrics (`procmgr_http_*`,
+    ///     `procmgr_metrics_scrape_bytes`); usually the one the backend exposes.
+    ///   - logger: for requests that fail inside the server.
+    ///   - onServerRunning: called once listening; with port 0 this is where
+    ///     the real port is learnt (`channel.localAddress?.port`).
+    /// - Throws: if the registry already holds one of the API's metric names
+    ///   with another shape.
+    public static func makeApplication(
+        configuration: APIServerConfiguration,
+        backend: some AgentBackend,
+        registry: MetricsRegistry,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws(MetricsRegistryError) -> some ApplicationProtocol {
+        let metrics = try HTTPMetrics(registry: registry)
+        let pool = ScrapeBufferPool(maxIdle: idleScrapeBuffers) {
+            // Fastest deflate: exposition text is so repetitive that level 1
+            // already gets most of the gain, at a fraction of level 6's CPU.
+            try ScrapeBuffers(gzipLevel: .fastestCompression)
+        }
+        let handlers = AgentRoutes(
+            backend: backend,
+            policy: MutationPolicy(host: configuration.host, token: configuration.token),
+            maxBodyBytes: configuration.maxBodyBytes,
+            metricsEndpoint: MetricsEndpoint(backend: backend, pool: pool, metrics: metrics))
+        let router = Router(context: BasicRequestContext.self)
+        for (route, handler) in handlers.all {
+            router.on(RouterPath(route.template), method: route.method, use: handler)
+        }
+        let table = RouteTable(handlers.all.map(\.0))
+        return Application(
+            responder: APIResponder(base: router.buildResponder(), routes: table, metrics: metrics),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+}

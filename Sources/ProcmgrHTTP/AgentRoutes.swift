@@ -1,0 +1,119 @@
+import Hummingbird
+import NIOCore
+
+/// The handlers behind each route, over one backend.
+///
+/// Handlers only translate: parse the request, ask the backend, shape the
+/// JSON. Every failure is thrown as ``APIError`` and rendered by ``APIResponder``.
+struct AgentRoutes<Backend: AgentBackend>: Sendable {
+    typealias Context = BasicRequestContext
+    typealias Handler = @Sendable (Request, Context) async throws -> Response
+
+    let backend: Backend
+    let policy: MutationPolicy
+    let maxBodyBytes: Int
+    let metricsEndpoint: MetricsEndpoint<Backend>
+
+    /// Default and bounds of `?tail=` on the logs endpoint: enough for a
+    /// screenful by default, capped so one request cannot ask for a whole buffer of history.
+    static var defaultTail: Int { 100 }
+    static var tailRange: ClosedRange<Int> { 1...10_000 }
+
+    /// Every route with its handler; the single list both the router and the
+    /// ``RouteTable`` are built from.
+    var all: [(RouteTable.Route, Handler)] {
+        [
+            (.init(method: .get, template: "/metrics"), { request, _ in try metricsEndpoint.respond(to: request) }),
+            (.init(method: .get, template: "/healthz"), { _, _ in JSONResponse.make(["status": "ok"]) }),
+            (.init(method: .get, template: "/readyz"), { _, _ in readiness() }),
+            (.init(method: .get, template: "/api/v1/processes"), { _, _ in JSONResponse.make(await backend.processes()) }),
+            (.init(method: .get, template: "/api/v1/processes/{id}"), { _, context in try await process(context) }),
+            (.init(method: .get, template: "/api/v1/processes/{id}/logs"), { request, context in try await logs(request, context) }),
+            (.init(method: .post, template: "/api/v1/processes/{id}/restart"), { request, context in
+                try await mutate(request) { () async throws(AgentActionError) in try await backend.restart(id: id(context)) }
+            }),
+            (.init(method: .post, template: "/api/v1/processes/{id}/stop"), { request, context in
+                try await mutate(request) { () async throws(AgentActionError) in try await backend.stop(id: id(context)) }
+            }),
+            (.init(method: .post, template: "/-/reload"), { request, _ in
+                try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
+            }),
+            (.init(method: .get, template: "/api/v1/routes"), { request, _ in try await routes(request) }),
+        ]
+    }
+
+    private func readiness() -> Response {
+        if backend.isReady {
+            return JSONResponse.make(["status": "ready"])
+        }
+        return JSONResponse.make(
+            ["status": "not ready", "reason": "config not loaded or first reconcile not done"],
+            status: .serviceUnavailable)
+    }
+
+    private func process(_ context: Context) async throws(APIError) -> Response {
+        let id = id(context)
+        guard let view = await backend.process(id: id) else { throw APIError(AgentActionError.notFound(id: id)) }
+        return JSONResponse.make(view)
+    }
+
+    private func logs(_ request: Request, _ context: Context) async throws(APIError) -> Response {
+        let id = id(context)
+        var tail = Self.defaultTail
+        if let text = request.uri.queryParameters.get("tail") {
+            guard let value = Int(text), Self.tailRange.contains(value) else {
+                throw APIError(.badRequest, "tail must be an integer from \(Self.tailRange.lowerBound) to \(Self.tailRange.upperBound)")
+            }
+            tail = value
+        }
+        guard let lines = await backend.logs(id: id, tail: tail) else {
+            throw APIError(AgentActionError.notFound(id: id))
+        }
+        return JSONResponse.make(LogsBody(id: id, lines: lines))
+    }
+
+    private func routes(_ request: Request) async throws(APIError) -> Response {
+        guard let host = request.uri.queryParameters.get("host"), !host.isEmpty else {
+            throw APIError(.badRequest, "query parameter host is required")
+        }
+        return JSONResponse.make(RoutesBody(host: host, endpoints: await backend.routes(host: host)))
+    }
+
+    /// Authorization, then the body, then the action: an unauthenticated
+    /// caller learns nothing, not even whether its body would have been accepted.
+    private func mutate(
+        _ request: Request, action: () async throws(AgentActionError) -> Void
+    ) async throws(APIError) -> Response {
+        switch policy.decide(authorization: request.headers[.authorization]) {
+        case .allow: break
+        case .unauthorized: throw .unauthorized
+        case .forbidden: throw .forbidden
+        }
+        var request = request
+        try await RequestBody.validateOptionalJSONObject(&request, limit: maxBodyBytes)
+        do {
+            try await action()
+        } catch {
+            throw APIError(error)
+        }
+        return JSONResponse.make(["result": "success"])
+    }
+
+    /// The `{id}` capture. The router calls these handlers only when their
+    /// template matched, so it is always there; `""` would just be an unknown id.
+    private func id(_ context: Context) -> String {
+        context.parameters.get("id") ?? ""
+    }
+}
+
+/// `GET /api/v1/processes/{id}/logs` body.
+struct LogsBody: Encodable, Sendable {
+    let id: String
+    let lines: [LogLineView]
+}
+
+/// `GET /api/v1/routes` body.
+struct RoutesBody: Encodable, Sendable {
+    let host: String
+    let endpoints: [String]
+}

@@ -1,0 +1,83 @@
+/// One process as the status API shows it.
+///
+/// Field names are pinned (snake_case, see the README's HTTP contract):
+/// `procmgr status`, dashboards and outside checks parse them. Absent values
+/// are encoded as an explicit `null` rather than left out, so a client can
+/// tell "not started yet" from "field renamed".
+public struct ProcessView: Codable, Sendable, Hashable {
+    public var id: String
+    /// Lifecycle state: starting, running, terminating, terminated or finished.
+    public var state: String
+    public var pid: Int32?
+    public var port: Int?
+    public var healthy: Bool
+    public var restarts: Int
+    public var lastError: String?
+    /// How the last run ended, e.g. `exit status 1` or `signal 9`.
+    public var lastExit: String?
+    /// Unix seconds.
+    public var createdAt: Double
+    /// Unix seconds of the current run's start.
+    public var startedAt: Double?
+    /// Unix seconds at which termination began.
+    public var terminatingAt: Double?
+    /// Unix seconds at which a backed-off restart is due.
+    public var nextRestartAt: Double?
+    /// Last heartbeat round trip.
+    public var heartbeatLatencySeconds: Double?
+    public var hostnames: [String]
+
+    public init(
+        id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false,
+        restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
+        startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
+        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = []
+    ) {
+        self.id = id
+        self.state = state
+        self.pid = pid
+        self.port = port
+        self.healthy = healthy
+        self.restarts = restarts
+        self.lastError = lastError
+        self.lastExit = lastExit
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.terminatingAt = terminatingAt
+        self.nextRestartAt = nextRestartAt
+        self.heartbeatLatencySeconds = heartbeatLatencySeconds
+        self.hostnames = hostnames
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, pid, port, healthy, restarts
+        case lastError = "last_error"
+        case lastExit = "last_exit"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case terminatingAt = "terminating_at"
+        case nextRestartAt = "next_restart_at"
+        case heartbeatLatencySeconds = "heartbeat_latency_seconds"
+        case hostnames
+    }
+
+    /// Written out by hand only because the synthesized encoder omits `nil`
+    /// optionals; the contract wants them present as `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(state, forKey: .state)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(port, forKey: .port)
+        try container.encode(healthy, forKey: .healthy)
+        try container.encode(restarts, forKey: .restarts)
+        try container.encode(lastError, forKey: .lastError)
+        try container.encode(lastExit, forKey: .lastExit)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(terminatingAt, forKey: .terminatingAt)
+        try container.encode(nextRestartAt, forKey: .nextRestartAt)
+        try container.encode(heartbeatLatencySeconds, forKey: .heartbeatLatencySeconds)
+        try container.encode(hostnames, forKey: .hostnames)
+    }
+}

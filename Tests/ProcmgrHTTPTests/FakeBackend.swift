@@ -1,0 +1,103 @@
+import ProcmgrHTTP
+import ProcmgrSupport
+import Synchronization
+
+/// A scriptable ``AgentBackend``: fixed processes, logs and routes, an exposition
+/// supplied by the test, actions answered with a chosen error (or success) and recorded.
+final class FakeBackend: AgentBackend {
+    private let ready = Atomic<Bool>(true)
+    private let state = LockedState(State())
+    private let exposition: @Sendable (inout [UInt8]) -> Void
+
+    struct State {
+        var processes: [ProcessView] = []
+        var logs: [String: [LogLineView]] = [:]
+        var routes: [String: [String]] = [:]
+        var actionError: AgentActionError?
+        var actions: [String] = []
+        var requestedTails: [Int] = []
+    }
+
+    init(
+        processes: [ProcessView] = [],
+        logs: [String: [LogLineView]] = [:],
+        routes: [String: [String]] = [:],
+        exposition: @escaping @Sendable (inout [UInt8]) -> Void = { $0.append(contentsOf: "up 1\n".utf8) }
+    ) {
+        self.exposition = exposition
+        state.withLock {
+            $0.processes = processes
+            $0.logs = logs
+            $0.routes = routes
+        }
+    }
+
+    var isReady: Bool {
+        ready.load(ordering: .acquiring)
+    }
+
+    func setReady(_ value: Bool) {
+        ready.store(value, ordering: .releasing)
+    }
+
+    /// Every later action fails with `error` (`nil`: succeeds).
+    func failActions(with error: AgentActionError?) {
+        state.withLock { $0.actionError = error }
+    }
+
+    /// `restart api-1`, `stop api-1`, `reload`, in call order.
+    var actions: [String] {
+        state.withLock { $0.actions }
+    }
+
+    var requestedTails: [Int] {
+        state.withLock { $0.requestedTails }
+    }
+
+    func writeMetrics(into buffer: inout [UInt8]) {
+        exposition(&buffer)
+    }
+
+    func processes() async -> [ProcessView] {
+        state.withLock { $0.processes }
+    }
+
+    func process(id: String) async -> ProcessView? {
+        state.withLock { $0.processes.first { $0.id == id } }
+    }
+
+    func logs(id: String, tail: Int) async -> [LogLineView]? {
+        state.withLock { state in
+            state.requestedTails.append(tail)
+            return state.logs[id].map { Array($0.suffix(tail)) }
+        }
+    }
+
+    func restart(id: String) async throws(AgentActionError) {
+        try perform("restart \(id)", id: id)
+    }
+
+    func stop(id: String) async throws(AgentActionError) {
+        try perform("stop \(id)", id: id)
+    }
+
+    func reload() async throws(AgentActionError) {
+        try perform("reload", id: nil)
+    }
+
+    func routes(host: String) async -> [String] {
+        state.withLock { $0.routes[host] ?? [] }
+    }
+
+    private func perform(_ action: String, id: String?) throws(AgentActionError) {
+        let error: AgentActionError? = state.withLock { state in
+            if let id, !state.processes.contains(where: { $0.id == id }) {
+                return .notFound(id: id)
+            }
+            if let error = state.actionError { return error }
+            state.actions.append(action)
+            return nil
+        }
+        if let error { throw error }
+    }
+}

@@ -8,3 +8,4 @@ if section == "engine" || section == "lifecycle" || section == "all" { await Eng
 if section == "engine" || section == "updates" || section == "all" { await EngineBenchmarks.updateContention() }
 if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath() }
 if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }
+if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }

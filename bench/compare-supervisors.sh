@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Compares procmgr's process runtime with supervisord, runit and s6 on this machine and prints one
+# Markdown table (min/median/max over $RUNS runs where it makes sense). Compare ratios within one
+# run: small machines are noisy.
+#
+#   swift build -c release --product procmgr-bench
+#   swift build -c release --product runtime-testhost   # optional: Swift heartbeat children
+#   bash bench/compare-supervisors.sh
+#
+# procmgr's figures come from `procmgr-bench runtime` (in-process: engine + ProcessRuntime with
+# real children) plus `procmgr-bench runtime-host` measured from outside exactly like the peers
+# (bench/peerbench.py, which also documents the method). Takes about 15 minutes.
+#
+# Environment:
+#   PROCMGR_BENCH    procmgr-bench to use (default: .build/release, else .build-bench/release)
+#   PEERS            supervisord,runit,s6 (any subset)
+#   RUNS             3
+#   RESTART_SAMPLES  kills per peer for exit → running (100; procmgr does 200)
+#   IDLE_WINDOW      idle CPU window in seconds (30), begun IDLE_SETTLE (15) s after the start
+#   NO_INSTALL=1     do not apt-get install missing peers
+#   RESULTS_FILE     also write the table (with machine and date) there
+#
+# Missing peers are installed with apt-get (packages supervisor, runit, s6). On a host where
+# systemd runs, the units the install enabled are stopped and disabled again: no daemon is left.
+# Every process this script starts is cleaned up on exit: the peers' driver is their subreaper
+# and kills its descendants after each scenario; as a backstop, whatever carries this run's
+# PROCMGR_BENCH_TAG in its environment is SIGKILLed at exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PEERS=${PEERS:-supervisord,runit,s6}
+RUNS=${RUNS:-3}
+RESTART_SAMPLES=${RESTART_SAMPLES:-100}
+IDLE_WINDOW=${IDLE_WINDOW:-30}
+IDLE_SETTLE=${IDLE_SETTLE:-15}
+TAG="procmgr-compare-$$-$RANDOM$RANDOM"
+PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
+
+say() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[[ $(uname -s) == Linux ]] || die "Linux only"
+[[ -n $PYTHON ]] || die "python3 is needed for the peers' driver"
+
+if [[ -n ${PROCMGR_BENCH:-} ]]; then
+    BENCH=$PROCMGR_BENCH
+elif [[ -x $ROOT/.build/release/procmgr-bench ]]; then
+    BENCH=$ROOT/.build/release/procmgr-bench
+elif [[ -x $ROOT/.build-bench/release/procmgr-bench ]]; then
+    BENCH=$ROOT/.build-bench/release/procmgr-bench
+else
+    die "procmgr-bench not found: run 'swift build -c release --product procmgr-bench' first"
+fi
+[[ -x $BENCH ]] || die "$BENCH is not executable"
+BENCH=$(cd "$(dirname "$BENCH")" && pwd)/$(basename "$BENCH")
+
+# ---------------------------------------------------------------- cleanup
+
+WORK=$(mktemp -d /tmp/procmgr-compare.XXXXXX)
+
+tagged_pids() {
+    local dir pid entry
+    for dir in /proc/[0-9]*; do
+        pid=${dir#/proc/}
+        [[ $pid == "$$" ]] && continue
+        { while IFS= read -r -d '' entry; do
+            if [[ $entry == "PROCMGR_BENCH_TAG=$TAG" ]]; then
+                echo "$pid"
+                break
+            fi
+        done < "$dir/environ"; } 2>/dev/null || true
+    done
+}
+
+cleanup() {
+    local status=$? pids round
+    trap - EXIT INT TERM
+    for round in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(tagged_pids)
+        [[ -z $pids ]] && break
+        say "cleanup: SIGKILL $(echo "$pids" | wc -l) leftover processes of this run"
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.3
+    done
+    pids=$(tagged_pids)
+    if [[ -n $pids ]]; then
+        say "warning: processes of this run still alive: $(echo $pids)"
+    else
+        say "cleanup: no process of this run left"
+    fi
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- peers
+
+declare -A PACKAGE=([supervisord]=supervisor [runit]=runit [s6]=s6)
+declare -A PROGRAM=([supervisord]=supervisord [runit]=runsvdir [s6]=s6-svscan)
+declare -A UNIT=([supervisor]=supervisor.service [runit]=runit.service)
+
+missing=()
+for peer in ${PEERS//,/ }; do
+    [[ -n ${PACKAGE[$peer]:-} ]] || die "unknown peer $peer (supervisord, runit, s6)"
+    command -v "${PROGRAM[$peer]}" >/dev/null || missing+=("${PACKAGE[$peer]}")
+done
+if ((${#missing[@]})) && [[ ${NO_INSTALL:-0} != 1 ]] && command -v apt-get >/dev/null; then
+    SUDO=
+    [[ $(id -u) == 0 ]] || SUDO=sudo
+    say "installing ${missing[*]}:"
+    apt-cache policy "${missing[@]}" | grep -E '^[^ ]|Candidate' >&2 || true
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >"$WORK/apt.log" 2>&1; then
+        $SUDO apt-get update >>"$WORK/apt.log" 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >>"$WORK/apt.log" 2>&1 ||
+            { tail -20 "$WORK/apt.log" >&2; die "apt-get install failed"; }
+    fi
+    if [[ -d /run/systemd/system ]]; then
+        for package in "${missing[@]}"; do
+            if [[ -n ${UNIT[$package]:-} ]]; then
+                $SUDO systemctl disable --now "${UNIT[$package]}" >/dev/null 2>&1 || true
+            fi
+        done
+    fi
+fi
+available=()
+for peer in ${PEERS//,/ }; do
+    if command -v "${PROGRAM[$peer]}" >/dev/null; then available+=("$peer"); else say "skipping $peer: ${PROGRAM[$peer]} not installed"; fi
+done
+PEERS=$(IFS=,; echo "${available[*]:-}")
+
+version_of() {
+    local v
+    case $1 in
+        supervisord) v=$(supervisord --version 2>/dev/null || true) ;;
+        *) v=$(dpkg-query -W -f='${Version}' "${PACKAGE[$1]}" 2>/dev/null || true); v=${v%-*} ;;
+    esac
+    echo "${v:-?}"
+}
+versions="{"
+for peer in "${available[@]}"; do versions+="\"$peer\": \"$(version_of "$peer")\","; done
+versions="${versions%,}}"
+
+# ---------------------------------------------------------------- run
+
+MACHINE=$("$BENCH" none 2>/dev/null | head -1 | sed 's/^procmgr-bench none — //')
+say "machine: $MACHINE; $(uptime | sed 's/.*load/load/')"
+say "procmgr-bench: $BENCH"
+
+say "procmgr (in-process): procmgr-bench runtime …"
+(cd "$ROOT" && env PROCMGR_BENCH_TAG="$TAG" PROCMGR_BENCH_RESULTS="$WORK/procmgr.txt" \
+    PROCMGR_BENCH_IDLE_WINDOW="$IDLE_WINDOW" PROCMGR_BENCH_IDLE_SETTLE="$IDLE_SETTLE" \
+    timeout -k 20 1500 "$BENCH" runtime) | tee "$WORK/procmgr.md" >&2
+
+say "peers: $PEERS, then procmgr as an external host …"
+timeout -k 30 3600 "$PYTHON" "$ROOT/bench/peerbench.py" run \
+    --peers "${PEERS:+$PEERS,}procmgr" --runs "$RUNS" --restarts "$RESTART_SAMPLES" \
+    --idle-window "$IDLE_WINDOW" --idle-settle "$IDLE_SETTLE" \
+    --bench "$BENCH" --tag "$TAG" --versions "$versions" --out "$WORK/peers.json"
+
+TABLE=$("$PYTHON" "$ROOT/bench/peerbench.py" table --peers "$WORK/peers.json" --procmgr "$WORK/procmgr.txt")
+LOAD=$(uptime | sed 's/.*load/load/')
+{
+    echo "Machine: $MACHINE; $(date -u '+%Y-%m-%d %H:%M UTC'); $LOAD at the end."
+    echo "min/median/max over $RUNS runs; idle CPU over ${IDLE_WINDOW} s from ${IDLE_SETTLE} s after the start; exit → running: $RESTART_SAMPLES kills per peer, 200 for procmgr."
+    echo
+    echo "$TABLE"
+} | tee "${RESULTS_FILE:-/dev/null}"

@@ -150,7 +150,8 @@ enum RuntimeBenchmarks {
     }
 
     /// Waits (polling /proc, which has no event for it) until every child runs `sleep`: the shell
-    /// wrapper has exec'd, so its TERM trap is in place.
+    /// wrapper has exec'd, so its TERM trap is in place. Polls gently: in runtime-host it runs
+    /// while an outside observer may still be timing the children's start.
     static func waitUntilExecd(_ rig: Rig, _ ids: [ProcessID], command: String = "sleep", timeout: Duration = .seconds(20)) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var pending = ids
@@ -161,7 +162,7 @@ enum RuntimeBenchmarks {
             }
             if pending.isEmpty { return true }
             if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(2))
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return true
     }
@@ -432,7 +433,7 @@ enum RuntimeBenchmarks {
                     emit("FAILED groups incomplete")
                     exit(2)
                 }
-                try? await Task.sleep(for: .milliseconds(10))
+                try? await Task.sleep(for: .milliseconds(100))
             }
             for id in ids { emit("CHILD \(id) " + (groups[id] ?? []).map { "\($0.pid)" }.joined(separator: " ")) }
             emit("READY \(getpid()) \(services.guardian?.pid ?? 0)")

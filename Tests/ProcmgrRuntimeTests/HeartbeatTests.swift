@@ -107,7 +107,7 @@ struct HeartbeatTests {
         #expect(await child.process.exit.wait(timeout: .seconds(10)) == .exited(code: 0))
     }
 
-    @Test("examples/heartbeat_child.py answers and exits on EOF", .enabled(if: exampleScriptPath() != nil))
+    @Test("examples/heartbeat_child.py answers and exits on EOF")
     func pythonExample() async throws {
         let (child, channel) = try await spawnWithHeartbeat(["python3", try #require(exampleScriptPath())])
         try await child.output.waitFor(line: "ready")

@@ -9,6 +9,7 @@ import PackageDescription
 ///                     ports, output capture, heartbeats) on a C shim (CProcmgrShims)
 ///   ProcmgrConfig   — the agent's declarative config: model, parsing, validation, merging
 ///   ProcmgrHTTP     — the agent's HTTP API (Hummingbird): /metrics with gzip, status, actions
+///   ProcmgrAgent    — the agent: config sources, reconciler, the API backend, lifecycle wiring
 ///   procmgr         — CLI
 let strictSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -26,6 +27,7 @@ let package = Package(
         .library(name: "ProcmgrConfig", targets: ["ProcmgrConfig"]),
         .library(name: "ProcmgrRuntime", targets: ["ProcmgrRuntime"]),
         .library(name: "ProcmgrHTTP", targets: ["ProcmgrHTTP"]),
+        .library(name: "ProcmgrAgent", targets: ["ProcmgrAgent"]),
         .executable(name: "procmgr", targets: ["procmgr"]),
         .executable(name: "procmgr-bench", targets: ["ProcmgrBenchmarks"]),
     ],
@@ -39,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -79,6 +82,7 @@ let package = Package(
                 "ProcmgrMetrics",
                 "ProcmgrEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSwiftSettings
         ),
@@ -104,6 +108,22 @@ let package = Package(
             ],
             swiftSettings: strictSwiftSettings
         ),
+        .target(
+            name: "ProcmgrAgent",
+            dependencies: [
+                "ProcmgrSupport",
+                "ProcmgrMetrics",
+                "ProcmgrEngine",
+                "ProcmgrRuntime",
+                "ProcmgrConfig",
+                "ProcmgrHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
         .executableTarget(
             name: "http-bench",
             dependencies: [
@@ -118,11 +138,16 @@ let package = Package(
         .executableTarget(
             name: "procmgr",
             dependencies: [
+                "ProcmgrAgent",
+                "ProcmgrRuntime",
+                "ProcmgrHTTP",
                 "ProcmgrConfig",
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSwiftSettings
         ),
@@ -164,6 +189,25 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrAgentTests",
+            // procmgr is built first because the tests start `procmgr run` as a child process.
+            dependencies: [
+                "ProcmgrAgent",
+                "procmgr",
+                "ProcmgrConfig",
+                "ProcmgrEngine",
+                "ProcmgrMetrics",
+                "ProcmgrRuntime",
+                "ProcmgrHTTP",
+                "ProcmgrSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwiftSettings

@@ -139,6 +139,23 @@ final class AgentProcess: Sendable {
         throw AgentTestFailure("timed out after \(timeout) waiting until \(what); processes: \(last); output: \(output.suffix(20))")
     }
 
+    /// Waits until the agent logged a line containing `text` (its children's output is logged
+    /// with their process id as metadata).
+    func waitForLogLine(_ text: String, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !output.contains(where: { $0.contains(text) }) {
+            if ContinuousClock.now >= deadline { throw AgentTestFailure("no log line with \"\(text)\" within \(timeout); output: \(output.suffix(20))") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// One GET to any URL (a managed process's own endpoint).
+    static func get(url: String) async throws -> Reply {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(buffer: bytes))
+    }
+
     /// The value of one sample in `/metrics`, e.g. `procmgr_processes{state="running"}`.
     func metric(_ series: String) async throws -> Double? {
         let text = try await request("/metrics").text
@@ -190,4 +207,11 @@ func makeTemporaryDirectory() throws -> String {
     let path = "/tmp/procmgr-agent-test-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// Output lines collected from a child.
+final class LockedLines: Sendable {
+    private let lines = LockedState<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
 }

@@ -160,12 +160,14 @@ let package = Package(
         .executableTarget(
             name: "ProcmgrBenchmarks",
             dependencies: [
+                "ProcmgrAgent",
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
                 "ProcmgrRuntime",
                 "ProcmgrTestKit",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwiftSettings
         ),

@@ -1,4 +1,4 @@
-import ProcmgrConfig
+public import ProcmgrConfig
 public import ProcmgrRuntime
 import ProcmgrEngine
 

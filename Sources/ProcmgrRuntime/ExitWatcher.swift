@@ -59,6 +59,10 @@ public final class ExitWatcher: Sendable {
     }
 
     private static let sweeperClaimed = Atomic<Bool>(false)
+    /// Children tracked by *any* watcher of this process, and creations in flight anywhere: the
+    /// sweeping watcher must not reap what another watcher (an embedder's second runtime, a test
+    /// harness next to the runtime under test) is about to collect through its own pidfd.
+    private static let processWide = Mutex(ProcessWideChildren())
 
     private let state = Mutex(State())
     private let reactor: EpollThread
@@ -113,7 +117,9 @@ public final class ExitWatcher: Sendable {
     /// sweep leaves untracked zombies alone, so call ``watch(pid:pidfd:)`` inside `body`.
     public func withChildCreation<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         state.withLock { $0.creationsInFlight += 1 }
+        Self.processWide.withLock { $0.creationsInFlight += 1 }
         defer {
+            Self.processWide.withLock { $0.creationsInFlight -= 1 }
             let resume = state.withLock { state -> Bool in
                 state.creationsInFlight -= 1
                 guard state.creationsInFlight == 0, state.sweepDeferred else { return false }
@@ -136,6 +142,7 @@ public final class ExitWatcher: Sendable {
             if let existing = state.tracked[pid] { return (existing.future, false) }
             let future = ExitFuture()
             state.tracked[pid] = Tracked(pidfd: pidfd, future: future, token: token)
+            Self.processWide.withLock { _ = $0.tracked.insert(pid) }
             return (future, true)
         }
         guard isNew else { return future }
@@ -195,6 +202,7 @@ public final class ExitWatcher: Sendable {
         let removed = state.withLock { state -> Bool in
             guard state.tracked[pid]?.token == entry.token else { return false }
             state.tracked[pid] = nil
+            Self.processWide.withLock { _ = $0.tracked.remove(pid) }
             return true
         }
         reactor.deregister(entry.token)
@@ -206,6 +214,11 @@ public final class ExitWatcher: Sendable {
         case tracked(Tracked)
         case untracked
         case wait
+    }
+
+    private struct ProcessWideChildren {
+        var tracked: Set<Int32> = []
+        var creationsInFlight = 0
     }
 
     /// Reaps exited children nobody tracks; see the type documentation for the rules.
@@ -225,8 +238,11 @@ public final class ExitWatcher: Sendable {
             }
             let decision = state.withLock { state -> SweepDecision in
                 if let entry = state.tracked[pid] { return .tracked(entry) }
-                if state.creationsInFlight > 0 {
-                    state.sweepDeferred = true
+                let elsewhere = Self.processWide.withLock { $0.tracked.contains(pid) || $0.creationsInFlight > 0 }
+                if state.creationsInFlight > 0 || elsewhere {
+                    // Another watcher's child (it collects it through its pidfd) or a child
+                    // being created: leave it; the next SIGCHLD or safety tick sweeps again.
+                    if state.creationsInFlight > 0 { state.sweepDeferred = true }
                     return .wait
                 }
                 return .untracked

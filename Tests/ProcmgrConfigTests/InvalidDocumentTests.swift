@@ -163,9 +163,6 @@ let invalidCases: [InvalidCase] = [
     // Hostnames
     InvalidCase("invalid hostname", p("hostnames: [a.example.test, \"b c\"]"),
                 #"processes[0].hostnames[1]: "b c" is not a valid hostname"#),
-    InvalidCase("hostname on two processes",
-                "processes:\n  - id: a\n    command: [a]\n    hostnames: [x.test]\n  - id: b\n    command: [b]\n    hostnames: [X.test]",
-                #"processes[1].hostnames[0]: "X.test" is also a hostname of processes[0]"#),
     // Admin source
     InvalidCase("admin without url", "agent:\n  admin: { poll_interval: 5s }",
                 "agent.admin.url: is required"),

@@ -30,6 +30,16 @@ struct LoaderTests {
         }
     }
 
+    @Test("replicas may share a hostname (the routes API returns all their healthy endpoints)")
+    func sharedHostname() throws {
+        let config = try ConfigLoader.parse(data: Data("""
+        processes:
+          - { id: a, command: [a], hostnames: [x.test] }
+          - { id: b, command: [b], hostnames: [X.test] }
+        """.utf8), format: .yaml)
+        #expect(config.processes.map(\.hostnames) == [["x.test"], ["x.test"]])
+    }
+
     @Test("absolute paths are kept; a relative config path is taken from the current directory")
     func absolutePaths() throws {
         try Support.withTemporaryDirectory { dir in

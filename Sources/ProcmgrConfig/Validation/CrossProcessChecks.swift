@@ -1,6 +1,7 @@
 /// Checks that involve more than one process: unique ids, no two processes
-/// on the same fixed port (or on the agent's own port), no hostname routed to
-/// two processes, no log file written by two processes.
+/// on the same fixed port (or on the agent's own port), no log file written by
+/// two processes. A hostname may be served by several processes: replicas
+/// behind one name are what `GET /api/v1/routes?host=` returns endpoints for.
 ///
 /// They read the raw nodes rather than built specs, so a collision is still
 /// reported when one of the processes also has an unrelated problem.
@@ -8,13 +9,12 @@
 /// them when handing out `auto` ports.
 enum CrossProcessChecks {
     /// - Parameters:
-    ///   - includeResources: also check ports, hostnames and log files; off for
+    ///   - includeResources: also check ports and log files; off for
     ///     override entries, whose values may still be replaced by a merge.
     static func check(_ processes: [ConfigNode], listen: ListenAddress?, baseDirectory: String?,
                       includeResources: Bool, problems: inout Problems) {
         var ids: [String: ConfigPath] = [:]
         var ports: [Int: ConfigPath] = [:]
-        var hostnames: [String: ConfigPath] = [:]
         var logFiles: [String: ConfigPath] = [:]
 
         for process in processes where process.entries != nil {
@@ -34,15 +34,6 @@ enum CrossProcessChecks {
                     problems.add(portNode, "\(port) is also the agent's listen port (agent.listen)")
                 } else {
                     ports[port] = process.path
-                }
-            }
-
-            for element in process["hostnames"]?.elements ?? [] {
-                guard let raw = element.stringValue, let hostname = ProcessValidator.normalizedHostname(raw) else { continue }
-                if let first = hostnames[hostname], first != process.path {
-                    problems.add(element, "\(element) is also a hostname of \(first)")
-                } else {
-                    hostnames[hostname] = process.path
                 }
             }
 

@@ -116,6 +116,15 @@ public final class ProcessRuntime: ProcessSyncer {
         return known
     }
 
+    /// SIGKILLs every running program's whole group at once, without grace: the agent's answer
+    /// to a second shutdown signal. Exits are then observed and reaped as usual.
+    @discardableResult
+    public func killAllGroups() -> Int {
+        let groups = instances.withLock { $0.values.compactMap { $0.child?.spawned.pgid } }
+        for pgid in groups { _ = kill(-pgid, SIGKILL) }
+        return groups.count
+    }
+
     // MARK: ProcessSyncer
 
     public func syncProcess(_ id: ProcessID, config: ManagedProcess, updateType: UpdateType) async throws -> SyncOutcome {

@@ -1,0 +1,181 @@
+import Foundation
+import Glibc
+import Hummingbird
+public import Logging
+public import ProcmgrConfig
+import ProcmgrEngine
+import ProcmgrHTTP
+public import ProcmgrMetrics
+import ProcmgrRuntime
+public import ServiceLifecycle
+import UnixSignals
+
+/// The procmgr agent: loads the config, keeps the engine's workers matching it, reloads it live,
+/// and shuts everything down in order. A `Service`: `procmgr run` puts it in a `ServiceGroup` after
+/// the HTTP server (``makeHTTPServer(onListening:)``), so at SIGTERM the group shuts the agent
+/// down first (every process terminated in parallel within `shutdown_grace_period`) and the API
+/// last, and /metrics keeps answering while processes stop.
+///
+/// Signals: the first SIGTERM/SIGINT is the group's graceful shutdown; the agent watches them too
+/// and at the second one SIGKILLs every process group at once, which lets the shutdown finish at
+/// once. Cancellation (an embedding group giving up) does the same. SIGHUP reloads the config.
+public final class Agent: Service {
+    public let registry: MetricsRegistry
+    public let api: AgentAPI
+    public let controller: ConfigController
+    public let config: AgentConfig
+    private let options: AgentOptions
+    private let engine: AgentEngine
+    private let runtime: ProcessRuntime
+    private let reconciler: Reconciler
+    private let logger: Logger
+    private let lock: StateDirectoryLock
+
+    /// Validates the config and sets up the runtime; starts no process yet (that is ``run()``).
+    /// - Throws: ``ConfigError`` for an invalid config, ``AgentStartupError`` when the machine
+    ///   does not allow the setup (state dir, another agent, subreaper, token file).
+    public init(options: AgentOptions, logger: Logger) async throws {
+        let config = try options.origin.load()
+        self.config = config
+        self.options = options
+        self.logger = logger
+        lock = try StateDirectoryLock(directory: config.agent.stateDir)
+        let stateFile = (config.agent.stateDir as NSString).appendingPathComponent("children.json")
+        if config.agent.orphans == .kill {
+            // Children a previous agent left behind (its guardian was killed too, or it ran in
+            // adopt mode) are not ours to keep: kill them before starting anew.
+            let report = try await OrphanSweeper.sweep(stateFile: stateFile)
+            if !report.killed.isEmpty {
+                logger.warning("killed leftovers of a previous agent", metadata: ["groups": "\(report.killed.map(\.pgid))"])
+            }
+        }
+        let services = try RuntimeServices.start(
+            portRange: Int(config.agent.portRange.lower)...Int(config.agent.portRange.upper),
+            stateFilePath: stateFile, killOrphans: config.agent.orphans == .kill, logger: logger)
+        if config.agent.orphans == .kill { try services.stateFile?.replaceAll([]) }
+        let registry = MetricsRegistry { [logger] misuse in logger.error("metrics misuse", metadata: ["error": "\(misuse)"]) }
+        self.registry = registry
+        try ProcessSelfMetrics.register(in: registry)
+        let metrics = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
+        runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        var engineConfiguration = EngineConfiguration()
+        // Finished workers that are still desired (stopped through the API, `restart: never`)
+        // stay visible; those no longer desired are purged by housekeeping.
+        engineConfiguration.finishedRetention = .seconds(24 * 3600)
+        engine = try AgentEngine(syncer: runtime, clock: ContinuousClock(), configuration: engineConfiguration,
+                                 registry: registry, logger: logger)
+        runtime.bind(to: engine)
+        reconciler = Reconciler(engine: engine)
+        let controller = ConfigController(
+            origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
+            environment: ProcessInfo.processInfo.environment)
+        self.controller = controller
+        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
+            await controller.reload(trigger: "api")
+        }
+    }
+
+    /// The HTTP API as a Hummingbird application, listening where the options or the config say.
+    /// `onListening` receives the base URL once the socket is bound (port 0 resolved).
+    public func makeHTTPServer(onListening: @escaping @Sendable (String) -> Void) throws -> some Service {
+        let host = options.listenHost ?? config.agent.listen.host
+        let port = options.listenPort ?? Int(config.agent.listen.port)
+        let token = try Self.readToken(config.agent.tokenFile)
+        return try AgentHTTPServer.makeApplication(
+            configuration: APIServerConfiguration(host: host, port: port, token: token),
+            backend: api, registry: registry, logger: logger
+        ) { channel in
+            let bound = channel.localAddress?.port ?? port
+            let shown = host.contains(":") ? "[\(host)]" : host
+            onListening("http://\(shown):\(bound)")
+        }
+    }
+
+    public func run() async throws {
+        let outcome = await controller.reload(trigger: "startup")
+        if case .rejected(let error) = outcome {
+            // Validated in init; only a file changed in between can get here.
+            throw error
+        }
+        api.markReady()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.engine.run() }
+            group.addTask { await self.runtime.run() }
+            group.addTask { await self.reloadOnSIGHUP() }
+            group.addTask { await self.killOnSecondStopSignal() }
+            group.addTask { await self.housekeeping() }
+            group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
+            if let path = options.origin.watchedPath {
+                let watcher = ConfigFileWatcher(path: path, interval: options.fileCheckInterval)
+                group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
+            }
+            await withTaskCancellationHandler {
+                try? await gracefulShutdown()
+            } onCancel: {
+                self.killEverythingNow()
+            }
+            if !Task.isCancelled { await shutDownProcesses() }
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Terminates every process in parallel, each with its own grace period capped by
+    /// `shutdown_grace_period`; whatever is still alive at the deadline is SIGKILLed.
+    private func shutDownProcesses() async {
+        let grace = config.agent.shutdownGracePeriod
+        logger.notice("shutting down: terminating every process", metadata: ["grace": "\(grace)"])
+        let report = await withTaskCancellationHandler {
+            // One extra second: the runtime itself SIGKILLs each group at its grace period.
+            await engine.shutdown(gracePeriod: grace, deadline: grace + .seconds(1))
+        } onCancel: {
+            self.killEverythingNow()
+        }
+        if !report.stragglers.isEmpty { killEverythingNow() }
+        logger.notice("all processes terminated", metadata: ["terminated": "\(report.terminated.count)", "stragglers": "\(report.stragglers)"])
+    }
+
+    private func killEverythingNow() {
+        let groups = runtime.killAllGroups()
+        logger.warning("SIGKILLed every process group", metadata: ["groups": "\(groups)"])
+    }
+
+    /// The service group starts the graceful shutdown at the first SIGTERM/SIGINT; an operator
+    /// who signals again wants everything gone now.
+    private func killOnSecondStopSignal() async {
+        var seen = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            seen += 1
+            if seen >= 2 {
+                logger.warning("second stop signal", metadata: ["signal": "\(signal)"])
+                killEverythingNow()
+            }
+        }
+    }
+
+    // MARK: Background duties
+
+    private func reloadOnSIGHUP() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            await controller.reload(trigger: "SIGHUP")
+        }
+    }
+
+    private func housekeeping() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: options.housekeepingInterval) } catch { return }
+            reconciler.housekeeping()
+        }
+    }
+
+    private static func readToken(_ path: String?) throws -> String? {
+        guard let path else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw AgentStartupError("agent.token_file \(path) cannot be read")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw AgentStartupError("agent.token_file \(path) is empty") }
+        return token
+    }
+}

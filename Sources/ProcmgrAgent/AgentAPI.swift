@@ -1,0 +1,129 @@
+import Foundation
+public import ProcmgrEngine
+public import ProcmgrHTTP
+public import ProcmgrMetrics
+public import ProcmgrRuntime
+import ProcmgrSupport
+
+/// The HTTP API's view of the running agent: every answer is read from the engine (lifecycle
+/// state), the runtime (pid, port, exits, output) and the reconciler (hostnames); every action is
+/// an engine or runtime call. It holds no process state of its own beyond readiness.
+public final class AgentAPI: AgentBackend {
+    private let engine: AgentEngine
+    private let runtime: ProcessRuntime
+    private let reconciler: Reconciler
+    private let registry: MetricsRegistry
+    private let ready = LockedState(false)
+    private let reloader: @Sendable () async -> ConfigController.Outcome
+
+    public init(
+        engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, registry: MetricsRegistry,
+        reload: @escaping @Sendable () async -> ConfigController.Outcome
+    ) {
+        self.engine = engine
+        self.runtime = runtime
+        self.reconciler = reconciler
+        self.registry = registry
+        self.reloader = reload
+    }
+
+    /// Called once the config is loaded and the first reconcile is done (`/readyz`).
+    public func markReady() { ready.withLock { $0 = true } }
+
+    public var isReady: Bool { ready.withLock { $0 } }
+
+    public func writeMetrics(into buffer: inout [UInt8]) {
+        registry.writeExposition(into: &buffer)
+    }
+
+    public func processes() async -> [ProcessView] {
+        let now = Self.clocks()
+        return engine.statuses().map { view(of: $0, now: now) }
+    }
+
+    public func process(id: String) async -> ProcessView? {
+        engine.status(of: id).map { view(of: $0, now: Self.clocks()) }
+    }
+
+    public func logs(id: String, tail: Int) async -> [LogLineView]? {
+        guard engine.status(of: id) != nil || reconciler.spec(of: id) != nil else { return nil }
+        let lines = runtime.recentOutput(of: id) ?? []
+        return lines.suffix(max(0, tail)).map { LogLineView(stream: $0.stream.rawValue, text: $0.text) }
+    }
+
+    /// A running program is stopped and started again (reason `manual`); a process whose worker
+    /// ended (stopped, `restart: never`) is started anew; one still terminating is started once
+    /// it finished.
+    public func restart(id: String) async throws(AgentActionError) {
+        guard let status = engine.status(of: id) else {
+            guard reconciler.recreate(id) else { throw .notFound(id: id) }
+            return
+        }
+        if status.state <= .running, runtime.requestRestart(of: id) { return }
+        if status.state <= .running {
+            // No program right now (waiting out a restart backoff): start it at once.
+            engine.requestSync(id)
+            return
+        }
+        _ = reconciler.recreate(id)
+    }
+
+    /// Terminates the process with its configured grace period; it stays stopped until restarted
+    /// through the API or its config changes.
+    public func stop(id: String) async throws(AgentActionError) {
+        guard engine.status(of: id) != nil else { throw .notFound(id: id) }
+        engine.terminate(id, reason: "stopped through the API")
+    }
+
+    public func reload() async throws(AgentActionError) {
+        switch await reloader() {
+        case .applied: return
+        case .rejected(let error): throw .invalidConfig(problems: error.lines)
+        }
+    }
+
+    public func routes(host: String) async -> [String] {
+        let wanted = host.lowercased()
+        return reconciler.specs().filter { $0.hostnames.contains(wanted) }.compactMap { spec in
+            guard let status = engine.status(of: spec.id), status.state == .running, status.healthy,
+                  let port = runtime.snapshot(of: spec.id)?.port else { return nil }
+            return "127.0.0.1:\(port)"
+        }
+    }
+
+    // MARK: Views
+
+    private struct Clocks {
+        let unix: Double
+        let monotonic: ContinuousClock.Instant
+    }
+
+    private static func clocks() -> Clocks {
+        Clocks(unix: Date().timeIntervalSince1970, monotonic: ContinuousClock().now)
+    }
+
+    private func view(of status: ProcessStatus, now: Clocks) -> ProcessView {
+        let snapshot = runtime.snapshot(of: status.id)
+        let running = status.state <= .terminating
+        let nextRestart = snapshot?.nextStartAt.map { now.unix + Self.seconds(now.monotonic.duration(to: $0)) }
+        return ProcessView(
+            id: status.id,
+            state: status.state.description,
+            pid: running ? snapshot?.pid : nil,
+            port: snapshot?.port,
+            healthy: status.healthy,
+            restarts: snapshot?.restarts ?? status.restartCount,
+            lastError: status.lastError ?? status.terminationReason,
+            lastExit: snapshot?.lastExit,
+            createdAt: status.createdAt,
+            startedAt: status.startedAt,
+            terminatingAt: status.terminatingAt,
+            nextRestartAt: nextRestart,
+            heartbeatLatencySeconds: snapshot?.heartbeatLatency.map(Self.seconds),
+            hostnames: reconciler.spec(of: status.id)?.hostnames ?? [])
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

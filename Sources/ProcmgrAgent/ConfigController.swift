@@ -1,0 +1,98 @@
+public import Foundation
+public import Logging
+public import ProcmgrConfig
+import ProcmgrEngine
+
+/// Owns the agent's current config and applies new ones, one at a time.
+///
+/// Every source of change ends here: the first load, SIGHUP, a file change, `POST /-/reload`
+/// and admin-service responses. A new config is validated whole before anything is touched; an
+/// invalid one is rejected, logged and counted (`procmgr_config_reloads_total{result="failure"}`)
+/// while the processes keep running as they were. Being an actor, it serialises reloads, so two
+/// triggers arriving at once cannot interleave their engine updates.
+public actor ConfigController {
+    /// The result of one load attempt.
+    public enum Outcome: Sendable {
+        case applied(ReconcileSummary)
+        case rejected(ConfigError)
+    }
+
+    private let origin: ConfigOrigin
+    private let reconciler: Reconciler
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    private let environment: [String: String]
+    private let wallClock: @Sendable () -> Double
+    /// The local config last applied.
+    public private(set) var current: AgentConfig?
+    /// The admin-service response last accepted (admin mode), merged under every local reload.
+    private var adminBody: Data?
+
+    public init(
+        origin: ConfigOrigin, reconciler: Reconciler, metrics: AgentMetrics, logger: Logger,
+        environment: [String: String], wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.origin = origin
+        self.reconciler = reconciler
+        self.metrics = metrics
+        self.logger = logger
+        self.environment = environment
+        self.wallClock = wallClock
+    }
+
+    /// Re-reads the local config and applies it (with the last admin response, in admin mode).
+    @discardableResult
+    public func reload(trigger: String) -> Outcome {
+        let config: AgentConfig
+        let specs: [ProcessSpec]
+        do throws(ConfigError) {
+            config = try origin.load()
+            specs = try desiredProcesses(config: config, adminBody: adminBody)
+        } catch {
+            return reject(error, trigger: trigger)
+        }
+        if let current, current.agent != config.agent {
+            logger.warning("agent settings changed; they take effect when the agent restarts (processes are reloaded now)",
+                           metadata: ["config": "\(origin.name)"])
+        }
+        current = config
+        return accept(specs, trigger: trigger)
+    }
+
+    /// Applies an admin-service response. Returns whether it was valid (and applied): only an
+    /// accepted response may become the cached "last good".
+    public func applyAdmin(_ body: Data, trigger: String) -> Bool {
+        guard let config = current else { return false }
+        do throws(ConfigError) {
+            let specs = try desiredProcesses(config: config, adminBody: body)
+            adminBody = body
+            _ = accept(specs, trigger: trigger)
+            return true
+        } catch {
+            _ = reject(error, trigger: trigger)
+            return false
+        }
+    }
+
+    private func desiredProcesses(config: AgentConfig, adminBody: Data?) throws(ConfigError) -> [ProcessSpec] {
+        guard config.agent.admin != nil else { return config.processes }
+        // Before the first admin response the local overrides alone are not a complete config:
+        // run nothing rather than half-configured processes.
+        guard let adminBody else { return [] }
+        return try ConfigLoader.mergeAdmin(response: adminBody, into: config)
+    }
+
+    private func accept(_ specs: [ProcessSpec], trigger: String) -> Outcome {
+        let summary = reconciler.apply(specs, environment: environment)
+        metrics.recordReload(success: true, at: wallClock())
+        logger.info("config applied", metadata: ["trigger": "\(trigger)", "config": "\(origin.name)", "changes": "\(summary)"])
+        return .applied(summary)
+    }
+
+    private func reject(_ error: ConfigError, trigger: String) -> Outcome {
+        metrics.recordReload(success: false, at: wallClock())
+        logger.error("config rejected; processes keep running unchanged",
+                     metadata: ["trigger": "\(trigger)", "config": "\(origin.name)", "problems": "\(error.lines.joined(separator: "; "))"])
+        return .rejected(error)
+    }
+}

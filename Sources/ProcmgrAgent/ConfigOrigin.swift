@@ -1,0 +1,31 @@
+import Foundation
+public import ProcmgrConfig
+
+/// Where the agent's config comes from.
+public enum ConfigOrigin: Sendable {
+    /// A YAML or JSON file, read again on every reload (SIGHUP, file change, `POST /-/reload`).
+    case file(path: String)
+    /// A document built in (the demo): reloads re-apply it unchanged.
+    case embedded(AgentConfig, name: String)
+
+    /// Reads and validates the config as it is now.
+    func load() throws(ConfigError) -> AgentConfig {
+        switch self {
+        case .file(let path): try ConfigLoader.load(path: path)
+        case .embedded(let config, _): config
+        }
+    }
+
+    /// The file to watch for changes, if any.
+    var watchedPath: String? {
+        if case .file(let path) = self { return path }
+        return nil
+    }
+
+    var name: String {
+        switch self {
+        case .file(let path): path
+        case .embedded(_, let name): name
+        }
+    }
+}

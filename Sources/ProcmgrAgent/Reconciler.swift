@@ -1,0 +1,125 @@
+public import ProcmgrConfig
+public import ProcmgrEngine
+public import ProcmgrRuntime
+import ProcmgrSupport
+
+/// The engine that runs real programs, as the agent uses it.
+public typealias AgentEngine = ProcessManager<ProcessRuntime, ContinuousClock>
+
+/// What one reconciliation did, for the log and the tests.
+public struct ReconcileSummary: Sendable, Hashable, CustomStringConvertible {
+    public var created: [String] = []
+    /// Effective config changed: restarted with reason `config`.
+    public var changed: [String] = []
+    /// No longer desired: terminated.
+    public var removed: [String] = []
+    public var unchanged = 0
+
+    public var description: String {
+        "created \(created.count), changed \(changed.count), removed \(removed.count), unchanged \(unchanged)"
+    }
+}
+
+/// Turns the desired process list into engine updates, as kubelet's pod config turns the API
+/// server's pods into pod worker updates.
+///
+/// Only a process whose *effective* config changed is touched (the runtime restarts its program
+/// because the active config differs from the one it started with); new ids are created, ids no
+/// longer desired are terminated through ``ProcessManager/syncKnownProcesses(_:)``, which also
+/// purges their finished workers. Equality is on `ManagedProcess`, the runtime's view, so spelling
+/// (`60s` vs `1m`) or fields the runtime does not use never restart anything.
+///
+/// A process the operator stopped (`POST …/stop`) stays stopped across reloads until its config
+/// changes or the operator restarts it: the desired set keeps it, so it is not purged, and an
+/// unchanged config sends no update.
+public final class Reconciler: Sendable {
+    private struct Desired: Sendable {
+        var spec: ProcessSpec
+        var managed: ManagedProcess
+    }
+
+    private let engine: AgentEngine
+    private let desired = LockedState<[String: Desired]>([:])
+    private let removals: AsyncStream<String>
+    private let removalsContinuation: AsyncStream<String>.Continuation
+
+    public init(engine: AgentEngine) {
+        self.engine = engine
+        (removals, removalsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Purges each removed process as soon as its worker finished, so its record and series
+    /// leave the API and /metrics at once rather than at the next periodic housekeeping. Runs
+    /// until cancelled; part of the agent's task group.
+    public func purgeRemovedWhenFinished() async {
+        await withDiscardingTaskGroup { group in
+            for await id in removals {
+                group.addTask {
+                    _ = await self.engine.waitUntil(id, reaches: .finished)
+                    self.housekeeping()
+                }
+            }
+        }
+    }
+
+    /// Applies a complete, validated desired state.
+    @discardableResult
+    public func apply(_ specs: [ProcessSpec], environment: [String: String]) -> ReconcileSummary {
+        var summary = ReconcileSummary()
+        let next = Dictionary(uniqueKeysWithValues: specs.map {
+            ($0.id, Desired(spec: $0, managed: ManagedProcess(spec: $0, agentEnvironment: environment)))
+        })
+        let previous = desired.withLock { current in
+            defer { current = next }
+            return current
+        }
+        for spec in specs {
+            let id = spec.id
+            let wanted = next[spec.id]!.managed
+            guard let before = previous[spec.id] else {
+                engine.update(id, config: wanted, type: .create)
+                summary.created.append(spec.id)
+                continue
+            }
+            if before.managed == wanted {
+                summary.unchanged += 1
+                continue
+            }
+            // A worker past running cannot take an update; `.create` starts it anew once finished.
+            let state = engine.status(of: id)?.state
+            let type: UpdateType = (state == nil || state! >= .terminating) ? .create : .update
+            engine.update(id, config: wanted, type: type)
+            summary.changed.append(spec.id)
+        }
+        summary.removed = previous.keys.filter { next[$0] == nil }.sorted()
+        housekeeping()
+        for id in summary.removed { removalsContinuation.yield(id) }
+        return summary
+    }
+
+    /// Terminates workers that are not desired and purges finished ones (kubelet's
+    /// `SyncKnownPods`); the agent also runs it periodically so removed processes' records and
+    /// series go away even without another reload.
+    public func housekeeping() {
+        let ids = desired.withLock { Array($0.keys) }
+        _ = engine.syncKnownProcesses(ids)
+    }
+
+    /// The desired spec of a process (hostnames, health, …), if configured.
+    public func spec(of id: String) -> ProcessSpec? {
+        desired.withLock { $0[id]?.spec }
+    }
+
+    /// Every desired spec, sorted by id.
+    public func specs() -> [ProcessSpec] {
+        desired.withLock { $0.values.map(\.spec) }.sorted { $0.id < $1.id }
+    }
+
+    /// Starts a desired process again whose worker ended (stopped by the operator, `restart:
+    /// never`, terminal error). Returns `false` for an id that is not desired.
+    func recreate(_ id: String) -> Bool {
+        guard let wanted = desired.withLock({ $0[id]?.managed }) else { return false }
+        engine.update(id, config: wanted, type: .create)
+        return true
+    }
+}

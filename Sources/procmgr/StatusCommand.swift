@@ -1,0 +1,81 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import ProcmgrHTTP
+
+/// `procmgr status [--agent URL]`: the processes of a running agent as a table.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the processes of a running agent (id, state, pid, port, health, restarts, uptime, last error).")
+
+    @Option(name: .long, help: "The agent's base URL.")
+    var agent: String = "http://127.0.0.1:9464"
+
+    func run() async throws {
+        let url = agent.hasSuffix("/") ? String(agent.dropLast()) : agent
+        var request = HTTPClientRequest(url: url + "/api/v1/processes")
+        request.headers.add(name: "Accept", value: "application/json")
+        let body: ByteBuffer
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            body = try await response.body.collect(upTo: 64 << 20)
+            guard response.status == .ok else {
+                throw StatusFailure("the agent at \(url) answered \(response.status.code): \(String(buffer: body))")
+            }
+        } catch let failure as StatusFailure {
+            throw failure
+        } catch {
+            throw StatusFailure("cannot reach the agent at \(url): \(error)")
+        }
+        let processes: [ProcessView]
+        do {
+            processes = try JSONDecoder().decode([ProcessView].self, from: Data(buffer: body))
+        } catch {
+            throw StatusFailure("the agent at \(url) sent an unexpected answer: \(error)")
+        }
+        print(StatusTable.render(processes, now: Date().timeIntervalSince1970))
+    }
+}
+
+struct StatusFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The `procmgr status` table: fixed columns, widths from the content.
+enum StatusTable {
+    static let header = ["ID", "STATE", "PID", "PORT", "HEALTH", "RESTARTS", "UPTIME", "LAST ERROR"]
+
+    static func render(_ processes: [ProcessView], now: Double) -> String {
+        let rows = processes.map { process -> [String] in
+            [
+                process.id,
+                process.state,
+                process.pid.map(String.init) ?? "-",
+                process.port.map(String.init) ?? "-",
+                process.state == "running" ? (process.healthy ? "healthy" : "unhealthy") : "-",
+                String(process.restarts),
+                process.startedAt.map { uptime(now - $0) } ?? "-",
+                process.lastError ?? process.lastExit ?? "",
+            ]
+        }
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func uptime(_ seconds: Double) -> String {
+        let total = max(0, Int(seconds))
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+        if total < 86400 { return "\(total / 3600)h\(total % 3600 / 60)m" }
+        return "\(total / 86400)d\(total % 86400 / 3600)h"
+    }
+}

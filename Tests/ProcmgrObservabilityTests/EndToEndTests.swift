@@ -83,6 +83,15 @@ struct EndToEndTests {
         peers.append(agent)
         let agentPort = try await listeningPort(of: agent)
         let agentURL = "http://127.0.0.1:\(agentPort)"
+        // A second agent running the embedded demo (demo-workers with health checks and
+        // heartbeats) for the dashboard's health, heartbeat and resource panels. Its state
+        // directory lives under TMPDIR, so it gets one of its own.
+        let demoTemp = directory.file("demo-tmp")
+        try FileManager.default.createDirectory(at: demoTemp, withIntermediateDirectories: true)
+        let demo = try Peer("procmgr demo", executable: procmgr, arguments: ["run", "--listen", "127.0.0.1:0"],
+                            environment: ["TMPDIR": demoTemp.path], logFile: directory.file("procmgr-demo.log"))
+        peers.append(demo)
+        let demoPort = try await listeningPort(of: demo)
 
         // Alertmanager with the shipped example config, pointed at our webhook.
         let alertmanagerPort = try freeLoopbackPort()
@@ -113,7 +122,7 @@ struct EndToEndTests {
             scrape_configs:
               - job_name: procmgr
                 static_configs:
-                  - targets: ['127.0.0.1:\(agentPort)']
+                  - targets: ['127.0.0.1:\(agentPort)', '127.0.0.1:\(demoPort)']
             """.write(to: directory.file("prometheus.yml"), atomically: true, encoding: .utf8)
         let prometheus = try Peer("prometheus", executable: prometheusBinary, arguments: [
             "--config.file=\(directory.file("prometheus.yml").path)",
@@ -122,7 +131,7 @@ struct EndToEndTests {
         ], logFile: directory.file("prometheus.log"))
         peers.append(prometheus)
         let api = PrometheusAPI(port: prometheusPort, peer: prometheus)
-        _ = try await api.waitForData(#"up{job="procmgr"} == 1"#, timeout: .seconds(60))
+        _ = try await api.waitForData(#"count(up{job="procmgr"} == 1) == 2"#, timeout: .seconds(60))
         try await poll("Alertmanager to be ready", timeout: .seconds(30)) {
             (try? await HTTP.get("http://127.0.0.1:\(alertmanagerPort)/-/ready"))?.status == 200
         }
@@ -170,19 +179,24 @@ struct EndToEndTests {
         "Running", "Terminating", "Agents up", "Processes by state", "Desired vs running", "State transitions",
         "Restarts by process and reason", "Terminating now", "Overdue", "Terminations in progress", "Queue depth",
         "Adds and retries", "Agent CPU", "Agent resident memory", "Agent file descriptors", "Scrape size", "API requests",
-        "Agent uptime", "Agent versions", "Resident memory, top 10",
+        "Agent uptime", "Agent versions", "Resident memory, top 10", "CPU, top 10", "Ports in use", "Healthy ratio",
+        "Heartbeat latency", "Heartbeat latency p50/p99 per process", "Since last successful reload",
     ]
 
     private func dashboardQueries(_ api: PrometheusAPI) async throws {
         let dashboard = try Dashboard.load()
         let titles = Set(dashboard.targets.map(\.panelTitle))
         #expect(Self.corePanels.isSubset(of: titles), "core panels missing from the dashboard: \(Self.corePanels.subtracting(titles))")
+        // The demo's heartbeats must have been scraped for a while before their rates mean anything.
+        _ = try await api.waitForData("sum(rate(procmgr_heartbeat_latency_seconds_count[10s])) > 0", timeout: .seconds(30))
         var empty: [String] = []
+        var failed = 0
         for target in dashboard.targets {
             let expression = Dashboard.substitute(target.expression, rateInterval: "10s")
             let result = try await api.query(expression)
             switch result {
             case .failure(let message):
+                failed += 1
                 Issue.record("panel \(target.panelID) “\(target.panelTitle)” \(target.refID) fails: \(message)\n\(expression)")
             case .success(let samples) where samples == 0 && Self.corePanels.contains(target.panelTitle):
                 empty.append("\(target.panelTitle) \(target.refID): \(expression)")
@@ -191,6 +205,7 @@ struct EndToEndTests {
             }
         }
         #expect(empty.isEmpty, "core panels without data:\n\(empty.joined(separator: "\n"))")
+        print("E2E DASHBOARD: \(dashboard.targets.count) queries of \(titles.count) panels run, \(failed) failed; \(Self.corePanels.count) core panels checked for data, \(empty.count) empty")
     }
 
     /// SPEC §3.2 config: a program that ignores SIGTERM, one that exits at once, one that runs.
@@ -255,7 +270,10 @@ struct PrometheusAPI {
         guard json["status"] as? String == "success", let data = json["data"] as? [String: Any] else {
             return .failure("\(json["errorType"] ?? "?"): \(json["error"] ?? "?")")
         }
-        if let result = data["result"] as? [Any] { return .success(result.count) }
+        if let result = data["result"] as? [[String: Any]] {
+            // NaN (a quantile of no observations) is not data.
+            return .success(result.filter { (($0["value"] as? [Any])?.last as? String).map { $0 != "NaN" } ?? false }.count)
+        }
         return .success(data["result"] == nil ? 0 : 1)  // scalar or string results
     }
 

@@ -11,7 +11,7 @@ final class Peer: Sendable {
     let pid: Int32
     let logFile: URL
 
-    init(_ name: String, executable: String, arguments: [String], logFile: URL) throws {
+    init(_ name: String, executable: String, arguments: [String], environment: [String: String] = [:], logFile: URL) throws {
         self.name = name
         self.logFile = logFile
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -19,6 +19,9 @@ final class Peer: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

@@ -24,13 +24,15 @@ struct EndToEndTests {
         let prometheusBinary = try Tools.require(Tools.prometheus)
         let alertmanagerBinary = try Tools.require(Tools.alertmanager)
         let procmgr = try procmgrExecutable()
-        let freezer = try FreezerCgroup()
         let directory = try TemporaryDirectory("procmgr-e2e")
+        defer { directory.remove() }
+        let freezer = try FreezerCgroup()
+        defer { freezer.remove() }
         let marker = "procmgr-e2e-stuck-\(UUID().uuidString.prefix(8))"
         var peers: [Peer] = []
         defer {
             // Thaw first, so the agent's SIGKILL lands and its shutdown is not held up.
-            freezer.remove()
+            try? freezer.thaw()
             for peer in peers.reversed() where !peer.stop() {
                 Issue.record("\(peer.name) ignored SIGTERM and was SIGKILLed")
             }
@@ -38,8 +40,6 @@ struct EndToEndTests {
                 Issue.record("the stuck program (pid \(pid)) outlived the agent")
                 kill(pid, SIGKILL)
             }
-            freezer.remove()
-            directory.remove()
         }
 
         let webhook = WebhookReceiver()
@@ -51,7 +51,6 @@ struct EndToEndTests {
         let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: .init(label: "webhook"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
-            defer { group.cancelAll() }
             var failure: (any Error)?
             do {
                 var iterator = ports.makeAsyncIterator()
@@ -63,6 +62,7 @@ struct EndToEndTests {
                 failure = error
             }
             await services.triggerGracefulShutdown()
+            try await group.waitForAll()
             if let failure {
                 for peer in peers { Issue.record("\(peer.name) log (tail):\n\(peer.log().suffix(4000))") }
                 throw failure

@@ -97,6 +97,30 @@ struct ActionTests {
         #expect(runningPIDs(try await agent.processes()) == before)
     }
 
+    @Test("logs return the program's stdout and stderr lines in order per stream, honouring tail")
+    func logs() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/procmgr.yaml"
+        try """
+        agent:
+          state_dir: \(directory)/state
+        processes:
+          - id: talker
+            command: ["sh", "-c", "echo one; echo two >&2; echo three; exec sleep 600"]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(["--config", file])
+        defer { Task { await agent.kill() } }
+        try await agent.waitForLogLine("three")
+        let all = try #require(try await agent.request("/api/v1/processes/talker/logs").json() as? [String: Any])
+        let lines = try #require(all["lines"] as? [[String: String]])
+        // Two pipes: the order within a stream is kept, the interleaving between them is not defined.
+        #expect(lines.filter { $0["stream"] == "stdout" }.map { $0["text"] ?? "" } == ["one", "three"])
+        #expect(lines.filter { $0["stream"] == "stderr" }.map { $0["text"] ?? "" } == ["two"])
+        let tail = try #require(try await agent.request("/api/v1/processes/talker/logs?tail=2").json() as? [String: Any])
+        #expect((tail["lines"] as? [[String: String]]).map { Array($0) } == Array(lines.suffix(2)))
+    }
+
     @Test("procmgr status prints one row per process from the running agent")
     func statusTable() async throws {
         let (agent, directory, _) = try await Self.start()

@@ -224,6 +224,27 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(
+            name: "ProcmgrObservabilityTests",
+            // procmgr is built first because the end-to-end test runs `procmgr run` under a real
+            // Prometheus and Alertmanager; the registrars are linked to render the real exposition.
+            dependencies: [
+                "procmgr",
+                "ProcmgrAgent",
+                "ProcmgrEngine",
+                "ProcmgrHTTP",
+                "ProcmgrMetrics",
+                "ProcmgrRuntime",
+                "ProcmgrTestKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
             name: "ProcmgrConfigTests",
             dependencies: ["ProcmgrConfig"],
             swiftSettings: strictSwiftSettings

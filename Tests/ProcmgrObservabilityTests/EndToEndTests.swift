@@ -7,7 +7,7 @@ import Testing
 /// Prometheus (the shipped rules, 1 s scrape and evaluation) and a real Alertmanager (the shipped
 /// example config) delivering to a webhook in this test.
 ///
-/// The stuck termination: a program that ignores SIGTERM is frozen in a cgroup-v1 freezer and
+/// The stuck termination: a program that ignores SIGTERM is frozen in a freezer cgroup (v1 or v2) and
 /// then stopped. Frozen, it cannot die even of the SIGKILL the agent sends at the end of the grace
 /// period, so its termination runs past the grace period for real — as with a program stuck in
 /// the kernel — and `ProcmgrTerminationStuck` must page.

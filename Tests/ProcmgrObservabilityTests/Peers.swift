@@ -94,26 +94,41 @@ enum ProcessTable {
     }
 }
 
-/// A cgroup-v1 freezer group. A frozen process cannot act on any signal, SIGKILL included, until
-/// thawed: the faithful stand-in for a program stuck in the kernel (hung mount, dying disk), the
-/// case in which a termination really outlives its grace period.
+/// A freezer cgroup (v1 `freezer.state`, or v2 `cgroup.freeze` where only the unified hierarchy
+/// is mounted). A frozen process cannot act on any signal, SIGKILL included, until thawed: the
+/// faithful stand-in for a program stuck in the kernel (hung mount, dying disk), the case in
+/// which a termination really outlives its grace period.
 struct FreezerCgroup {
-    static let root = "/sys/fs/cgroup/freezer"
+    static let v1Root = "/sys/fs/cgroup/freezer"
+    /// Pure v2 mounts the unified hierarchy at the root, hybrid systems under `unified`.
+    static let v2Roots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
     let path: String
+    let isV2: Bool
 
     init() throws {
-        guard FileManager.default.fileExists(atPath: Self.root + "/freezer.state") || FileManager.default.fileExists(atPath: Self.root + "/tasks") else {
-            throw TestFailure("\(Self.root) is missing: the end-to-end test freezes the stuck process in a cgroup-v1 freezer (run as root on the CI machine)")
+        let name = "procmgr-e2e-\(UUID().uuidString.prefix(8))"
+        if FileManager.default.fileExists(atPath: Self.v1Root + "/tasks") {
+            path = Self.v1Root + "/" + name
+            isV2 = false
+        } else if let root = Self.v2Roots.first(where: { FileManager.default.fileExists(atPath: $0 + "/cgroup.controllers") }) {
+            path = root + "/" + name
+            isV2 = true
+        } else {
+            throw TestFailure("no cgroup freezer (\(Self.v1Root) or a cgroup-v2 hierarchy): the end-to-end test freezes the stuck process in one (run as root on the CI machine)")
         }
-        path = Self.root + "/procmgr-e2e-\(UUID().uuidString.prefix(8))"
-        guard mkdir(path, 0o755) == 0 else { throw TestFailure("mkdir \(path): errno \(errno)") }
+        guard mkdir(path, 0o755) == 0 else { throw TestFailure("mkdir \(path): errno \(errno) (the end-to-end test needs root)") }
     }
 
     func add(_ pid: Int32) throws { try write("\(pid)\n", to: "cgroup.procs") }
-    func freeze() throws { try write("FROZEN\n", to: "freezer.state") }
-    func thaw() throws { try write("THAWED\n", to: "freezer.state") }
+    func freeze() throws { try isV2 ? write("1\n", to: "cgroup.freeze") : write("FROZEN\n", to: "freezer.state") }
+    func thaw() throws { try isV2 ? write("0\n", to: "cgroup.freeze") : write("THAWED\n", to: "freezer.state") }
+    /// `FROZEN` once every task is frozen (v2: `frozen 1` in `cgroup.events`).
     var state: String {
-        ((try? String(contentsOfFile: path + "/freezer.state", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if isV2 {
+            let events = (try? String(contentsOfFile: path + "/cgroup.events", encoding: .utf8)) ?? ""
+            return events.split(separator: "\n").contains("frozen 1") ? "FROZEN" : "THAWED"
+        }
+        return ((try? String(contentsOfFile: path + "/freezer.state", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Thaws and removes the group once its tasks are gone (rmdir fails with EBUSY until then).

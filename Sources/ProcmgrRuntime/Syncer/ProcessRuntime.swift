@@ -38,17 +38,17 @@ public final class ProcessRuntime: ProcessSyncer {
         }
     }
 
-    private let services: RuntimeServices
-    private let metrics: RuntimeMetrics
-    private let logger: Logger
-    private let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
+    let services: RuntimeServices
+    let metrics: RuntimeMetrics
+    let logger: Logger
+    let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
     /// Terminated processes whose logs are still kept, oldest first; bounded so churn of unique
     /// ids cannot grow memory.
     private let retainedLogs = LockedState<[ProcessID]>([])
     private static let retainedLogLimit = 256
-    private let hooks = LockedState<EngineHooks?>(nil)
-    private let heartbeatJobs: AsyncStream<HeartbeatJob>
-    private let heartbeatJobsContinuation: AsyncStream<HeartbeatJob>.Continuation
+    let hooks = LockedState<EngineHooks?>(nil)
+    private let monitorJobs: AsyncStream<MonitorJob>
+    private let monitorJobsContinuation: AsyncStream<MonitorJob>.Continuation
     private let random: @Sendable () -> Double
 
     public init(
@@ -61,7 +61,7 @@ public final class ProcessRuntime: ProcessSyncer {
         self.metrics = try RuntimeMetrics(registry: registry)
         self.logger = logger
         self.random = random
-        (heartbeatJobs, heartbeatJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (monitorJobs, monitorJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         let metrics = self.metrics
         let ports = services.ports
         let instances = self.instances
@@ -83,12 +83,25 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 = engineHooks }
     }
 
-    /// Runs the heartbeat monitors until cancelled. Part of the agent's service group.
+    /// Runs the heartbeat monitors and the health probes until cancelled. Part of the agent's
+    /// service group; without it nothing is monitored or probed.
+    ///
+    /// It owns the probes' one `HTTPClient`: made here and shut down once the last probe has
+    /// ended, so the client never outlives the tasks that use it.
     public func run() async {
+        let prober = HealthProber(client: HealthProber.makeClient())
         await withDiscardingTaskGroup { group in
-            for await job in heartbeatJobs {
-                group.addTask { await self.monitorHeartbeat(job) }
+            for await job in monitorJobs {
+                switch job {
+                case .heartbeat(let job): group.addTask { await self.monitorHeartbeat(job) }
+                case .health(let job): group.addTask { await self.monitorHealth(job, prober: prober) }
+                }
             }
+        }
+        do {
+            try await prober.client.shutdown()
+        } catch {
+            logger.warning("health probe client did not shut down cleanly", metadata: ["error": "\(error)"])
         }
     }
 
@@ -136,6 +149,9 @@ public final class ProcessRuntime: ProcessSyncer {
             if let restartReason {
                 noteRestart(id, reason: restartReason, instance: &instance)
                 instance.nextStartAt = nil
+                // A failing probe is a failure like a crash: repeated health restarts back off
+                // (the circuit breaker) instead of hammering a program that cannot get well.
+                if restartReason == "health" { backOff(after: child, config: config, instance: &instance, now: clock.now) }
             } else {
                 instance.lastExit = status
                 logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
@@ -147,13 +163,7 @@ public final class ProcessRuntime: ProcessSyncer {
                     store(id, instance)
                     return .terminal(reason: "exited cleanly; restart: on-failure")
                 default:
-                    // A program that ran for reset_after before this exit starts a new series of
-                    // failures, whether or not a resync happened to reset the count meanwhile.
-                    if child.startedAt.duration(to: clock.now) >= child.config.backoff.resetAfter { instance.failuresInRow = 0 }
-                    instance.failuresInRow += 1
-                    let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
-                    instance.nextStartAt = clock.now.advanced(by: delay)
-                    instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
+                    backOff(after: child, config: config, instance: &instance, now: clock.now)
                     noteRestart(id, reason: "exit", instance: &instance)
                 }
             }
@@ -256,6 +266,15 @@ public final class ProcessRuntime: ProcessSyncer {
         heartbeat?.childStarted()
         try? services.guardian?.register(pgid: spawned.pgid)
         try? services.stateFile?.upsert(ChildRecord(name: id, process: spawned.handle))
+        let child = RunningChild(spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat)
+        began(id, child: child, stdout: spawned.stdoutFD, stderr: spawned.stderrFD, instance: &instance)
+        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+    }
+
+    /// Takes over a child that now runs: output capture, exit and health watching, heartbeats.
+    func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, instance: inout RuntimeInstance) {
+        let config = child.config
+        let spawned = child.spawned
         let logger = self.logger
         let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
         instance.recent = recent
@@ -263,24 +282,29 @@ public final class ProcessRuntime: ProcessSyncer {
         captureConfiguration.recentLines = 0  // kept across restarts in `recent` instead
         instance.output?.detach()
         instance.output = try? services.capture.attach(
-            name: id, stdout: spawned.stdoutFD, stderr: spawned.stderrFD, configuration: captureConfiguration
+            name: id, stdout: stdout, stderr: stderr, configuration: captureConfiguration
         ) { line in
             recent.append(line)
             logger.info("\(line.text)", metadata: ["process": "\(id)", "stream": "\(line.stream.rawValue)"])
         }
-        let child = RunningChild(spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat)
         instance.child = child
         instance.pendingRestartReason = nil
         instance.nextStartAt = nil
+        instance.healthySince = nil
         store(id, instance)
-        metrics.healthy.labels([id]).set(1)
-        hooks.withLock { $0 }?.setHealthy(id, true)
+        // With a probe, healthy only once the probe says so.
+        let probe = config.health.flatMap { settings in instance.port.map { HealthJob(id: id, pid: spawned.pid, exit: spawned.exit, port: $0, settings: settings) } }
+        if config.health != nil && probe == nil {
+            logger.warning("health probe configured without a port; not probing", metadata: ["process": "\(id)"])
+        }
+        metrics.healthy.labels([id]).set(probe == nil ? 1 : 0)
+        hooks.withLock { $0 }?.setHealthy(id, probe == nil)
         let hooks = self.hooks
         spawned.exit.onFulfill { _ in hooks.withLock { $0 }?.requestSync(id) }
-        if let heartbeat, let settings = config.heartbeat {
-            heartbeatJobsContinuation.yield(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings))
+        if let heartbeat = child.heartbeat, let settings = config.heartbeat {
+            monitorJobsContinuation.yield(.heartbeat(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings)))
         }
-        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+        if let probe { monitorJobsContinuation.yield(.health(probe)) }
     }
 
     /// The program runs: forget old failures once it ran long enough, and ask to be looked at
@@ -289,7 +313,9 @@ public final class ProcessRuntime: ProcessSyncer {
         guard let child = instance.child else { return .running }
         defer { store(id, instance) }
         guard instance.failuresInRow > 0 else { return .running }
-        let ran = child.startedAt.duration(to: now)
+        // Not healthy yet: the probe asks for a sync when it passes.
+        guard let stableSince = child.stableSince(healthySince: instance.healthySince) else { return .running }
+        let ran = stableSince.duration(to: now)
         let resetAfter = child.config.backoff.resetAfter
         if ran >= resetAfter {
             instance.failuresInRow = 0
@@ -309,6 +335,19 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 }?.setHealthy(id, false)
     }
 
+    /// Counts a failure into the restart backoff and sets the time of the next start. A program
+    /// that ran well for reset_after before this failure starts a new series of failures,
+    /// whether or not a resync happened to reset the count meanwhile.
+    private func backOff(after child: RunningChild, config: ManagedProcess, instance: inout RuntimeInstance, now: ContinuousClock.Instant) {
+        if let stableSince = child.stableSince(healthySince: instance.healthySince), stableSince.duration(to: now) >= child.config.backoff.resetAfter {
+            instance.failuresInRow = 0
+        }
+        instance.failuresInRow += 1
+        let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
+        instance.nextStartAt = now.advanced(by: delay)
+        instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
+    }
+
     private func noteRestart(_ id: ProcessID, reason: String, instance: inout RuntimeInstance) {
         instance.restarts += 1
         instance.pendingRestartReason = nil
@@ -316,7 +355,7 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 }?.recordRestart(id)
     }
 
-    private func store(_ id: ProcessID, _ instance: RuntimeInstance) {
+    func store(_ id: ProcessID, _ instance: RuntimeInstance) {
         instances.withLock { $0[id] = instance }
     }
 
@@ -370,6 +409,12 @@ public final class ProcessRuntime: ProcessSyncer {
             metrics.childMemory.labels([id]).set(Double(rss))
         }
     }
+}
+
+/// A monitor ``ProcessRuntime/run()`` hosts for one child.
+enum MonitorJob: Sendable {
+    case heartbeat(HeartbeatJob)
+    case health(HealthJob)
 }
 
 /// A heartbeat monitor to run for one child.

@@ -39,6 +39,8 @@ public final class ProcessRuntime: ProcessSyncer {
     }
 
     let services: RuntimeServices
+    /// What a previous agent left for adoption (`orphans: adopt`).
+    let adoptable = LockedState(Adoptable())
     let metrics: RuntimeMetrics
     let logger: Logger
     let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
@@ -135,6 +137,9 @@ public final class ProcessRuntime: ProcessSyncer {
         var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
         if instance.terminated { instance = RuntimeInstance() }  // the id was created anew
         let clock = ContinuousClock()
+        if instance.child == nil, let adoptable = claimAdoptable(id) {
+            adopt(adoptable, id: id, config: config, instance: &instance)
+        }
 
         if let child = instance.child {
             let exited = child.spawned.exit.value
@@ -178,6 +183,8 @@ public final class ProcessRuntime: ProcessSyncer {
     }
 
     public func syncTerminatingProcess(_ id: ProcessID, config: ManagedProcess, termination: TerminationContext) async throws {
+        // Terminated before its first sync: what a previous agent left for it goes too.
+        if let adoptable = claimAdoptable(id) { await sweep(adoptable) }
         guard let child = instances.withLock({ $0[id]?.child }) else { return }
         let stopper = services.stopper
         let result = try await waitCancellably {
@@ -245,33 +252,56 @@ public final class ProcessRuntime: ProcessSyncer {
             inherited.append(channel.inheritedFD)
             heartbeat = channel
         }
+        let output: AdoptableOutput.Ends?
+        do {
+            output = try services.adoptionOutputDirectory.map { directory throws(SystemError) in try AdoptableOutput.Ends.create(directory: directory, name: id) }
+        } catch {
+            heartbeat?.close()
+            store(id, instance)
+            metrics.errors.labels([id, "spawn"]).increment()
+            logger.error("cannot create the output FIFOs", metadata: ["process": "\(id)", "error": "\(error)"])
+            throw error
+        }
         let spec = SpawnSpec(
             arguments: config.resolvedArguments(port: instance.port),
             environment: environment,
             workingDirectory: config.workingDirectory,
-            captureOutput: true,
+            captureOutput: output == nil,
             inheritedFDs: inherited,
-            killWithParent: services.killWithAgent)
+            killWithParent: services.killWithAgent,
+            outputFDs: output?.child)
         let spawned: SpawnedProcess
         do {
             spawned = try await services.spawner.spawn(spec)
         } catch {
             heartbeat?.childStarted()
             heartbeat?.close()
+            output?.closeChildEnds()
+            output?.discard()
             store(id, instance)
             metrics.errors.labels([id, "spawn"]).increment()
             logger.error("spawn failed", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
         heartbeat?.childStarted()
+        output?.closeChildEnds()
         try? services.guardian?.register(pgid: spawned.pgid)
-        try? services.stateFile?.upsert(ChildRecord(name: id, process: spawned.handle))
-        let child = RunningChild(spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat)
-        began(id, child: child, stdout: spawned.stdoutFD, stderr: spawned.stderrFD, instance: &instance)
+        var record = ChildRecord(name: id, process: spawned.handle)
+        if let output {
+            record.configFingerprint = config.fingerprint
+            record.port = instance.port
+            record.stdoutPath = output.paths.stdoutPath
+            record.stderrPath = output.paths.stderrPath
+        }
+        try? services.stateFile?.upsert(record)
+        let child = RunningChild(
+            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths)
+        began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD, instance: &instance)
         logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
     }
 
-    /// Takes over a child that now runs: output capture, exit and health watching, heartbeats.
+    /// Takes over a child that now runs (just spawned, or adopted): output capture, exit and
+    /// health watching, heartbeats.
     func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, instance: inout RuntimeInstance) {
         let config = child.config
         let spawned = child.spawned
@@ -328,6 +358,7 @@ public final class ProcessRuntime: ProcessSyncer {
         child.heartbeat?.close()
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
         try? services.stateFile?.remove(pid: child.spawned.pid)
+        child.adoptableOutput?.remove()
         instance.accumulatedCPUSeconds += instance.lastCPUSample
         instance.lastCPUSample = 0
         instance.child = nil

@@ -5,6 +5,8 @@ struct RunningChild: Sendable {
     let config: ManagedProcess
     let startedAt: ContinuousClock.Instant
     let heartbeat: HeartbeatChannel?
+    /// Its output FIFOs (`orphans: adopt`), removed once its group is gone.
+    let adoptableOutput: AdoptableOutput?
 
     /// Since when the program counts as running well, for the backoff reset: its start, or with
     /// a health probe the moment its probe last passed (`nil` while not healthy).

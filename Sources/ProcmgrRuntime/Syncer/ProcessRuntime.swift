@@ -208,7 +208,13 @@ public final class ProcessRuntime: ProcessSyncer {
             return instance
         }
         if let port = instance?.port { _ = services.ports.release(port) }
-        instance?.output?.detach()
+        if let output = instance?.output {
+            // The group is gone, so EOF is at most a reactor turn away: let the last lines (a
+            // final one without newline included) land before closing. Only a descendant that
+            // left the group and keeps the pipe open makes this wait its whole bound.
+            _ = await output.waitUntilFinished(timeout: .milliseconds(100))
+            output.detach()
+        }
         metrics.purge(process: id)
         let evicted = retainedLogs.withLock { retained -> [ProcessID] in
             retained.removeAll { $0 == id }

@@ -7,9 +7,11 @@ import ProcmgrSupport
 /// The ``ProcessSyncer`` for real programs: the engine decides *what* should run, this makes the
 /// OS match.
 ///
-/// - `syncProcess` starts the program if it is not running (after its restart backoff), restarts
-///   it when its config changed or its heartbeat failed, notices an exit and applies the restart
-///   policy (`never`/`on-failure` after a clean exit end the worker: a terminal result).
+/// - `syncProcess` starts the program if it is not running (after its restart backoff) — or, in
+///   adopt mode, takes over the child a previous agent left (see `ProcessRuntime+Adoption`) —,
+///   restarts it when its config changed or its heartbeat or health probe failed (health
+///   restarts back off like crashes), notices an exit and applies the restart policy
+///   (`never`/`on-failure` after a clean exit end the worker: a terminal result).
 /// - `syncTerminatingProcess` stops the whole process group: stop signal, the engine's
 ///   (shrink-only) grace period, SIGKILL; it returns once the group is empty.
 /// - `syncTerminatedProcess` releases the port, the capture, the guardian registration and every

@@ -119,7 +119,9 @@ struct HealthProbeTests {
             try await eventually("reset_after passed while healthy") { clock.now >= healthyAt.advanced(by: .milliseconds(400)) }
             #expect(h.manager.status(of: "web")?.healthy == true)
             #expect(unlink(file) == 0)
+            let brokenAt = clock.now
             try await eventually("restarted once more", timeout: .seconds(30)) { (h.runtime.snapshot(of: "web")?.restartDelays.count ?? 0) > delaysBefore }
+            print("[measure] health: endpoint broken → old child stopped and restart scheduled after \(brokenAt.duration(to: clock.now).milliseconds) ms (3 failures at a 200 ms interval, TERM-obeying child)")
             let delays = try #require(h.runtime.snapshot(of: "web")).restartDelays
             #expect(delays[delaysBefore] == .milliseconds(50), "a failure after reset_after of health starts a new series: \(delays)")
             #expect((h.sample("procmgr_restarts_total{process=\"web\",reason=\"health\"}") ?? 0) >= 3, "\(h.registry.exposition().split(separator: "\n").filter { $0.contains("web") && !$0.contains("bucket") }) \(String(describing: h.runtime.snapshot(of: "web"))) \(h.output(of: "web").suffix(10))")

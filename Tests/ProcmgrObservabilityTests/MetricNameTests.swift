@@ -44,11 +44,23 @@ struct MetricNameTests {
         #expect(names == ["a_bucket", "b", "rec:x:rate5m"])
     }
 
+    @Test("the health probe panel reads procmgr_health_checks_total with the runtime's result values")
+    func healthProbePanel() throws {
+        let targets = try Dashboard.load().targets.filter { $0.panelTitle == "Health probe failures" }
+        #expect(targets.count == 1)
+        for target in targets {
+            #expect(PromQL.metricNames(in: target.expression) == ["procmgr_health_checks_total"])
+            // The panel drops successes by value; a renamed value would silently count them as failures.
+            #expect(target.expression.contains(#"result!="success""#))
+        }
+        #expect(Set(RuntimeMetrics.healthResults) == ["success", "failure", "timeout"], "SPEC §3.4's result values changed: update the panel")
+    }
+
     @Test("every metric in the dashboard and the rules is in the agent's exposition")
     func namesExist() throws {
         let families = try Self.agentFamilies()
         // The registrars really ran: a sample of each.
-        for name in ["procmgr_processes", "procmgr_restarts_total", "procmgr_metrics_scrape_bytes", "procmgr_build_info", "process_open_fds"] {
+        for name in ["procmgr_processes", "procmgr_restarts_total", "procmgr_health_checks_total", "procmgr_metrics_scrape_bytes", "procmgr_build_info", "process_open_fds"] {
             #expect(families[name] != nil, "\(name) missing from the rendered exposition")
         }
         let rules = try RuleFile.load()

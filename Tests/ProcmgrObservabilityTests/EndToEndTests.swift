@@ -192,6 +192,9 @@ struct EndToEndTests {
         #expect(Self.corePanels.isSubset(of: titles), "core panels missing from the dashboard: \(Self.corePanels.subtracting(titles))")
         // The demo's heartbeats must have been scraped for a while before their rates mean anything.
         _ = try await api.waitForData("sum(rate(procmgr_heartbeat_latency_seconds_count[10s])) > 0", timeout: .seconds(30))
+        // The "Health probe failures" panel drops result="success": the demo's probes must really
+        // be counted under that value, or the panel would count successes as failures.
+        _ = try await api.waitForData(#"sum(procmgr_health_checks_total{result="success"}) > 0"#, timeout: .seconds(30))
         var empty: [String] = []
         var failed = 0
         for target in dashboard.targets {

@@ -105,7 +105,10 @@ public final class AgentAPI: AgentBackend {
     private func view(of status: ProcessStatus, now: Clocks) -> ProcessView {
         let snapshot = runtime.snapshot(of: status.id)
         let running = status.state <= .terminating
-        let nextRestart = snapshot?.nextStartAt.map { now.unix + Self.seconds(now.monotonic.duration(to: $0)) }
+        let unix = { (instant: ContinuousClock.Instant) in now.unix + Self.seconds(now.monotonic.duration(to: instant)) }
+        let nextRestart = snapshot?.nextStartAt.map(unix)
+        // The current program's start, not the worker's first: uptime restarts with the program.
+        let startedAt = running ? (snapshot?.programStartedAt.map(unix) ?? status.startedAt) : status.startedAt
         return ProcessView(
             id: status.id,
             state: status.state.description,
@@ -116,7 +119,7 @@ public final class AgentAPI: AgentBackend {
             lastError: status.lastError ?? status.terminationReason,
             lastExit: snapshot?.lastExit,
             createdAt: status.createdAt,
-            startedAt: status.startedAt,
+            startedAt: startedAt,
             terminatingAt: status.terminatingAt,
             nextRestartAt: nextRestart,
             heartbeatLatencySeconds: snapshot?.heartbeatLatency.map(Self.seconds),

@@ -44,7 +44,8 @@ struct RuntimeInstance: Sendable {
     var snapshot: RuntimeSnapshot {
         RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: restarts, lastExit: lastExit.map { "\($0)" },
-            nextStartAt: nextStartAt, restartDelays: restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency)
+            nextStartAt: nextStartAt, restartDelays: restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
+            programStartedAt: child?.startedAt)
     }
 }
 
@@ -58,4 +59,6 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     /// The backoff delays chosen after the most recent exits, newest last.
     public var restartDelays: [Duration]
     public var heartbeatLatency: Duration?
+    /// When the current program started (or was adopted): its uptime, across restarts.
+    public var programStartedAt: ContinuousClock.Instant?
 }

@@ -98,6 +98,8 @@ final class FakeAdminService: Sendable {
         /// 200 with `text`; 304 to a matching `If-None-Match` when `conditional`.
         case json(String, etag: String?, conditional: Bool = true)
         case status(Int)
+        /// 200 after `delay`: a service that hangs.
+        case stall(Duration)
     }
 
     struct Request: Sendable {
@@ -125,9 +127,13 @@ final class FakeAdminService: Sendable {
         _ = try await stopped.element(0, "server stop")
     }
 
-    fileprivate func respond(authorization: String?, ifNoneMatch: String?) -> Response {
+    fileprivate func respond(authorization: String?, ifNoneMatch: String?) async -> Response {
         let response: Response
         switch reply.withLock({ $0 }) {
+        case .stall(let delay):
+            requests.append(Request(authorization: authorization, ifNoneMatch: ifNoneMatch, answered: 200))
+            try? await Task.sleep(for: delay)
+            return Response(status: .ok)
         case .json(let text, let etag, let conditional):
             var headers: HTTPFields = [:]
             if let etag { headers[.eTag] = etag }
@@ -157,7 +163,7 @@ func withFakeAdminService<Value: Sendable>(_ body: @Sendable (FakeAdminService) 
     let service = FakeAdminService()
     let router = Router()
     router.get(RouterPath(FakeAdminService.path)) { request, _ -> Response in
-        service.respond(authorization: request.headers[.authorization], ifNoneMatch: request.headers[.ifNoneMatch])
+        await service.respond(authorization: request.headers[.authorization], ifNoneMatch: request.headers[.ifNoneMatch])
     }
     let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
     let app = Application(

@@ -279,6 +279,29 @@ struct AdminSourceTests {
         }
     }
 
+    @Test func aServiceThatHangsIsATimeoutAndTheLoopBacksOff() async throws {
+        let fixture = try Fixture()
+        try await withFakeAdminService { service in
+            try await withHTTPClient { client in
+                service.serve(.stall(.seconds(1)))
+                let registry = MetricsRegistry()
+                let clock = SteppingClock()
+                var tuning = Self.tuning
+                tuning.requestTimeout = .milliseconds(200)
+                let source = try AdminSource(
+                    spec: fixture.spec(service.url), client: client, logger: quietLogger("admin-source"),
+                    registry: registry, tuning: tuning, clock: clock, random: { 0.5 })
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await source.run { _ in true } }
+                    let delay = try await clock.nextSleep()
+                    #expect(delay.wholeMilliseconds == 100)
+                    #expect(Self.fetches(registry)["error"] == "1")
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
     /// The production path: the default clock, a short real interval.
     @Test func withTheRealClockAChangeIsDeliveredAtTheNextPoll() async throws {
         let fixture = try Fixture()

@@ -24,7 +24,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZES=(${SIZES:-100 1000 10000})
 REQUESTS=(${REQUESTS:-2000 400 40})
-WORK=$(mktemp -d /tmp/procmgr-metrics-compare.XXXXXX)
+# Not /tmp/procmgr-*: test suites on shared machines sweep that prefix.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare-metrics.XXXXXX")
 GO_PEER=$WORK/go-metrics-peer
 SERVER_PID=
 
@@ -62,6 +63,7 @@ start_server() {
     esac
     SERVER_PID=$!
     for _ in $(seq 300); do
+        [[ -f $log ]] || die "$log vanished: did something clean up $WORK?"
         PORT=$(awk '/^port /{print $2; exit}' "$log")
         [[ -n $PORT ]] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || die "$1 exited: $(cat "$log")"

@@ -160,12 +160,14 @@ let package = Package(
         .executableTarget(
             name: "ProcmgrBenchmarks",
             dependencies: [
+                "ProcmgrAgent",
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
                 "ProcmgrRuntime",
                 "ProcmgrTestKit",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwiftSettings
         ),
@@ -218,6 +220,27 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "ProcmgrObservabilityTests",
+            // procmgr is built first because the end-to-end test runs `procmgr run` under a real
+            // Prometheus and Alertmanager; the registrars are linked to render the real exposition.
+            dependencies: [
+                "procmgr",
+                "ProcmgrAgent",
+                "ProcmgrEngine",
+                "ProcmgrHTTP",
+                "ProcmgrMetrics",
+                "ProcmgrRuntime",
+                "ProcmgrTestKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwiftSettings
         ),

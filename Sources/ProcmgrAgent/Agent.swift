@@ -16,6 +16,9 @@ import UnixSignals
 /// down first (every process terminated in parallel within `shutdown_grace_period`) and the API
 /// last, and /metrics keeps answering while processes stop.
 ///
+/// With `orphans: adopt` a shutdown leaves the processes running, recorded in the state file, and
+/// the next agent adopts them (only a second signal kills them).
+///
 /// Signals: the first SIGTERM/SIGINT is the group's graceful shutdown; the agent watches them too
 /// and at the second one SIGKILLs every process group at once, which lets the shutdown finish at
 /// once. Cancellation (an embedding group giving up) does the same. SIGHUP reloads the config.
@@ -58,6 +61,13 @@ public final class Agent: Service {
         try ProcessSelfMetrics.register(in: registry)
         let metrics = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
         runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        if config.agent.orphans == .adopt {
+            // Before the first update: the first sync of each id then adopts its child.
+            let adoptable = try runtime.loadAdoptable()
+            if !adoptable.isEmpty {
+                logger.notice("children of a previous agent found for adoption", metadata: ["count": "\(adoptable.count)"])
+            }
+        }
         var engineConfiguration = EngineConfiguration()
         // Finished workers that are still desired (stopped through the API, `restart: never`)
         // stay visible; those no longer desired are purged by housekeeping.
@@ -98,6 +108,12 @@ public final class Agent: Service {
             throw error
         }
         api.markReady()
+        if config.agent.orphans == .adopt {
+            let swept = await runtime.sweepUnclaimedAdoptable(keeping: reconciler.specs().map(\.id))
+            if !swept.isEmpty {
+                logger.notice("killed adoptable children no process claims", metadata: ["groups": "\(swept.map(\.pgid))"])
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.engine.run() }
             group.addTask { await self.runtime.run() }
@@ -114,7 +130,15 @@ public final class Agent: Service {
             } onCancel: {
                 self.killEverythingNow()
             }
-            if !Task.isCancelled { await shutDownProcesses() }
+            if !Task.isCancelled {
+                if config.agent.orphans == .adopt {
+                    // Adoption exists so that an agent restart (an upgrade, a config change of the
+                    // agent itself) does not restart the services: leave them to the next agent.
+                    logger.notice("shutting down; orphans: adopt leaves every process running for the next agent")
+                } else {
+                    await shutDownProcesses()
+                }
+            }
             group.cancelAll()
         }
     }

@@ -1,4 +1,4 @@
-public import ProcmgrConfig
+import ProcmgrConfig
 
 /// How `procmgr run` starts the agent: what the command line decides, as opposed to the config.
 public struct AgentOptions: Sendable {

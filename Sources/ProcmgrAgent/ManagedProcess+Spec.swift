@@ -34,6 +34,14 @@ extension ManagedProcess {
             terminationGracePeriod: spec.gracePeriod,
             stopSignal: spec.stopSignal.signalNumber,
             heartbeat: spec.heartbeat.map { HeartbeatSettings(interval: $0.interval, timeout: $0.timeout) },
+            health: spec.health.map { health in
+                switch health.probe {
+                case .http(let path):
+                    HealthProbeSettings(
+                        path: path, interval: health.interval, timeout: health.timeout, failureThreshold: health.failureThreshold,
+                        successThreshold: health.successThreshold, initialDelay: health.initialDelay)
+                }
+            },
             output: OutputCapture.Configuration(
                 file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }))
     }

@@ -1,5 +1,5 @@
 // procmgr-bench: release-built benchmarks that print the figures recorded in BENCHMARKS.md.
-// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|all]
+// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all]
 
 let section = CommandLine.arguments.dropFirst().first ?? "all"
 print("procmgr-bench \(section) — \(MachineDescription.current)")
@@ -8,4 +8,5 @@ if section == "engine" || section == "lifecycle" || section == "all" { await Eng
 if section == "engine" || section == "updates" || section == "all" { await EngineBenchmarks.updateContention() }
 if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath() }
 if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }
+if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -18,6 +18,14 @@ public struct ChildRecord: Codable, Sendable, Hashable {
     /// Session id of the child (that of the agent that spawned it): distinguishes a leftover
     /// process group from an unrelated group that reuses the id after the leader died.
     public var session: Int32?
+    /// What the child was started with (``ManagedProcess/fingerprint``): a restarted agent adopts
+    /// it only if its config for `name` still has this fingerprint (`orphans: adopt`).
+    public var configFingerprint: String?
+    /// The port it was given, re-reserved by the agent that adopts it.
+    public var port: Int?
+    /// The FIFOs its stdout and stderr write to (`orphans: adopt`), reopened on adoption.
+    public var stdoutPath: String?
+    public var stderrPath: String?
 
     public init(name: String, pid: Int32, pgid: Int32, startTime: UInt64, session: Int32? = nil) {
         self.name = name

@@ -92,6 +92,15 @@ public final class PortAllocator: Sendable {
         if let failure { throw failure }
     }
 
+    /// Claims the port of a re-adopted child. No bind check: the port *is* bound, by that child.
+    /// Fails only when this agent already gave it to another process.
+    public func reserve(adopted port: Int) throws(AllocationError) {
+        let taken = state.withLock { !$0.inUse.insert(port).inserted }
+        if taken {
+            throw AllocationError(code: .alreadyAllocated, port: port, message: "port \(port) of an adopted child is already allocated to another process of this agent")
+        }
+    }
+
     /// Returns a port. Releasing a port that is not held is a no-op (returns false).
     @discardableResult
     public func release(_ port: Int) -> Bool {

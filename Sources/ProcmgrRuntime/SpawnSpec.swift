@@ -34,6 +34,9 @@ public struct SpawnSpec: Sendable, Hashable {
     public var captureOutput: Bool
     /// Extra descriptors to pass (child fd number ← agent fd).
     public var inheritedFDs: [FDMapping]
+    /// When set (and ``captureOutput`` is false), the child's stdout and stderr are these agent
+    /// descriptors instead (not closed by the spawn): the FIFOs of `orphans: adopt`.
+    public var outputFDs: OutputFDs?
     /// `PR_SET_PDEATHSIG(SIGKILL)`: the child dies with the agent's spawn thread. Turn off
     /// only for `orphans: adopt`, where children must outlive an agent restart.
     public var killWithParent: Bool
@@ -45,7 +48,8 @@ public struct SpawnSpec: Sendable, Hashable {
         captureOutput: Bool = true,
         inheritedFDs: [FDMapping] = [],
         killWithParent: Bool = true,
-        executable: String? = nil
+        executable: String? = nil,
+        outputFDs: OutputFDs? = nil
     ) {
         self.arguments = arguments
         self.environment = environment
@@ -54,10 +58,22 @@ public struct SpawnSpec: Sendable, Hashable {
         self.inheritedFDs = inheritedFDs
         self.killWithParent = killWithParent
         self.executable = executable
+        self.outputFDs = outputFDs
     }
 
     /// The program as the operator wrote it, for messages.
     var programName: String { executable ?? arguments.first ?? "<empty command>" }
+}
+
+/// Descriptors of the agent that become a child's stdout and stderr.
+public struct OutputFDs: Sendable, Hashable {
+    public var stdout: Int32
+    public var stderr: Int32
+
+    public init(stdout: Int32, stderr: Int32) {
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Identity of a running process the agent manages: enough to signal, stop and wait for it.

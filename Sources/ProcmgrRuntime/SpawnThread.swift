@@ -116,7 +116,7 @@ public final class SpawnThread: Sendable {
             if let stderrPipe { close(stderrPipe.write) }
         }
 
-        var sources: [Int32] = [devNullFD, stdoutPipe?.write ?? 1, stderrPipe?.write ?? 2]
+        var sources: [Int32] = [devNullFD, stdoutPipe?.write ?? spec.outputFDs?.stdout ?? 1, stderrPipe?.write ?? spec.outputFDs?.stderr ?? 2]
         var targets: [Int32] = [0, 1, 2]
         for mapping in spec.inheritedFDs {
             sources.append(mapping.parentFD)

@@ -11,12 +11,24 @@
 //   adopt-host FILE              adopts the children listed in FILE, prints "ADOPTED <pid> <pgid>"
 //                                and "STALE <n>", stops each group, prints
 //                                "STOPPED <pid> <outcome> <ms>", then "DONE".
+//   adopt-runtime DIR N wait|stop [changed]
+//                                a whole engine + ProcessRuntime in `orphans: adopt` mode (state
+//                                file DIR/children.json), managing N processes svc-0…svc-N-1 that
+//                                print "tick K" every 100 ms; adopts what an earlier host left and
+//                                sweeps the rest; prints "SWEPT <id> <pid>", then
+//                                "CHILD <id> <pid> <port>" ×N and "READY", then once per process the
+//                                first line it captured: "OUTPUT <id> <line>". `wait`: waits (to be
+//                                SIGKILLed); `stop`: shuts the engine down, prints "STOPPED", exits.
+//                                `changed`: the processes' command differs (they print "tock K").
 //   heartbeat-child              answers heartbeats (HeartbeatResponder), prints "ready", waits.
 //   capture-flood MB             captures a child writing MB MiB with no newline then MB MiB of
 //                                100-byte lines; prints "FLOOD <lines> <bytes> <recent> <growth KiB>"
 //                                where growth is this process's peak RSS minus its RSS before —
 //                                measured here because a test process's RSS is every test's.
 import Glibc
+import Logging
+import ProcmgrEngine
+import ProcmgrMetrics
 import ProcmgrRuntime
 import Synchronization
 
@@ -145,6 +157,52 @@ case "adopt-host":
         }
         emit("DONE")
         exit(0)
+    } catch {
+        fail("\(error)")
+    }
+
+case "adopt-runtime":
+    guard arguments.count >= 5, let count = Int(arguments[3]) else { fail("usage: adopt-runtime DIR N wait|stop [changed]") }
+    let word = arguments.count > 5 && arguments[5] == "changed" ? "tock" : "tick"
+    do {
+        var logger = Logger(label: "testhost")
+        logger.logLevel = .critical
+        let services = try RuntimeServices.start(portRange: 39_500...39_599, stateFilePath: arguments[2] + "/children.json", killOrphans: false, logger: logger)
+        let registry = MetricsRegistry()
+        let runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        let manager = try ProcessManager(syncer: runtime, registry: registry, logger: logger)
+        runtime.bind(to: manager)
+        try runtime.loadAdoptable()
+        let ids = (0..<count).map { "svc-\($0)" }
+        let config = ManagedProcess(
+            command: ["sh", "-c", "k=0; while :; do k=$((k+1)); echo \"\(word) $k\"; sleep 0.1; done"],
+            environment: childEnvironment, port: .auto, terminationGracePeriod: .seconds(2))
+        await withDiscardingTaskGroup { group in
+            group.addTask { await manager.run() }
+            group.addTask { await runtime.run() }
+            for id in ids { manager.update(id, config: config, type: .create) }
+            for record in await runtime.sweepUnclaimedAdoptable(keeping: ids) { emit("SWEPT \(record.name) \(record.pid)") }
+            for id in ids {
+                guard await manager.waitUntil(id, reaches: .running) == .running, let snapshot = runtime.snapshot(of: id), let pid = snapshot.pid else {
+                    fail("\(id) is not running")
+                }
+                emit("CHILD \(id) \(pid) \(snapshot.port ?? 0)")
+            }
+            emit("READY")
+            for id in ids {
+                let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+                while runtime.recentOutput(of: id)?.isEmpty ?? true {
+                    guard ContinuousClock.now < deadline else { fail("no output from \(id)") }
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                emit("OUTPUT \(id) \(runtime.recentOutput(of: id)![0].text)")
+            }
+            if arguments[4] == "wait" { await waitForever() }
+            let report = await manager.shutdown(deadline: .seconds(20))
+            guard report.stragglers.isEmpty else { fail("stragglers: \(report.stragglers)") }
+            emit("STOPPED")
+            exit(0)
+        }
     } catch {
         fail("\(error)")
     }

@@ -15,6 +15,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
     public var terminationGracePeriod: Duration
     public var stopSignal: Int32
     public var heartbeat: HeartbeatSettings?
+    /// An HTTP probe on the process's port; `nil` means healthy while running.
+    public var health: HealthProbeSettings?
     /// Lines kept for the API, the longest line, and an optional rotated file.
     public var output: OutputCapture.Configuration
 
@@ -28,6 +30,7 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         terminationGracePeriod: Duration = .seconds(10),
         stopSignal: Int32 = ProcessSignal.term,
         heartbeat: HeartbeatSettings? = nil,
+        health: HealthProbeSettings? = nil,
         output: OutputCapture.Configuration = OutputCapture.Configuration()
     ) {
         self.command = command
@@ -39,6 +42,7 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         self.terminationGracePeriod = terminationGracePeriod
         self.stopSignal = stopSignal
         self.heartbeat = heartbeat
+        self.health = health
         self.output = output
     }
 

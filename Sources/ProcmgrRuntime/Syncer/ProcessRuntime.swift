@@ -7,9 +7,11 @@ import ProcmgrSupport
 /// The ``ProcessSyncer`` for real programs: the engine decides *what* should run, this makes the
 /// OS match.
 ///
-/// - `syncProcess` starts the program if it is not running (after its restart backoff), restarts
-///   it when its config changed or its heartbeat failed, notices an exit and applies the restart
-///   policy (`never`/`on-failure` after a clean exit end the worker: a terminal result).
+/// - `syncProcess` starts the program if it is not running (after its restart backoff) — or, in
+///   adopt mode, takes over the child a previous agent left (see `ProcessRuntime+Adoption`) —,
+///   restarts it when its config changed or its heartbeat or health probe failed (health
+///   restarts back off like crashes), notices an exit and applies the restart policy
+///   (`never`/`on-failure` after a clean exit end the worker: a terminal result).
 /// - `syncTerminatingProcess` stops the whole process group: stop signal, the engine's
 ///   (shrink-only) grace period, SIGKILL; it returns once the group is empty.
 /// - `syncTerminatedProcess` releases the port, the capture, the guardian registration and every
@@ -38,17 +40,19 @@ public final class ProcessRuntime: ProcessSyncer {
         }
     }
 
-    private let services: RuntimeServices
-    private let metrics: RuntimeMetrics
-    private let logger: Logger
-    private let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
+    let services: RuntimeServices
+    /// What a previous agent left for adoption (`orphans: adopt`).
+    let adoptable = LockedState(Adoptable())
+    let metrics: RuntimeMetrics
+    let logger: Logger
+    let instances = LockedState<[ProcessID: RuntimeInstance]>([:])
     /// Terminated processes whose logs are still kept, oldest first; bounded so churn of unique
     /// ids cannot grow memory.
     private let retainedLogs = LockedState<[ProcessID]>([])
     private static let retainedLogLimit = 256
-    private let hooks = LockedState<EngineHooks?>(nil)
-    private let heartbeatJobs: AsyncStream<HeartbeatJob>
-    private let heartbeatJobsContinuation: AsyncStream<HeartbeatJob>.Continuation
+    let hooks = LockedState<EngineHooks?>(nil)
+    private let monitorJobs: AsyncStream<MonitorJob>
+    private let monitorJobsContinuation: AsyncStream<MonitorJob>.Continuation
     private let random: @Sendable () -> Double
 
     public init(
@@ -61,7 +65,7 @@ public final class ProcessRuntime: ProcessSyncer {
         self.metrics = try RuntimeMetrics(registry: registry)
         self.logger = logger
         self.random = random
-        (heartbeatJobs, heartbeatJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (monitorJobs, monitorJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         let metrics = self.metrics
         let ports = services.ports
         let instances = self.instances
@@ -83,12 +87,25 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 = engineHooks }
     }
 
-    /// Runs the heartbeat monitors until cancelled. Part of the agent's service group.
+    /// Runs the heartbeat monitors and the health probes until cancelled. Part of the agent's
+    /// service group; without it nothing is monitored or probed.
+    ///
+    /// It owns the probes' one `HTTPClient`: made here and shut down once the last probe has
+    /// ended, so the client never outlives the tasks that use it.
     public func run() async {
+        let prober = HealthProber(client: HealthProber.makeClient())
         await withDiscardingTaskGroup { group in
-            for await job in heartbeatJobs {
-                group.addTask { await self.monitorHeartbeat(job) }
+            for await job in monitorJobs {
+                switch job {
+                case .heartbeat(let job): group.addTask { await self.monitorHeartbeat(job) }
+                case .health(let job): group.addTask { await self.monitorHealth(job, prober: prober) }
+                }
             }
+        }
+        do {
+            try await prober.client.shutdown()
+        } catch {
+            logger.warning("health probe client did not shut down cleanly", metadata: ["error": "\(error)"])
         }
     }
 
@@ -131,6 +148,9 @@ public final class ProcessRuntime: ProcessSyncer {
         var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
         if instance.terminated { instance = RuntimeInstance() }  // the id was created anew
         let clock = ContinuousClock()
+        if instance.child == nil, let adoptable = claimAdoptable(id) {
+            adopt(adoptable, id: id, config: config, instance: &instance)
+        }
 
         if let child = instance.child {
             let exited = child.spawned.exit.value
@@ -145,6 +165,9 @@ public final class ProcessRuntime: ProcessSyncer {
             if let restartReason {
                 noteRestart(id, reason: restartReason, instance: &instance)
                 instance.nextStartAt = nil
+                // A failing probe is a failure like a crash: repeated health restarts back off
+                // (the circuit breaker) instead of hammering a program that cannot get well.
+                if restartReason == "health" { backOff(after: child, config: config, instance: &instance, now: clock.now) }
             } else {
                 instance.lastExit = status
                 logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
@@ -156,13 +179,7 @@ public final class ProcessRuntime: ProcessSyncer {
                     store(id, instance)
                     return .terminal(reason: "exited cleanly; restart: on-failure")
                 default:
-                    // A program that ran for reset_after before this exit starts a new series of
-                    // failures, whether or not a resync happened to reset the count meanwhile.
-                    if child.startedAt.duration(to: clock.now) >= child.config.backoff.resetAfter { instance.failuresInRow = 0 }
-                    instance.failuresInRow += 1
-                    let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
-                    instance.nextStartAt = clock.now.advanced(by: delay)
-                    instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
+                    backOff(after: child, config: config, instance: &instance, now: clock.now)
                     noteRestart(id, reason: "exit", instance: &instance)
                 }
             }
@@ -177,6 +194,8 @@ public final class ProcessRuntime: ProcessSyncer {
     }
 
     public func syncTerminatingProcess(_ id: ProcessID, config: ManagedProcess, termination: TerminationContext) async throws {
+        // Terminated before its first sync: what a previous agent left for it goes too.
+        if let adoptable = claimAdoptable(id) { await sweep(adoptable) }
         guard let child = instances.withLock({ $0[id]?.child }) else { return }
         let stopper = services.stopper
         let result = try await waitCancellably {
@@ -200,7 +219,13 @@ public final class ProcessRuntime: ProcessSyncer {
             return instance
         }
         if let port = instance?.port { _ = services.ports.release(port) }
-        instance?.output?.detach()
+        if let output = instance?.output {
+            // The group is gone, so EOF is at most a reactor turn away: let the last lines (a
+            // final one without newline included) land before closing. Only a descendant that
+            // left the group and keeps the pipe open makes this wait its whole bound.
+            _ = await output.waitUntilFinished(timeout: .milliseconds(100))
+            output.detach()
+        }
         metrics.purge(process: id)
         let evicted = retainedLogs.withLock { retained -> [ProcessID] in
             retained.removeAll { $0 == id }
@@ -244,27 +269,59 @@ public final class ProcessRuntime: ProcessSyncer {
             inherited.append(channel.inheritedFD)
             heartbeat = channel
         }
+        let output: AdoptableOutput.Ends?
+        do {
+            output = try services.adoptionOutputDirectory.map { directory throws(SystemError) in try AdoptableOutput.Ends.create(directory: directory, name: id) }
+        } catch {
+            heartbeat?.close()
+            store(id, instance)
+            metrics.errors.labels([id, "spawn"]).increment()
+            logger.error("cannot create the output FIFOs", metadata: ["process": "\(id)", "error": "\(error)"])
+            throw error
+        }
         let spec = SpawnSpec(
             arguments: config.resolvedArguments(port: instance.port),
             environment: environment,
             workingDirectory: config.workingDirectory,
-            captureOutput: true,
+            captureOutput: output == nil,
             inheritedFDs: inherited,
-            killWithParent: services.killWithAgent)
+            killWithParent: services.killWithAgent,
+            outputFDs: output?.child)
         let spawned: SpawnedProcess
         do {
             spawned = try await services.spawner.spawn(spec)
         } catch {
             heartbeat?.childStarted()
             heartbeat?.close()
+            output?.closeChildEnds()
+            output?.discard()
             store(id, instance)
             metrics.errors.labels([id, "spawn"]).increment()
             logger.error("spawn failed", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
         heartbeat?.childStarted()
+        output?.closeChildEnds()
         try? services.guardian?.register(pgid: spawned.pgid)
-        try? services.stateFile?.upsert(ChildRecord(name: id, process: spawned.handle))
+        var record = ChildRecord(name: id, process: spawned.handle)
+        if let output {
+            record.configFingerprint = config.fingerprint
+            record.port = instance.port
+            record.stdoutPath = output.paths.stdoutPath
+            record.stderrPath = output.paths.stderrPath
+        }
+        try? services.stateFile?.upsert(record)
+        let child = RunningChild(
+            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths)
+        began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD, instance: &instance)
+        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+    }
+
+    /// Takes over a child that now runs (just spawned, or adopted): output capture, exit and
+    /// health watching, heartbeats.
+    func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, instance: inout RuntimeInstance) {
+        let config = child.config
+        let spawned = child.spawned
         let logger = self.logger
         let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
         instance.recent = recent
@@ -272,24 +329,29 @@ public final class ProcessRuntime: ProcessSyncer {
         captureConfiguration.recentLines = 0  // kept across restarts in `recent` instead
         instance.output?.detach()
         instance.output = try? services.capture.attach(
-            name: id, stdout: spawned.stdoutFD, stderr: spawned.stderrFD, configuration: captureConfiguration
+            name: id, stdout: stdout, stderr: stderr, configuration: captureConfiguration
         ) { line in
             recent.append(line)
             logger.info("\(line.text)", metadata: ["process": "\(id)", "stream": "\(line.stream.rawValue)"])
         }
-        let child = RunningChild(spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat)
         instance.child = child
         instance.pendingRestartReason = nil
         instance.nextStartAt = nil
+        instance.healthySince = nil
         store(id, instance)
-        metrics.healthy.labels([id]).set(1)
-        hooks.withLock { $0 }?.setHealthy(id, true)
+        // With a probe, healthy only once the probe says so.
+        let probe = config.health.flatMap { settings in instance.port.map { HealthJob(id: id, pid: spawned.pid, exit: spawned.exit, port: $0, settings: settings) } }
+        if config.health != nil && probe == nil {
+            logger.warning("health probe configured without a port; not probing", metadata: ["process": "\(id)"])
+        }
+        metrics.healthy.labels([id]).set(probe == nil ? 1 : 0)
+        hooks.withLock { $0 }?.setHealthy(id, probe == nil)
         let hooks = self.hooks
         spawned.exit.onFulfill { _ in hooks.withLock { $0 }?.requestSync(id) }
-        if let heartbeat, let settings = config.heartbeat {
-            heartbeatJobsContinuation.yield(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings))
+        if let heartbeat = child.heartbeat, let settings = config.heartbeat {
+            monitorJobsContinuation.yield(.heartbeat(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings)))
         }
-        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+        if let probe { monitorJobsContinuation.yield(.health(probe)) }
     }
 
     /// The program runs: forget old failures once it ran long enough, and ask to be looked at
@@ -298,7 +360,9 @@ public final class ProcessRuntime: ProcessSyncer {
         guard let child = instance.child else { return .running }
         defer { store(id, instance) }
         guard instance.failuresInRow > 0 else { return .running }
-        let ran = child.startedAt.duration(to: now)
+        // Not healthy yet: the probe asks for a sync when it passes.
+        guard let stableSince = child.stableSince(healthySince: instance.healthySince) else { return .running }
+        let ran = stableSince.duration(to: now)
         let resetAfter = child.config.backoff.resetAfter
         if ran >= resetAfter {
             instance.failuresInRow = 0
@@ -311,11 +375,25 @@ public final class ProcessRuntime: ProcessSyncer {
         child.heartbeat?.close()
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
         try? services.stateFile?.remove(pid: child.spawned.pid)
+        child.adoptableOutput?.remove()
         instance.accumulatedCPUSeconds += instance.lastCPUSample
         instance.lastCPUSample = 0
         instance.child = nil
         metrics.healthy.labels([id]).set(0)
         hooks.withLock { $0 }?.setHealthy(id, false)
+    }
+
+    /// Counts a failure into the restart backoff and sets the time of the next start. A program
+    /// that ran well for reset_after before this failure starts a new series of failures,
+    /// whether or not a resync happened to reset the count meanwhile.
+    private func backOff(after child: RunningChild, config: ManagedProcess, instance: inout RuntimeInstance, now: ContinuousClock.Instant) {
+        if let stableSince = child.stableSince(healthySince: instance.healthySince), stableSince.duration(to: now) >= child.config.backoff.resetAfter {
+            instance.failuresInRow = 0
+        }
+        instance.failuresInRow += 1
+        let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
+        instance.nextStartAt = now.advanced(by: delay)
+        instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
     }
 
     private func noteRestart(_ id: ProcessID, reason: String, instance: inout RuntimeInstance) {
@@ -325,7 +403,7 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 }?.recordRestart(id)
     }
 
-    private func store(_ id: ProcessID, _ instance: RuntimeInstance) {
+    func store(_ id: ProcessID, _ instance: RuntimeInstance) {
         instances.withLock { $0[id] = instance }
     }
 
@@ -379,6 +457,12 @@ public final class ProcessRuntime: ProcessSyncer {
             metrics.childMemory.labels([id]).set(Double(rss))
         }
     }
+}
+
+/// A monitor ``ProcessRuntime/run()`` hosts for one child.
+enum MonitorJob: Sendable {
+    case heartbeat(HeartbeatJob)
+    case health(HealthJob)
 }
 
 /// A heartbeat monitor to run for one child.

@@ -5,6 +5,14 @@ struct RunningChild: Sendable {
     let config: ManagedProcess
     let startedAt: ContinuousClock.Instant
     let heartbeat: HeartbeatChannel?
+    /// Its output FIFOs (`orphans: adopt`), removed once its group is gone.
+    let adoptableOutput: AdoptableOutput?
+
+    /// Since when the program counts as running well, for the backoff reset: its start, or with
+    /// a health probe the moment its probe last passed (`nil` while not healthy).
+    func stableSince(healthySince: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+        config.health == nil ? startedAt : healthySince
+    }
 }
 
 /// The runtime's record of one managed process, across restarts of its program.
@@ -20,7 +28,9 @@ struct RuntimeInstance: Sendable {
     var nextStartAt: ContinuousClock.Instant?
     /// The restart delays chosen after the most recent exits (at most 16), newest last.
     var restartDelays: [Duration] = []
-    /// Set by a heartbeat timeout or a manual restart; the next sync restarts for this reason.
+    /// When the current child's health probe last turned healthy; `nil` before and after.
+    var healthySince: ContinuousClock.Instant?
+    /// Set by a health or heartbeat failure or a manual restart; the next sync restarts for this reason.
     var pendingRestartReason: String?
     var output: OutputCaptureHandle?
     /// What the program printed, across restarts; kept after it stopped, for the logs API.

@@ -5,12 +5,14 @@ import ProcmgrMetrics
 /// hook, so a purged process leaves nothing behind.
 struct RuntimeMetrics: Sendable {
     static let restartReasons = ["exit", "health", "heartbeat", "config", "manual"]
-    static let errorPhases = ["spawn", "heartbeat"]
+    static let errorPhases = ["spawn", "health", "heartbeat"]
+    static let healthResults = ["success", "failure", "timeout"]
 
     let restarts: CounterFamily
     let errors: CounterFamily
     let portsInUse: Gauge
     let healthy: GaugeFamily
+    let healthChecks: CounterFamily
     let heartbeatLatency: HistogramFamily
     let heartbeatTimeouts: CounterFamily
     let childCPU: CounterFamily
@@ -24,6 +26,8 @@ struct RuntimeMetrics: Sendable {
         portsInUse = try registry.gauge(name: "procmgr_ports_in_use", help: "Ports allocated to managed processes.")
         healthy = try registry.gaugeFamily(
             name: "procmgr_process_healthy", help: "1 when the process is running and its checks pass, else 0.", labelNames: ["process"])
+        healthChecks = try registry.counterFamily(
+            name: "procmgr_health_checks_total", help: "HTTP health probe results.", labelNames: ["process", "result"])
         // 50 µs to about 13 s: a local PONG takes tens of microseconds, a stuck child seconds.
         heartbeatLatency = try registry.histogramFamily(
             name: "procmgr_heartbeat_latency_seconds", help: "Heartbeat PING to PONG round trip.",
@@ -41,6 +45,7 @@ struct RuntimeMetrics: Sendable {
         for reason in Self.restartReasons { restarts.remove([process, reason]) }
         for phase in Self.errorPhases { errors.remove([process, phase]) }
         healthy.remove([process])
+        for result in Self.healthResults { healthChecks.remove([process, result]) }
         heartbeatLatency.remove([process])
         heartbeatTimeouts.remove([process])
         childCPU.remove([process])

@@ -15,10 +15,18 @@ public struct RuntimeServices: Sendable {
     public let stateFile: ChildStateFile?
     /// PDEATHSIG on children: true for `orphans: kill`.
     public let killWithAgent: Bool
+    /// `orphans: adopt`: the directory of the children's output FIFOs (see ``AdoptableOutput``).
+    /// Set, together with a state file and without PDEATHSIG, children outlive the agent and a
+    /// new one adopts them (``ProcessRuntime/loadAdoptable()``).
+    public let adoptableOutputDirectory: String?
+
+    /// The FIFO directory when children are started to survive the agent and be re-adopted.
+    var adoptionOutputDirectory: String? { killWithAgent || stateFile == nil ? nil : adoptableOutputDirectory }
 
     public init(
         watcher: ExitWatcher, spawner: SpawnThread, stopper: GroupStopper, capture: OutputCapture,
-        ports: PortAllocator, guardian: Guardian?, stateFile: ChildStateFile?, killWithAgent: Bool
+        ports: PortAllocator, guardian: Guardian?, stateFile: ChildStateFile?, killWithAgent: Bool,
+        adoptableOutputDirectory: String? = nil
     ) {
         self.watcher = watcher
         self.spawner = spawner
@@ -28,10 +36,12 @@ public struct RuntimeServices: Sendable {
         self.guardian = guardian
         self.stateFile = stateFile
         self.killWithAgent = killWithAgent
+        self.adoptableOutputDirectory = adoptableOutputDirectory
     }
 
     /// Sets up everything for an agent: subreaper, exit watcher, guardian (when `killOrphans`),
-    /// spawn thread, stopper, capture.
+    /// spawn thread, stopper, capture. Without `killOrphans` and with a state file, children are
+    /// adoptable: their output FIFOs live in `<state file>.output/`.
     public static func start(
         portRange: ClosedRange<Int>, stateFilePath: String?, killOrphans: Bool,
         logger: Logger = Logger(label: "procmgr.runtime")
@@ -47,6 +57,7 @@ public struct RuntimeServices: Sendable {
             ports: PortAllocator(range: portRange),
             guardian: guardian,
             stateFile: stateFilePath.map { ChildStateFile(path: $0) },
-            killWithAgent: killOrphans)
+            killWithAgent: killOrphans,
+            adoptableOutputDirectory: killOrphans ? nil : stateFilePath.map { $0 + ".output" })
     }
 }

@@ -31,9 +31,10 @@ public enum AgentHTTPServer {
     ) throws(MetricsRegistryError) -> some ApplicationProtocol {
         let metrics = try HTTPMetrics(registry: registry)
         let pool = ScrapeBufferPool(maxIdle: idleScrapeBuffers) {
-            // Fastest deflate: exposition text is so repetitive that level 1
-            // already gets most of the gain, at a fraction of level 6's CPU.
-            try ScrapeBuffers(gzipLevel: .fastestCompression)
+            // zlib level 4 (bench/compare-metrics.sh, 2026-12-01): 1.10× client_golang's gzip
+            // size at 100/1,000/10,000 processes where level 1 was 1.33× and level 3 1.18× (goal
+            // ≤ 1.2×), for ~1.4× level 1's deflate CPU; still far over 2× client_golang's speed.
+            try ScrapeBuffers(gzipLevel: .compressionLevel4)
         }
         let handlers = AgentRoutes(
             backend: backend,

@@ -12,6 +12,9 @@ import ServiceLifecycle
 /// blocking socket client on its own thread in the same process: identity and
 /// gzip, one keep-alive connection, one request at a time, like a scraper.
 /// Prints bytes and p50/p99 latency per size.
+///
+/// `serve` and `scrape` split the same server and client into two processes for
+/// `bench/compare-metrics.sh` (see `PeerMode`).
 @main
 enum HTTPBench {
     struct Row {
@@ -26,6 +29,20 @@ enum HTTPBench {
     }
 
     static func main() async throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String) -> Int? {
+            arguments.firstIndex(of: name).flatMap { arguments.index(after: $0) < arguments.count ? Int(arguments[$0 + 1]) : nil }
+        }
+        switch arguments.first {
+        case "serve":
+            return try await PeerMode.serve(processes: option("--processes") ?? 100)
+        case "scrape":
+            guard let port = option("--port") else { throw LoopbackHTTPClient.Failure(description: "scrape needs --port P") }
+            return try PeerMode.scrape(port: port, pid: option("--pid"), requests: option("--requests") ?? 100,
+                                       warmup: option("--warmup") ?? 5)
+        default:
+            break
+        }
         let quick = CommandLine.arguments.contains("--quick")
         #if DEBUG
         print("warning: debug build; use `swift run -c release http-bench` for meaningful numbers\n")

@@ -6,8 +6,10 @@ import Darwin
 
 /// A minimal blocking HTTP/1.1 client over one keep-alive TCP connection to
 /// 127.0.0.1, about as thin as a scraper's: no TLS, no redirects, no
-/// decompression, `Content-Length` bodies only. Thin on purpose, so the
-/// latency measured is the server's, not a client framework's.
+/// decompression. Thin on purpose, so the latency measured is the server's,
+/// not a client framework's. Bodies are counted, not kept; both
+/// `Content-Length` and chunked bodies are read, because Go's net/http (the
+/// client_golang peer) streams `/metrics` chunked.
 final class LoopbackHTTPClient {
     struct Response {
         let status: Int
@@ -20,7 +22,10 @@ final class LoopbackHTTPClient {
     }
 
     private let fd: Int32
-    private var pending: [UInt8] = []
+    /// Received bytes not yet consumed are `buffer[start..<buffer.count]`. An index instead of
+    /// `removeFirst`, so a chunked body of thousands of small chunks is not memmoved each time.
+    private var buffer: [UInt8] = []
+    private var start = 0
     private var chunk = [UInt8](repeating: 0, count: 256 * 1024)
 
     init(port: Int) throws {
@@ -56,9 +61,9 @@ final class LoopbackHTTPClient {
         request += "\r\n"
         try sendAll(Array(request.utf8))
 
-        let headerEnd = try readUntilHeaderEnd()
-        let head = String(decoding: pending[..<headerEnd], as: UTF8.self)
-        pending.removeFirst(headerEnd + 4)
+        let headerEnd = try find(crlfcrlf, from: start)
+        let head = String(decoding: buffer[start..<headerEnd], as: UTF8.self)
+        start = headerEnd + 4
         var lines = head.split(separator: "\r\n").makeIterator()
         guard let statusLine = lines.next(), statusLine.hasPrefix("HTTP/1.1 "),
             let status = Int(statusLine.dropFirst(9).prefix(3))
@@ -68,11 +73,78 @@ final class LoopbackHTTPClient {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingPrefix(" ").description
         }
-        guard let length = fields["content-length"].flatMap({ Int($0) }) else {
-            throw Failure(description: "response without Content-Length")
+        let bodyBytes: Int
+        if let length = fields["content-length"].flatMap({ Int($0) }) {
+            try skip(length)
+            bodyBytes = length
+        } else if fields["transfer-encoding"]?.lowercased() == "chunked" {
+            bodyBytes = try skipChunkedBody()
+        } else {
+            throw Failure(description: "response with neither Content-Length nor chunked encoding")
         }
-        try skipBody(length)
-        return Response(status: status, headers: fields, bodyBytes: length)
+        return Response(status: status, headers: fields, bodyBytes: bodyBytes)
+    }
+
+    private func skipChunkedBody() throws -> Int {
+        var total = 0
+        while true {
+            let line = try readLine()
+            guard let size = Int(String(line.prefix { $0 != ";" && $0 != " " }), radix: 16) else {
+                throw Failure(description: "bad chunk size line \(line)")
+            }
+            if size == 0 {
+                while try !readLine().isEmpty {}  // trailers
+                return total
+            }
+            try skip(size)
+            guard try readLine().isEmpty else { throw Failure(description: "chunk not followed by CRLF") }
+            total += size
+        }
+    }
+
+    private let crlfcrlf: [UInt8] = [13, 10, 13, 10]
+    private let crlf: [UInt8] = [13, 10]
+
+    private func readLine() throws -> String {
+        let end = try find(crlf, from: start)
+        let line = String(decoding: buffer[start..<end], as: UTF8.self)
+        start = end + 2
+        return line
+    }
+
+    /// Receives until `pattern` is buffered at or after `from`; returns where it starts.
+    private func find(_ pattern: [UInt8], from: Int) throws -> Int {
+        var searchFrom = from
+        while true {
+            if buffer.count - searchFrom >= pattern.count {
+                let last = buffer.count - pattern.count
+                var index = searchFrom
+                while index <= last {
+                    if buffer[index] == pattern[0], buffer[index + 1] == pattern[1],
+                       pattern.count == 2 || (buffer[index + 2] == pattern[2] && buffer[index + 3] == pattern[3]) {
+                        return index
+                    }
+                    index += 1
+                }
+                searchFrom = last + 1
+            }
+            let offset = start
+            try receive()
+            searchFrom -= offset - start  // receive() may have compacted the buffer
+        }
+    }
+
+    /// Consumes `length` body bytes, the buffered ones first.
+    private func skip(_ length: Int) throws {
+        var remaining = length
+        let buffered = min(remaining, buffer.count - start)
+        start += buffered
+        remaining -= buffered
+        while remaining > 0 {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, remaining), 0) }
+            guard count > 0 else { throw Failure(description: "connection closed mid-body") }
+            remaining -= count
+        }
     }
 
     private func sendAll(_ bytes: [UInt8]) throws {
@@ -84,37 +156,13 @@ final class LoopbackHTTPClient {
         }
     }
 
-    /// Reads until `pending` holds a complete header block; returns where `\r\n\r\n` starts.
-    private func readUntilHeaderEnd() throws -> Int {
-        var searchFrom = 0
-        while true {
-            if pending.count >= 4 {
-                for index in searchFrom...(pending.count - 4)
-                where pending[index] == 13 && pending[index + 1] == 10 && pending[index + 2] == 13 && pending[index + 3] == 10 {
-                    return index
-                }
-                searchFrom = pending.count - 3
-            }
-            try receive()
-        }
-    }
-
-    /// Consumes `length` body bytes, the buffered ones first.
-    private func skipBody(_ length: Int) throws {
-        var remaining = length
-        let buffered = min(remaining, pending.count)
-        pending.removeFirst(buffered)
-        remaining -= buffered
-        while remaining > 0 {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, remaining), 0) }
-            guard count > 0 else { throw Failure(description: "connection closed mid-body") }
-            remaining -= count
-        }
-    }
-
     private func receive() throws {
+        if start > 0 {
+            buffer.removeFirst(start)
+            start = 0
+        }
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { throw Failure(description: "connection closed (recv \(count), errno \(errno))") }
-        pending.append(contentsOf: chunk[0..<count])
+        buffer.append(contentsOf: chunk[0..<count])
     }
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Glibc
 import Hummingbird
@@ -33,6 +34,8 @@ public final class Agent: Service {
     private let reconciler: Reconciler
     private let logger: Logger
     private let lock: StateDirectoryLock
+    /// The admin-service source and the HTTP client it polls with (`agent.admin`), if configured.
+    private let admin: (source: AdminSource, client: HTTPClient)?
 
     /// Validates the config and sets up the runtime; starts no process yet (that is ``run()``).
     /// - Throws: ``ConfigError`` for an invalid config, ``AgentStartupError`` when the machine
@@ -80,6 +83,12 @@ public final class Agent: Service {
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment)
         self.controller = controller
+        if let spec = config.agent.admin {
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            admin = (try AdminSource(spec: spec, client: client, logger: logger, registry: registry), client)
+        } else {
+            admin = nil
+        }
         api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
             await controller.reload(trigger: "api")
         }
@@ -107,8 +116,25 @@ public final class Agent: Service {
             // Validated in init; only a file changed in between can get here.
             throw error
         }
-        api.markReady()
-        if config.agent.orphans == .adopt {
+        // Complete: the desired state is known (in admin mode, only once an admin body was
+        // accepted). Sweeping adoptable children against an incomplete one would kill them all.
+        var complete = admin == nil
+        if let admin {
+            // Ready only with a complete config: in admin mode, the first admin body (live or
+            // from the cache of an earlier run) is it.
+            do {
+                _ = try await admin.source.initial { body in
+                    await self.controller.applyAdmin(body.data, trigger: body.fromCache ? "admin cache" : "admin")
+                }
+                api.markReady()
+                complete = true
+            } catch {
+                logger.error("no admin config yet; running nothing and polling until the admin service answers", metadata: ["error": "\(error)"])
+            }
+        } else {
+            api.markReady()
+        }
+        if config.agent.orphans == .adopt, complete {
             let swept = await runtime.sweepUnclaimedAdoptable(keeping: reconciler.specs().map(\.id))
             if !swept.isEmpty {
                 logger.notice("killed adoptable children no process claims", metadata: ["groups": "\(swept.map(\.pgid))"])
@@ -121,6 +147,15 @@ public final class Agent: Service {
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
             group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
+            if let admin {
+                group.addTask {
+                    await admin.source.run { body in
+                        let accepted = await self.controller.applyAdmin(body.data, trigger: "admin")
+                        if accepted { self.api.markReady() }
+                        return accepted
+                    }
+                }
+            }
             if let path = options.origin.watchedPath {
                 let watcher = ConfigFileWatcher(path: path, interval: options.fileCheckInterval)
                 group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
@@ -141,6 +176,7 @@ public final class Agent: Service {
             }
             group.cancelAll()
         }
+        try? await admin?.client.shutdown()
     }
 
     // MARK: Shutdown

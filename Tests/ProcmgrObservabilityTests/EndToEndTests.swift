@@ -26,23 +26,36 @@ struct EndToEndTests {
         let alertmanagerBinary = try Tools.require(Tools.alertmanager)
         let procmgr = try procmgrExecutable()
         let directory = try TemporaryDirectory("procmgr-e2e")
-        defer { directory.remove() }
         let freezer = try FreezerCgroup()
-        defer { freezer.remove() }
         let marker = "procmgr-e2e-stuck-\(UUID().uuidString.prefix(8))"
         var peers: [Peer] = []
-        defer {
-            // Thaw first, so the agent's SIGKILL lands and its shutdown is not held up.
-            try? freezer.thaw()
-            for peer in peers.reversed() where !peer.stop() {
-                Issue.record("\(peer.name) ignored SIGTERM and was SIGKILLed")
-            }
-            for pid in ProcessTable.pids(withMarker: marker) {
-                Issue.record("the stuck program (pid \(pid)) outlived the agent")
-                kill(pid, SIGKILL)
-            }
+        // Teardown is awaited, not deferred: a synchronous wait for peers to exit would block one
+        // of the test process's few cooperative threads and stall every other test's timers.
+        var failure: (any Error)?
+        do {
+            try await runScenario(directory: directory, freezer: freezer, marker: marker, procmgr: procmgr,
+                                  prometheus: prometheusBinary, alertmanager: alertmanagerBinary, peers: &peers)
+        } catch {
+            failure = error
         }
+        // Thaw first, so the agent's SIGKILL lands and its shutdown is not held up.
+        try? freezer.thaw()
+        for peer in peers.reversed() where !(await peer.stop()) {
+            Issue.record("\(peer.name) ignored SIGTERM and was SIGKILLed")
+        }
+        for pid in ProcessTable.pids(withMarker: marker) {
+            Issue.record("the stuck program (pid \(pid)) outlived the agent")
+            kill(pid, SIGKILL)
+        }
+        await freezer.remove()
+        directory.remove()
+        if let failure { throw failure }
+    }
 
+    private func runScenario(
+        directory: TemporaryDirectory, freezer: FreezerCgroup, marker: String, procmgr: String,
+        prometheus prometheusBinary: String, alertmanager alertmanagerBinary: String, peers: inout [Peer]
+    ) async throws {
         let webhook = WebhookReceiver()
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = webhook.makeApplication { port in

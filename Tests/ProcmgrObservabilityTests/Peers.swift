@@ -36,12 +36,12 @@ final class Peer: Sendable {
 
     /// SIGTERM, then SIGKILL if it has not gone within `grace`; returns whether it went on its own.
     @discardableResult
-    func stop(grace: Duration = .seconds(10)) -> Bool {
+    func stop(grace: Duration = .seconds(10)) async -> Bool {
         guard isRunning else { return true }
         kill(pid, SIGTERM)
-        if ProcessTable.waitUntilGone(pid, timeout: grace) { return true }
+        if await ProcessTable.waitUntilGone(pid, timeout: grace) { return true }
         kill(pid, SIGKILL)
-        _ = ProcessTable.waitUntilGone(pid, timeout: .seconds(5))
+        _ = await ProcessTable.waitUntilGone(pid, timeout: .seconds(5))
         return false
     }
 }
@@ -84,11 +84,11 @@ enum ProcessTable {
     }
 
     /// Polls /proc (a process that may not be our child has no exit event for us).
-    static func waitUntilGone(_ pid: Int32, timeout: Duration) -> Bool {
+    static func waitUntilGone(_ pid: Int32, timeout: Duration) async -> Bool {
         let end = ContinuousClock.now + timeout
         while isAlive(pid) {
             if ContinuousClock.now >= end { return false }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return true
     }
@@ -132,10 +132,10 @@ struct FreezerCgroup {
     }
 
     /// Thaws and removes the group once its tasks are gone (rmdir fails with EBUSY until then).
-    func remove(timeout: Duration = .seconds(10)) {
+    func remove(timeout: Duration = .seconds(10)) async {
         try? thaw()
         let end = ContinuousClock.now + timeout
-        while rmdir(path) != 0, errno == EBUSY, ContinuousClock.now < end { usleep(20_000) }
+        while rmdir(path) != 0, errno == EBUSY, ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     private func write(_ text: String, to file: String) throws {

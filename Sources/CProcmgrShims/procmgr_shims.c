@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -434,6 +435,22 @@ int procmgr_timerfd_arm(int fd, uint64_t nanoseconds) {
     spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000ULL);
     spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000ULL);
     return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    // 0 would disarm; the clock never reads 0, so 1 ns is "already past".
+    if (deadline_ns == 0) deadline_ns = 1;
+    spec.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+uint64_t procmgr_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end) {

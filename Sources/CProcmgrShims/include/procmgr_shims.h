@@ -127,6 +127,13 @@ int procmgr_timerfd_create(void);
 /// pass 1).
 int procmgr_timerfd_arm(int fd, uint64_t nanoseconds);
 
+/// Arms a one-shot timer for an absolute CLOCK_MONOTONIC time in nanoseconds (a time already
+/// past fires at once).
+int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns);
+
+/// clock_gettime(CLOCK_MONOTONIC) in nanoseconds: the clock of procmgr_timerfd_arm_absolute.
+uint64_t procmgr_monotonic_ns(void);
+
 /// pipe2(O_CLOEXEC); the read end (fds[0]) is additionally O_NONBLOCK when requested.
 int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end);
 

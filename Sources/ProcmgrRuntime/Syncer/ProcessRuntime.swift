@@ -322,10 +322,13 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: Heartbeats
 
+    /// Pings run on the capture's loop thread (``HeartbeatChannel/startMonitoring``); this task
+    /// only waits for the channel to close, so cancelling ``run()`` still ends every monitor.
     private func monitorHeartbeat(_ job: HeartbeatJob) async {
         let metrics = self.metrics
         let latency = metrics.heartbeatLatency.labels([job.id])
-        await job.channel.monitor(interval: job.settings.interval, timeout: job.settings.timeout) { result in
+        let ended = OneShot<Void>()
+        job.channel.startMonitoring(interval: job.settings.interval, timeout: job.settings.timeout) { result in
             switch result {
             case .success(let roundTrip):
                 latency.observe(roundTrip)
@@ -342,9 +345,17 @@ public final class ProcessRuntime: ProcessSyncer {
                     job.channel.close()
                     self.hooks.withLock { $0 }?.requestSync(job.id)
                 }
+            case .failure(.closed):
+                _ = ended.fulfill(())
             case .failure:
                 break
             }
+        }
+        await withTaskCancellationHandler {
+            await ended.wait()
+        } onCancel: {
+            job.channel.stopMonitoring()
+            _ = ended.fulfill(())
         }
     }
 

@@ -49,7 +49,7 @@ public final class ProcessRuntime: ProcessSyncer {
     private let hooks = LockedState<EngineHooks?>(nil)
     private let heartbeatJobs: AsyncStream<HeartbeatJob>
     private let heartbeatJobsContinuation: AsyncStream<HeartbeatJob>.Continuation
-    private let random: @Sendable () -> Double
+    let random: @Sendable () -> Double
 
     public init(
         services: RuntimeServices,
@@ -288,12 +288,12 @@ public final class ProcessRuntime: ProcessSyncer {
     private func settled(_ id: ProcessID, instance: inout RuntimeInstance, now: ContinuousClock.Instant) -> SyncOutcome {
         guard let child = instance.child else { return .running }
         defer { store(id, instance) }
-        guard instance.failuresInRow > 0 else { return .running }
+        guard instance.failuresInRow > 0 else { return idleResync() }
         let ran = child.startedAt.duration(to: now)
         let resetAfter = child.config.backoff.resetAfter
         if ran >= resetAfter {
             instance.failuresInRow = 0
-            return .running
+            return idleResync()
         }
         return .resync(after: resetAfter - ran)
     }

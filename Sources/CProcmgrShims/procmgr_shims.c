@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -35,6 +36,9 @@
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -78,6 +82,9 @@ static void reset_signal_dispositions(void) {
 typedef struct child_context {
     const procmgr_spawn_attr *attr;
     int err_fd;
+    /// Non-zero: the child was cloned with CLONE_FILES and must unshare its fd table (keeping
+    /// only descriptors below this number) before it changes any descriptor.
+    int unshare_below;
 } child_context;
 
 static void report_failure(int fd, int stage, int err) {
@@ -115,6 +122,18 @@ static int child_main(void *arg) {
         if (getppid() != a->expected_parent) {
             errno = ESRCH;
             stage = PROCMGR_STAGE_PARENT_GONE;
+            goto fail;
+        }
+    }
+
+    if (ctx->unshare_below > 0) {
+        // Until this point the table is the parent's own: every change would be seen by the
+        // agent's other threads. close_range(UNSHARE) copies only the descriptors below
+        // `unshare_below` (the slots holding what we keep are among them); unshare() is the
+        // slow but equivalent fallback for kernels without it.
+        if (syscall(SYS_close_range, (unsigned)ctx->unshare_below, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
+            syscall(SYS_unshare, CLONE_FILES) != 0) {
+            stage = PROCMGR_STAGE_FDS;
             goto fail;
         }
     }
@@ -192,6 +211,25 @@ fail:
 
 static __thread void *cached_child_stack = NULL;
 
+int procmgr_spawn_reserve_slots(int filler, int *slots, int count) {
+    for (int i = 0; i < count; i++) {
+        slots[i] = fcntl(filler, F_DUPFD_CLOEXEC, 0);
+        if (slots[i] < 0) {
+            int saved = errno;
+            for (int j = 0; j < i; j++) close(slots[j]);
+            errno = saved;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// Points `slots[0..<used]` back at the filler, dropping the parent's extra references (a pipe's
+// write end parked in a slot would otherwise keep the reader from ever seeing EOF).
+static void restore_slots(const procmgr_spawn_attr *attr, int used) {
+    for (int i = 0; i < used; i++) (void)dup3(attr->slot_filler, attr->slots[i], O_CLOEXEC);
+}
+
 int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd,
                   int *out_stage, int *out_errno) {
     *out_stage = PROCMGR_STAGE_NONE;
@@ -202,6 +240,7 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
         *out_errno = errno;
         return -1;
     }
+
     // Spawns are serialised on one thread, so one stack per thread is enough.
     if (cached_child_stack == NULL) {
         void *stack = mmap(NULL, PROCMGR_CHILD_STACK_BYTES, PROT_READ | PROT_WRITE,
@@ -216,15 +255,51 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
         cached_child_stack = stack;
     }
 
-    child_context ctx = {.attr = attr, .err_fd = errpipe[1]};
+    // Fast path: park every source and the error pipe's write end in the slots (only this
+    // thread touches them), so the child keeps just the low end of a shared fd table.
+    procmgr_spawn_attr parked = *attr;
+    int parked_sources[PROCMGR_MAX_FD_MAPPINGS];
+    int slots_used = 0;
+    int unshare_below = 0;
+    int child_err_fd = errpipe[1];
+    if (attr->slots != NULL && attr->fd_count >= 0 && attr->fd_count < PROCMGR_MAX_FD_MAPPINGS &&
+        attr->fd_count + 1 <= attr->slot_count) {
+        int highest = 0;
+        for (int i = 0; i <= attr->fd_count; i++) {
+            int source = i < attr->fd_count ? attr->fd_sources[i] : errpipe[1];
+            int slot = attr->slots[i];
+            if (dup3(source, slot, O_CLOEXEC) < 0) {
+                int saved = errno;
+                restore_slots(attr, slots_used);
+                close(errpipe[0]);
+                close(errpipe[1]);
+                *out_stage = PROCMGR_STAGE_FDS;
+                *out_errno = saved;
+                return -1;
+            }
+            slots_used++;
+            if (i < attr->fd_count) parked_sources[i] = slot;
+            if (slot > highest) highest = slot;
+        }
+        child_err_fd = attr->slots[attr->fd_count];
+        close(errpipe[1]);
+        errpipe[1] = -1;
+        parked.fd_sources = parked_sources;
+        unshare_below = highest + 1;
+    }
+    child_context ctx = {.attr = &parked, .err_fd = child_err_fd, .unshare_below = unshare_below};
     int pidfd = -1;
+    int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (unshare_below > 0 ? CLONE_FILES : 0);
     sigset_t old;
     block_all_signals(&old);
-    pid_t pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES,
-                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx, &pidfd);
+    pid_t pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES, flags,
+                      &ctx, &pidfd);
     int clone_errno = errno;
     set_signal_mask(&old);
-    close(errpipe[1]);
+    // The child has exec'd or exited (CLONE_VFORK): our parked copies, including the error
+    // pipe's write end, must go now or the read below would never see EOF.
+    restore_slots(attr, slots_used);
+    if (errpipe[1] >= 0) close(errpipe[1]);
 
     if (pid < 0) {
         close(errpipe[0]);
@@ -360,6 +435,22 @@ int procmgr_timerfd_arm(int fd, uint64_t nanoseconds) {
     spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000ULL);
     spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000ULL);
     return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    // 0 would disarm; the clock never reads 0, so 1 ns is "already past".
+    if (deadline_ns == 0) deadline_ns = 1;
+    spec.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+uint64_t procmgr_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end) {

@@ -21,9 +21,9 @@ import Synchronization
 ///   300 s) ends — the alarm ends it, and the guardian then kills what it started.
 enum RuntimeBenchmarks {
     static let runs = 3
-    /// Idle CPU is measured over a window that starts once the first periodic resyncs begin
-    /// (resync interval 30 s ± 50 %): from 15 s to 45 s after the last start, which holds exactly
-    /// one resync per process, the steady-state rate.
+    /// Idle CPU is measured from 15 s to 45 s after the last start. A healthy child's safety
+    /// resync comes only every ``ProcessRuntime/idleResyncInterval`` (600–900 s), so this window
+    /// holds none: add their share (rate × cost per resync) for the long-run average.
     static var idleSettle: Duration { .seconds(environmentInt("PROCMGR_BENCH_IDLE_SETTLE", default: 15)) }
     static var idleWindow: Duration { .seconds(environmentInt("PROCMGR_BENCH_IDLE_WINDOW", default: 30)) }
 

@@ -4,22 +4,26 @@
 /// when to run next wins), so the queue never holds more entries than there are workers and its
 /// depth is a meaningful metric. Every operation is O(log n); the key → index map makes replace and
 /// remove cheap, which matters when 10,000 workers churn.
-struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Payload: Sendable>: Sendable {
-    struct Entry: Sendable {
-        var key: Key
-        var deadline: Deadline
-        var payload: Payload
+///
+/// `package`: the runtime's epoll loops keep their timers (heartbeat pings and timeouts) in one.
+package struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Payload: Sendable>: Sendable {
+    package struct Entry: Sendable {
+        package var key: Key
+        package var deadline: Deadline
+        package var payload: Payload
     }
 
     private var heap: [Entry] = []
     private var indexByKey: [Key: Int] = [:]
 
-    var count: Int { heap.count }
-    var isEmpty: Bool { heap.isEmpty }
-    /// The earliest deadline, if any.
-    var nextDeadline: Deadline? { heap.first?.deadline }
+    package init() {}
 
-    func deadline(of key: Key) -> Deadline? {
+    package var count: Int { heap.count }
+    package var isEmpty: Bool { heap.isEmpty }
+    /// The earliest deadline, if any.
+    package var nextDeadline: Deadline? { heap.first?.deadline }
+
+    package func deadline(of key: Key) -> Deadline? {
         indexByKey[key].map { heap[$0].deadline }
     }
 
@@ -27,7 +31,7 @@ struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Pay
     /// - Returns: whether the earliest deadline of the queue moved earlier (a waiting driver must
     ///   be woken to sleep for less).
     @discardableResult
-    mutating func schedule(_ key: Key, at deadline: Deadline, payload: Payload) -> Bool {
+    package mutating func schedule(_ key: Key, at deadline: Deadline, payload: Payload) -> Bool {
         let previousFirst = heap.first?.deadline
         if let index = indexByKey[key] {
             let old = heap[index].deadline
@@ -45,13 +49,13 @@ struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Pay
 
     /// Removes the entry of `key`, if queued.
     @discardableResult
-    mutating func remove(_ key: Key) -> Entry? {
+    package mutating func remove(_ key: Key) -> Entry? {
         guard let index = indexByKey[key] else { return nil }
         return removeEntry(at: index)
     }
 
     /// Removes and returns every entry whose deadline is at or before `now`, earliest first.
-    mutating func popDue(now: Deadline) -> [Entry] {
+    package mutating func popDue(now: Deadline) -> [Entry] {
         var due: [Entry] = []
         while let first = heap.first, first.deadline <= now {
             due.append(removeEntry(at: 0))

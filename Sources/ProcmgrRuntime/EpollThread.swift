@@ -1,5 +1,7 @@
 import CProcmgrShims
 import Glibc
+import ProcmgrEngine
+import ProcmgrSupport
 import Synchronization
 
 /// One dedicated thread multiplexing many descriptors with `epoll`.
@@ -16,6 +18,9 @@ import Synchronization
 ///   ``deregister(_:closing:)``.
 /// - The descriptor must stay open while registered: capture the object that owns it in the
 ///   handler, or pass `closing: true` when deregistering.
+/// - Timers (``schedule(_:at:handler:)``) run on the loop thread too. They share one timerfd
+///   armed for the earliest deadline of a heap with at most one entry per ``TimerToken``: a
+///   thousand heartbeats cost one wakeup per due batch, not a task or a thread each.
 public final class EpollThread: Sendable {
     public typealias Handler = @Sendable (_ events: UInt32) -> Void
 
@@ -34,6 +39,11 @@ public final class EpollThread: Sendable {
         public static let oneShot = UInt32(PROCMGR_EPOLLONESHOT)
     }
 
+    /// Identifies one timer; scheduling it again replaces its deadline. Never reused within a loop.
+    public struct TimerToken: Hashable, Sendable {
+        fileprivate let raw: UInt64
+    }
+
     private struct Registration {
         let fd: Int32
         let handler: Handler
@@ -44,13 +54,18 @@ public final class EpollThread: Sendable {
         var nextToken: UInt64 = 1
         var commands: [@Sendable () -> Void] = []
         var stopping = false
+        var timers = DelayQueue<UInt64, UInt64, @Sendable () -> Void>()
+        /// The absolute deadline the timerfd is armed for, if any.
+        var armedDeadline: UInt64?
     }
 
     private static let wakeToken: UInt64 = 0
+    private static let timerToken: UInt64 = .max
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let state = Mutex(State())
+    private let timerFD: Int32
+    private let state = LockedState(State())
     private let loopThread = Atomic<UInt>(0)
     private let tickInterval: Duration?
     private let onTick: (@Sendable () -> Void)?
@@ -80,8 +95,17 @@ public final class EpollThread: Sendable {
             close(wake)
             throw error
         }
+        let timer = procmgr_timerfd_create()
+        guard timer >= 0, procmgr_epoll_ctl(ep, Int32(PROCMGR_EPOLL_CTL_ADD), timer, UInt32(PROCMGR_EPOLLIN), Self.timerToken) == 0 else {
+            let error = SystemError.current("timerfd")
+            if timer >= 0 { close(timer) }
+            close(ep)
+            close(wake)
+            throw error
+        }
         self.epollFD = ep
         self.wakeFD = wake
+        self.timerFD = timer
         self.name = name
         self.tickInterval = tickInterval
         self.onTick = onTick
@@ -144,6 +168,51 @@ public final class EpollThread: Sendable {
         wake()
     }
 
+    /// Now on the clock timers use (CLOCK_MONOTONIC), in nanoseconds.
+    public static var now: UInt64 { procmgr_monotonic_ns() }
+
+    /// Reserves a timer token.
+    public func makeTimerToken() -> TimerToken {
+        state.withLock { state in
+            defer { state.nextToken += 1 }
+            return TimerToken(raw: state.nextToken)
+        }
+    }
+
+    /// Runs `handler` on the loop thread once ``now`` reaches `deadline`, replacing whatever the
+    /// token was scheduled for. Callable from any thread; the handler must not block.
+    public func schedule(_ token: TimerToken, at deadline: UInt64, handler: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            state.timers.schedule(token.raw, at: deadline, payload: handler)
+            if state.armedDeadline.map({ deadline < $0 }) ?? true { arm(&state, for: deadline) }
+        }
+    }
+
+    /// Cancels a timer (no effect if it already ran). At most one spurious wakeup follows.
+    public func cancelTimer(_ token: TimerToken) {
+        _ = state.withLock { $0.timers.remove(token.raw) }
+    }
+
+    /// Number of scheduled timers (for tests).
+    public var timerCount: Int { state.withLock { $0.timers.count } }
+
+    private func arm(_ state: inout State, for deadline: UInt64) {
+        state.armedDeadline = deadline
+        _ = procmgr_timerfd_arm_absolute(timerFD, deadline)
+    }
+
+    private func fireDueTimers() {
+        var expirations: UInt64 = 0
+        _ = read(timerFD, &expirations, 8)
+        let due = state.withLock { state -> [DelayQueue<UInt64, UInt64, @Sendable () -> Void>.Entry] in
+            state.armedDeadline = nil
+            let due = state.timers.popDue(now: Self.now)
+            if let next = state.timers.nextDeadline { arm(&state, for: next) }
+            return due
+        }
+        for entry in due { entry.payload() }
+    }
+
     /// Number of live registrations (for tests and metrics).
     public var registrationCount: Int { state.withLock { $0.registrations.count } }
 
@@ -189,6 +258,10 @@ public final class EpollThread: Sendable {
                     _ = read(wakeFD, &value, 8)
                     continue
                 }
+                if data == Self.timerToken {
+                    fireDueTimers()
+                    continue
+                }
                 // Looked up per event: a handler earlier in this batch may have removed it.
                 guard let registration = state.withLock({ $0.registrations[data] }) else { continue }
                 registration.handler(events[i])
@@ -201,6 +274,7 @@ public final class EpollThread: Sendable {
             if stopping {
                 close(epollFD)
                 close(wakeFD)
+                close(timerFD)
                 return
             }
             if let next = nextTick, clock.now >= next, let interval = tickInterval {
@@ -216,6 +290,13 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Whole nanoseconds, 0 for negative durations (timer arithmetic on ``EpollThread/now``).
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
     }
 
     /// The duration in seconds as a Double (for logs and metrics).

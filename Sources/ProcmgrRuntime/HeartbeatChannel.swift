@@ -1,5 +1,5 @@
 import Glibc
-import Synchronization
+import ProcmgrSupport
 
 /// Why a heartbeat failed.
 public enum HeartbeatError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -33,8 +33,15 @@ public enum HeartbeatError: Error, Sendable, Hashable, CustomStringConvertible {
 /// call ``childStarted()`` so the agent's copy of the child end is closed (otherwise the child's
 /// exit would not be seen as EOF). ``ping(timeout:)`` measures one round trip.
 ///
-/// Time (latency and timeouts) comes from the injected clock. Replies are read on an
-/// ``EpollThread`` (share the output capture's).
+/// Time (latency and timeouts) of ``ping(timeout:)`` and ``monitor(interval:timeout:onResult:)``
+/// comes from the injected clock. Replies are read on an ``EpollThread`` (share the output
+/// capture's).
+///
+/// ``startMonitoring(interval:timeout:onResult:)`` is the agent's path: pings, timeouts and
+/// PONGs all happen on that loop thread, scheduled on its one timerfd, timed by CLOCK_MONOTONIC,
+/// and only results leave it. Why: with 1,000 children pinging every 2 s, a timer, a timeout
+/// task and a thread hop per ping cost ~10 % of a core; this way a ping is a send, a wakeup for
+/// the PONG and a heap update.
 public final class HeartbeatChannel: Sendable {
     /// The environment variable naming the child's descriptor.
     public static let environmentVariable = "PROCMGR_HEARTBEAT_FD"
@@ -45,7 +52,18 @@ public final class HeartbeatChannel: Sendable {
         var timer: Task<Void, Never>?
     }
 
+    /// The loop-driven monitor: at any time either waiting to send the next PING (`outstanding`
+    /// nil) or waiting for the PONG of `outstanding` — one timer covers both.
+    private struct Monitor {
+        let interval: UInt64
+        let timeout: UInt64
+        let timeoutDuration: Duration
+        let onResult: @Sendable (Result<Duration, HeartbeatError>) -> Void
+        var outstanding: (sequence: UInt64, sentAt: UInt64)?
+    }
+
     private struct State {
+        var monitor: Monitor?
         var pending: [UInt64: Pending] = [:]
         var nextSequence: UInt64 = 1
         var closed = false
@@ -60,7 +78,10 @@ public final class HeartbeatChannel: Sendable {
     private let childEndFD: Int32
     private let reactor: EpollThread
     private let token: EpollThread.Token
-    private let state: Mutex<State>
+    private let timer: EpollThread.TimerToken
+    /// Lets the loop's timer reach the channel without keeping it alive.
+    private let weakSelf = WeakBox<HeartbeatChannel>()
+    private let state: LockedState<State>
     private let elapsed: @Sendable () -> Duration
     private let sleep: @Sendable (Duration) async throws -> Void
 
@@ -77,12 +98,13 @@ public final class HeartbeatChannel: Sendable {
         self.childEndFD = fds[1]
         self.childFDNumber = childFDNumber
         self.reactor = reactor
-        self.state = Mutex(State(childEnd: fds[1]))
+        self.state = LockedState(State(childEnd: fds[1]))
         let origin = clock.now
         self.elapsed = { origin.duration(to: clock.now) }
         self.sleep = { duration in try await clock.sleep(for: duration) }
         self.token = reactor.makeToken()
-        let box = WeakBox<HeartbeatChannel>()
+        self.timer = reactor.makeTimerToken()
+        let box = weakSelf
         do {
             try reactor.register(fd: agentFD, events: EpollThread.Events.readable, token: token) { _ in
                 box.value?.readable()
@@ -182,6 +204,38 @@ public final class HeartbeatChannel: Sendable {
         }
     }
 
+    /// Pings every `interval` (after each result) from the reactor's thread until the channel
+    /// closes or ``stopMonitoring()``; the first PING goes out at once. `onResult` gets each
+    /// round trip, each timeout (then pinging goes on), and ``HeartbeatError/closed`` once at the
+    /// end when the channel closes. It runs outside every lock of the channel, on the reactor
+    /// thread — except that final `.closed` when ``close()`` is called from another thread, which
+    /// is delivered on that thread — and must not block (it may call ``close()``).
+    public func startMonitoring(
+        interval: Duration,
+        timeout: Duration,
+        onResult: @escaping @Sendable (Result<Duration, HeartbeatError>) -> Void
+    ) {
+        let closed = state.withLock { state -> Bool in
+            guard !state.closed else { return true }
+            state.monitor = Monitor(
+                interval: interval.nanoseconds, timeout: timeout.nanoseconds, timeoutDuration: timeout,
+                onResult: onResult, outstanding: nil)
+            return false
+        }
+        if closed {
+            onResult(.failure(.closed))
+            return
+        }
+        scheduleMonitor(at: EpollThread.now)
+    }
+
+    /// Ends the loop-driven monitor without closing the channel. A result being delivered on the
+    /// loop thread at this moment may still arrive; none after it.
+    public func stopMonitoring() {
+        state.withLock { $0.monitor = nil }
+        reactor.cancelTimer(timer)
+    }
+
     /// Closes the channel; pending pings fail with ``HeartbeatError/closed``.
     public func close() {
         shutDown()
@@ -191,6 +245,7 @@ public final class HeartbeatChannel: Sendable {
 
     deinit {
         // Pending pings keep the channel alive, so none can be waiting here.
+        reactor.cancelTimer(timer)
         reactor.deregister(token, closing: true)
         if let fd = state.withLock({ $0.childEnd }) { Glibc.close(fd) }
     }
@@ -198,32 +253,104 @@ public final class HeartbeatChannel: Sendable {
     // MARK: - loop thread
 
     private func readable() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var n: Int
-        repeat {
-            n = buffer.withUnsafeMutableBytes { read(agentFD, $0.baseAddress, $0.count) }
-        } while n < 0 && errno == EINTR
+        var sequences: [UInt64] = []
+        let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buffer -> Int in
+            var n: Int
+            repeat {
+                n = read(agentFD, buffer.baseAddress, buffer.count)
+            } while n < 0 && errno == EINTR
+            guard n > 0 else { return n }
+            state.withLock { state in
+                for byte in buffer[0..<n] {
+                    if byte == 0x0A {
+                        if let sequence = Self.parsePong(state.lineBuffer) { sequences.append(sequence) }
+                        state.lineBuffer.removeAll(keepingCapacity: true)
+                    } else if state.lineBuffer.count < 64 {
+                        state.lineBuffer.append(byte)
+                    }
+                }
+            }
+            return n
+        }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
         if n <= 0 {
             shutDown()
             reactor.deregister(token, closing: true)
             return
         }
-        var sequences: [UInt64] = []
-        state.withLock { state in
-            for byte in buffer[0..<n] {
-                if byte == 0x0A {
-                    if let sequence = Self.parsePong(state.lineBuffer) { sequences.append(sequence) }
-                    state.lineBuffer.removeAll(keepingCapacity: true)
-                } else if state.lineBuffer.count < 64 {
-                    state.lineBuffer.append(byte)
-                }
-            }
-        }
-        let now = elapsed()
+        var now: Duration?
         for sequence in sequences {
-            complete(sequence, at: now)
+            if monitorReceived(sequence) { continue }
+            if now == nil { now = elapsed() }
+            complete(sequence, at: now!)
         }
+    }
+
+    /// A PONG for the monitor's outstanding PING: report it and schedule the next PING.
+    private func monitorReceived(_ sequence: UInt64) -> Bool {
+        let now = EpollThread.now
+        let delivery = state.withLock { state -> (@Sendable (Result<Duration, HeartbeatError>) -> Void, Duration, UInt64)? in
+            guard let monitor = state.monitor, let outstanding = monitor.outstanding, outstanding.sequence == sequence else { return nil }
+            state.monitor!.outstanding = nil
+            let latency = Duration.nanoseconds(Int64(now &- outstanding.sentAt))
+            state.lastLatency = latency
+            return (monitor.onResult, latency, now &+ monitor.interval)
+        }
+        guard let (onResult, latency, next) = delivery else { return false }
+        scheduleMonitor(at: next)
+        onResult(.success(latency))
+        return true
+    }
+
+    /// Monitor deadlines are rounded up to this grid, so the PINGs (and timeouts) of many
+    /// channels that fall due close together share one timer wakeup of the loop and their PONGs
+    /// tend to arrive together. 50 ms: no interval or timeout in seconds needs more precision.
+    static let batchGrid: UInt64 = 50_000_000
+
+    private func scheduleMonitor(at deadline: UInt64) {
+        let box = weakSelf
+        let grid = Self.batchGrid
+        let batched = deadline % grid == 0 ? deadline : (deadline / grid + 1) &* grid
+        reactor.schedule(timer, at: batched) { box.value?.monitorTimerFired() }
+    }
+
+    /// The monitor's one timer: time for the next PING, or the outstanding one timed out.
+    private func monitorTimerFired() {
+        let now = EpollThread.now
+        var next: UInt64?
+        let report = state.withLock { state -> (@Sendable (Result<Duration, HeartbeatError>) -> Void, Result<Duration, HeartbeatError>)? in
+            guard !state.closed, let monitor = state.monitor else { return nil }
+            if let outstanding = monitor.outstanding {
+                state.monitor!.outstanding = nil
+                next = now &+ monitor.interval
+                return (monitor.onResult, .failure(.timeout(sequence: outstanding.sequence, after: monitor.timeoutDuration)))
+            }
+            let sequence = state.nextSequence
+            state.nextSequence += 1
+            // Sent under the lock, like ping(): close() marks `closed` under it first.
+            if let failure = sendPing(sequence) {
+                if failure == .closed {
+                    state.monitor = nil
+                } else {
+                    next = now &+ monitor.interval
+                }
+                return (monitor.onResult, .failure(failure))
+            }
+            state.monitor!.outstanding = (sequence, now)
+            next = now &+ monitor.timeout
+            return nil
+        }
+        if let next { scheduleMonitor(at: next) }
+        if let (onResult, result) = report { onResult(result) }
+    }
+
+    /// Writes `PING <sequence>`; nil when sent.
+    private func sendPing(_ sequence: UInt64) -> HeartbeatError? {
+        var line = "PING \(sequence)\n"
+        let sent = line.withUTF8 { Glibc.send(agentFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        guard sent < 0 else { return nil }
+        let code = errno
+        return code == EPIPE || code == ECONNRESET ? .closed : .writeFailed(errno: code)
     }
 
     static func parsePong(_ line: [UInt8]) -> UInt64? {
@@ -251,14 +378,21 @@ public final class HeartbeatChannel: Sendable {
     }
 
     private func shutDown() {
-        let pending = state.withLock { state -> [Pending] in
+        let (pending, monitor) = state.withLock { state -> ([Pending], Monitor?) in
             state.closed = true
-            defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            defer {
+                state.pending.removeAll()
+                state.monitor = nil
+            }
+            return (Array(state.pending.values), state.monitor)
         }
         for entry in pending {
             entry.timer?.cancel()
             entry.continuation.resume(returning: .failure(.closed))
+        }
+        if let monitor {
+            reactor.cancelTimer(timer)
+            monitor.onResult(.failure(.closed))
         }
     }
 }

@@ -16,6 +16,14 @@ import Synchronization
 /// `clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`, which does not copy the address space and
 /// returns a pidfd atomically.
 ///
+/// Why spawn slots: with ~1,000 children the agent holds ~3,000 close-on-exec descriptors
+/// (pidfds, output pipes), and a plain clone copies all of them into every child only for exec
+/// to close them again — most of a spawn's cost at that scale. So the thread reserves a few
+/// descriptors at low numbers when it starts (``spawnSlots``); for each spawn the C shim parks
+/// the child's descriptors there, shares the fd table with the child (`CLONE_FILES`) and the
+/// child unshares only the table's low end (`close_range(CLOSE_RANGE_UNSHARE)`). A spawn with
+/// more descriptors than slots takes the plain path.
+///
 /// Every child is registered with the ``ExitWatcher`` (and the ``Guardian``, if given) before
 /// ``spawn(_:)`` returns, so even a child that exits instantly has its status collected.
 ///
@@ -29,6 +37,11 @@ public final class SpawnThread: Sendable {
     private let queue = Mutex<[Request]>([])
     private let wakeFD: Int32
     private let devNullFD: Int32
+    /// Reserved low descriptors (each on /dev/null between spawns); only the spawn thread
+    /// touches them. Empty if they could not be reserved: every spawn then takes the plain path.
+    private let slots: [Int32]
+    /// stdin, stdout, stderr, the error pipe and up to four inherited descriptors (heartbeat).
+    private static let spawnSlots = 8
     private let agentPID: Int32
     private let watcher: ExitWatcher
     private let guardian: Guardian?
@@ -51,6 +64,12 @@ public final class SpawnThread: Sendable {
             close(wake)
             throw error
         }
+        var slots = [Int32](repeating: -1, count: Self.spawnSlots)
+        if procmgr_spawn_reserve_slots(devNull, &slots, Int32(slots.count)) != 0 {
+            logger.warning("cannot reserve spawn slots; spawning copies the whole descriptor table", metadata: ["errno": "\(errno)"])
+            slots = []
+        }
+        self.slots = slots
         self.wakeFD = wake
         self.devNullFD = devNull
         self.agentPID = getpid()
@@ -142,20 +161,25 @@ public final class SpawnThread: Sendable {
                 (spec.workingDirectory ?? "").withCString { cDir in
                     sources.withUnsafeBufferPointer { src in
                         targets.withUnsafeBufferPointer { dst in
-                            var attr = procmgr_spawn_attr(
-                                path: cPath,
-                                argv: argv.pointer,
-                                envp: envp.pointer,
-                                working_dir: spec.workingDirectory == nil ? nil : cDir,
-                                fd_sources: src.baseAddress,
-                                fd_targets: dst.baseAddress,
-                                fd_count: Int32(src.count),
-                                set_pdeathsig: spec.killWithParent ? 1 : 0,
-                                new_process_group: 1,
-                                expected_parent: agentPID,
-                                fd_limit: fdLimit
-                            )
-                            return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno)
+                            slots.withUnsafeBufferPointer { slots in
+                                var attr = procmgr_spawn_attr(
+                                    path: cPath,
+                                    argv: argv.pointer,
+                                    envp: envp.pointer,
+                                    working_dir: spec.workingDirectory == nil ? nil : cDir,
+                                    fd_sources: src.baseAddress,
+                                    fd_targets: dst.baseAddress,
+                                    fd_count: Int32(src.count),
+                                    set_pdeathsig: spec.killWithParent ? 1 : 0,
+                                    new_process_group: 1,
+                                    expected_parent: agentPID,
+                                    fd_limit: fdLimit,
+                                    slots: slots.isEmpty ? nil : slots.baseAddress,
+                                    slot_count: Int32(slots.count),
+                                    slot_filler: devNullFD
+                                )
+                                return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno)
+                            }
                         }
                     }
                 }

@@ -133,11 +133,10 @@ final class PrometheusProcess: Sendable {
         try process.run()
     }
 
+    /// SIGKILL without waiting: a blocking `waitUntilExit()` would hold a cooperative thread
+    /// (Prometheus takes seconds to shut down cleanly) and stall every other test's timers.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 

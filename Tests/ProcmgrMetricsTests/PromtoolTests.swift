@@ -13,7 +13,7 @@ import Testing
     static let required = ProcessInfo.processInfo.environment["CI"] != nil
 
     @Test(.enabled(if: available || required, "promtool is not installed (apt-get install prometheus); required when CI is set"))
-    func promtoolAcceptsALargeExposition() throws {
+    func promtoolAcceptsALargeExposition() async throws {
         try #require(Self.available, "CI is set but \(Self.promtool) is missing")
         let registry = MetricsRegistry()
         try ProcessSelfMetrics.register(in: registry)
@@ -21,16 +21,16 @@ import Testing
         let text = registry.exposition()
         #expect(text.utf8.count > 200_000)
 
-        let (status, output) = try runPromtool(input: Data(text.utf8))
+        let (status, output) = try await runPromtool(input: Data(text.utf8))
         #expect(status == 0, "promtool exited \(status)")
         #expect(output.isEmpty, "promtool said: \(output)")
     }
 
     @Test(.enabled(if: available || required, "promtool is not installed"))
-    func promtoolRejectsBrokenInput() throws {
+    func promtoolRejectsBrokenInput() async throws {
         try #require(Self.available)
         // Proves the check above is meaningful: an unescaped quote is an error.
-        let (status, _) = try runPromtool(input: Data("# TYPE x gauge\nx{a=\"b\"c\"} 1\n".utf8))
+        let (status, _) = try await runPromtool(input: Data("# TYPE x gauge\nx{a=\"b\"c\"} 1\n".utf8))
         #expect(status != 0)
     }
 
@@ -69,7 +69,7 @@ import Testing
     /// status and output in files. The status is not taken from `Process`: this test binary also
     /// hosts the process runtime's tests, whose exit watcher (like the agent's) reaps every
     /// child of the process, so `Process.terminationStatus` may never see the real one.
-    private func runPromtool(input: Data) throws -> (Int32, String) {
+    private func runPromtool(input: Data) async throws -> (Int32, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promtool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -82,7 +82,13 @@ import Testing
         process.arguments = ["-c", "\"$0\" check metrics < \"$1\" > \"$2\" 2>&1; echo $? > \"$3.tmp\" && mv \"$3.tmp\" \"$3\"",
                              Self.promtool, inputFile.path, outputFile.path, statusFile.path]
         try process.run()
-        process.waitUntilExit()
+        // Polled, not `waitUntilExit()`: a blocking wait would hold one of the few cooperative
+        // threads every concurrently running test needs for its timers.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while !FileManager.default.fileExists(atPath: statusFile.path) {
+            try #require(ContinuousClock.now < deadline, "promtool did not finish within 60 s")
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let statusText = try String(contentsOf: statusFile, encoding: .utf8)
         let status = try #require(Int32(statusText.trimmingCharacters(in: .whitespacesAndNewlines)), "bad status file: \(statusText)")
         return (status, try String(contentsOf: outputFile, encoding: .utf8))

@@ -160,4 +160,60 @@ struct HeartbeatTests {
         #expect(all.prefix(5).allSatisfy { if case .success = $0 { true } else { false } })
         if case .failure(.closed) = all.last {} else { Issue.record("monitor must end with .closed, got \(String(describing: all.last))") }
     }
+
+    @Test("startMonitoring() pings from the loop thread, reports timeouts, recovers, and ends with .closed", arguments: 0..<3)
+    func loopDrivenMonitor(round: Int) async throws {
+        let (child, channel) = try await spawnWithHeartbeat(["python3", "-c", pythonResponder])
+        try await child.output.waitFor(line: "ready")
+        let results = Mutex<[Result<Duration, HeartbeatError>]>([])
+        let threeOK = OneShot<Void>()
+        let timedOut = OneShot<Void>()
+        let recovered = OneShot<Void>()
+        let closed = OneShot<Void>()
+        let reactor = TestRuntime.shared.capture.reactor
+        let offLoop = Mutex(0)
+        channel.startMonitoring(interval: .milliseconds(5), timeout: .milliseconds(300)) { result in
+            if !reactor.isLoopThread { offLoop.withLock { $0 += 1 } }
+            let (successes, sawTimeout) = results.withLock { list -> (Int, Bool) in
+                list.append(result)
+                let sawTimeout = list.contains { if case .failure(.timeout) = $0 { true } else { false } }
+                return (list.count { if case .success = $0 { true } else { false } }, sawTimeout)
+            }
+            switch result {
+            case .success:
+                if successes == 3 { threeOK.fulfill(()) }
+                if sawTimeout { recovered.fulfill(()) }
+            case .failure(.timeout): timedOut.fulfill(())
+            case .failure(.closed): closed.fulfill(())
+            case .failure: break
+            }
+        }
+        #expect(await threeOK.wait(timeout: .seconds(10)) != nil)
+        #expect(channel.lastLatency != nil)
+        #expect(kill(child.pid, SIGSTOP) == 0)
+        #expect(await timedOut.wait(timeout: .seconds(10)) != nil)
+        #expect(kill(child.pid, SIGCONT) == 0)
+        #expect(await recovered.wait(timeout: .seconds(10)) != nil)
+        kill(child.pid, SIGKILL)
+        #expect(await closed.wait(timeout: .seconds(10)) != nil)
+        let all = results.withLock { $0 }
+        #expect(all.count { if case .failure(.closed) = $0 { true } else { false } } == 1, "exactly one .closed")
+        if case .failure(.closed) = all.last {} else { Issue.record("must end with .closed, got \(String(describing: all.last))") }
+        #expect(offLoop.withLock { $0 } == 0, "results must be delivered on the loop thread")
+        _ = await child.process.exit.wait(timeout: .seconds(5))
+    }
+
+    @Test("stopMonitoring() ends the pings without closing the channel")
+    func stopMonitoring() async throws {
+        let (child, channel) = try await spawnWithHeartbeat(["python3", "-c", pythonResponder])
+        try await child.output.waitFor(line: "ready")
+        let first = OneShot<Void>()
+        channel.startMonitoring(interval: .milliseconds(5), timeout: .seconds(5)) { _ in first.fulfill(()) }
+        #expect(await first.wait(timeout: .seconds(10)) != nil)
+        channel.stopMonitoring()
+        // The channel still works for explicit pings.
+        _ = try await channel.ping(timeout: .seconds(5))
+        channel.close()
+        #expect(await child.process.exit.wait(timeout: .seconds(10)) == .exited(code: 0))
+    }
 }

@@ -50,6 +50,45 @@ struct SpawnTests {
         #expect(String(decoding: buffer[0..<max(0, n)], as: UTF8.self) == "via-fd-5\n")
     }
 
+    @Test("a crowded agent's descriptors stay out of the child, and the agent's stdio stays its own")
+    func crowdedDescriptorTable() async throws {
+        // Thousands of descriptors, some deliberately without CLOEXEC, opened after the spawn
+        // slots were reserved: the shared-table fast path must neither copy nor leak them.
+        var crowd: [Int32] = []
+        defer { for fd in crowd { close(fd) } }
+        for index in 0..<2000 {
+            let fd = open("/dev/null", index.isMultiple(of: 2) ? O_RDONLY : O_RDONLY | O_CLOEXEC)
+            try #require(fd >= 0)
+            crowd.append(fd)
+        }
+        func identity(_ fd: Int32) -> (UInt, UInt)? {
+            var info = stat()
+            return fstat(fd, &info) == 0 ? (UInt(info.st_dev), UInt(info.st_ino)) : nil
+        }
+        let stdioBefore = (0...2).map { identity($0).map { "\($0)" } ?? "closed" }
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        // The source sits far above the reserved slots, as a heartbeat socket does in an agent.
+        let source = fcntl(fds[1], F_DUPFD_CLOEXEC, 3000)
+        close(fds[1])
+        try #require(source >= 3000)
+        let child = try await spawnCaptured(
+            ["sh", "-c", "echo via-fd-3 >&3; ls /proc/self/fd | tr '\\n' ' '; echo"],
+            inheritedFDs: [FDMapping(childFD: 3, parentFD: source)])
+        close(source)
+        #expect(await child.process.exit.wait(timeout: .seconds(10)) == .exited(code: 0))
+        #expect(await child.capture.waitUntilFinished(timeout: .seconds(10)))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(fds[0], &buffer, 64)
+        #expect(String(decoding: buffer[0..<max(0, n)], as: UTF8.self) == "via-fd-3\n")
+        // 0-3 plus the one `ls` opens for /proc/self/fd.
+        let fdLine = try #require(child.output.texts.last)
+        let open = fdLine.split(separator: " ").compactMap { Int($0) }
+        #expect(open.filter { $0 > 4 }.isEmpty, "leaked descriptors into the child: \(fdLine)")
+        #expect((0...2).map { identity($0).map { "\($0)" } ?? "closed" } == stdioBefore, "the child rewired the agent's own stdio")
+    }
+
     @Test("a missing executable is reported as executableNotFound")
     func missingExecutable() async throws {
         let spawner = TestRuntime.shared.spawner

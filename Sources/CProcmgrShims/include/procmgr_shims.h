@@ -55,7 +55,23 @@ typedef struct procmgr_spawn_attr {
     pid_t expected_parent;
     /// Upper bound for the fallback close loop when close_range() is unavailable.
     int fd_limit;
+    /// Optional fast path (NULL: none). Descriptors reserved by ``procmgr_spawn_reserve_slots``
+    /// at low numbers, owned by the one thread that spawns, each open on `slot_filler`. When
+    /// fd_count + 1 fit, the sources and the error pipe are parked in them and the child
+    /// shares the parent's fd table (CLONE_FILES), then unshares only the descriptors below the
+    /// highest slot (close_range(CLOSE_RANGE_UNSHARE)). Why: copying the agent's thousands of
+    /// close-on-exec descriptors into every child at clone, and closing them all at exec, is
+    /// most of a spawn's cost once ~1,000 children run.
+    const int *slots;
+    int slot_count;
+    int slot_filler;
 } procmgr_spawn_attr;
+
+/// Reserves `count` descriptors for ``procmgr_spawn_attr/slots``: the lowest free numbers, each
+/// a CLOEXEC duplicate of `filler` (typically /dev/null). Call early, while the fd table is
+/// small: the fast path copies every descriptor below the highest slot into each child.
+/// Returns 0, or -1 with errno (nothing is left reserved).
+int procmgr_spawn_reserve_slots(int filler, int *slots, int count);
 
 /// Starts a child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD). Returns 0 and fills out_pid /
 /// out_pidfd (CLOEXEC) on success. Returns -1 on failure with *out_stage / *out_errno set; a
@@ -110,6 +126,13 @@ int procmgr_timerfd_create(void);
 /// Arms a one-shot timer `nanoseconds` from now (0 disarms; a past deadline fires at once:
 /// pass 1).
 int procmgr_timerfd_arm(int fd, uint64_t nanoseconds);
+
+/// Arms a one-shot timer for an absolute CLOCK_MONOTONIC time in nanoseconds (a time already
+/// past fires at once).
+int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns);
+
+/// clock_gettime(CLOCK_MONOTONIC) in nanoseconds: the clock of procmgr_timerfd_arm_absolute.
+uint64_t procmgr_monotonic_ns(void);
 
 /// pipe2(O_CLOEXEC); the read end (fds[0]) is additionally O_NONBLOCK when requested.
 int procmgr_pipe_cloexec(int fds[2], int nonblocking_read_end);

@@ -53,7 +53,7 @@ public final class ProcessRuntime: ProcessSyncer {
     let hooks = LockedState<EngineHooks?>(nil)
     private let monitorJobs: AsyncStream<MonitorJob>
     private let monitorJobsContinuation: AsyncStream<MonitorJob>.Continuation
-    private let random: @Sendable () -> Double
+    let random: @Sendable () -> Double
 
     public init(
         services: RuntimeServices,
@@ -359,14 +359,14 @@ public final class ProcessRuntime: ProcessSyncer {
     private func settled(_ id: ProcessID, instance: inout RuntimeInstance, now: ContinuousClock.Instant) -> SyncOutcome {
         guard let child = instance.child else { return .running }
         defer { store(id, instance) }
-        guard instance.failuresInRow > 0 else { return .running }
+        guard instance.failuresInRow > 0 else { return idleResync() }
         // Not healthy yet: the probe asks for a sync when it passes.
         guard let stableSince = child.stableSince(healthySince: instance.healthySince) else { return .running }
         let ran = stableSince.duration(to: now)
         let resetAfter = child.config.backoff.resetAfter
         if ran >= resetAfter {
             instance.failuresInRow = 0
-            return .running
+            return idleResync()
         }
         return .resync(after: resetAfter - ran)
     }
@@ -409,10 +409,13 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: Heartbeats
 
+    /// Pings run on the capture's loop thread (``HeartbeatChannel/startMonitoring``); this task
+    /// only waits for the channel to close, so cancelling ``run()`` still ends every monitor.
     private func monitorHeartbeat(_ job: HeartbeatJob) async {
         let metrics = self.metrics
         let latency = metrics.heartbeatLatency.labels([job.id])
-        await job.channel.monitor(interval: job.settings.interval, timeout: job.settings.timeout) { result in
+        let ended = OneShot<Void>()
+        job.channel.startMonitoring(interval: job.settings.interval, timeout: job.settings.timeout) { result in
             switch result {
             case .success(let roundTrip):
                 latency.observe(roundTrip)
@@ -429,9 +432,17 @@ public final class ProcessRuntime: ProcessSyncer {
                     job.channel.close()
                     self.hooks.withLock { $0 }?.requestSync(job.id)
                 }
+            case .failure(.closed):
+                _ = ended.fulfill(())
             case .failure:
                 break
             }
+        }
+        await withTaskCancellationHandler {
+            await ended.wait()
+        } onCancel: {
+            job.channel.stopMonitoring()
+            _ = ended.fulfill(())
         }
     }
 

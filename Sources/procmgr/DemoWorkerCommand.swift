@@ -28,7 +28,9 @@ struct DemoWorkerCommand: AsyncParsableCommand {
         let name = ProcessInfo.processInfo.environment["DEMO_NAME"] ?? "demo-worker"
         HeartbeatResponder.start()
         say("\(name): started, pid \(getpid())")
-        try await withThrowingDiscardingTaskGroup { group in
+        // Whichever ends first ends the worker: the server (it shuts down gracefully on SIGTERM)
+        // or the simulated crash.
+        try await withThrowingTaskGroup(of: Void.self) { group in
             if let window = crashAfter.flatMap(CrashWindow.init(parsing:)) {
                 group.addTask {
                     let delay = Double.random(in: window.range)
@@ -43,6 +45,8 @@ struct DemoWorkerCommand: AsyncParsableCommand {
             } else {
                 group.addTask { try await Task.sleep(for: .seconds(Int64.max / 2)) }
             }
+            try await group.next()
+            group.cancelAll()
         }
     }
 

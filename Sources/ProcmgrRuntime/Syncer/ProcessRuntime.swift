@@ -162,6 +162,7 @@ public final class ProcessRuntime: ProcessSyncer {
             _ = await services.stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod)
             let status = await child.spawned.exit.wait()
             release(child, id: id, instance: &instance)
+            instance.lastExit = status
             if let restartReason {
                 noteRestart(id, reason: restartReason, instance: &instance)
                 instance.nextStartAt = nil
@@ -169,7 +170,6 @@ public final class ProcessRuntime: ProcessSyncer {
                 // (the circuit breaker) instead of hammering a program that cannot get well.
                 if restartReason == "health" { backOff(after: child, config: config, instance: &instance, now: clock.now) }
             } else {
-                instance.lastExit = status
                 logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
                 switch config.restart {
                 case .never:

@@ -43,7 +43,7 @@ struct AdoptionTests {
         let before = try hostedChildren(first.output.texts)
         #expect(before.count == 3)
         let startTimes = try before.mapValues { try #require(ProcStat.read(pid: $0.pid)?.startTime) }
-        try await first.output.waitFor("output of svc-0") { $0.text.hasPrefix("OUTPUT svc-0 tick") }
+        _ = try await first.output.waitFor("output of svc-0") { $0.text.hasPrefix("OUTPUT svc-0 tick") }
 
         #expect(kill(first.pid, SIGKILL) == 0)
         #expect(await first.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
@@ -66,7 +66,7 @@ struct AdoptionTests {
         try await eventually("the unclaimed child is gone") { !isAlive(swept.pid, startTime: startTimes["svc-2"]) }
         // Output written while no agent ran was kept in the FIFO and reaches the new agent.
         for id in ["svc-0", "svc-1"] {
-            try await second.output.waitFor("output of \(id) in the new host") { $0.text.hasPrefix("OUTPUT \(id) tick") }
+            _ = try await second.output.waitFor("output of \(id) in the new host") { $0.text.hasPrefix("OUTPUT \(id) tick") }
         }
 
         // Managed for real: the new host stops them.

@@ -74,7 +74,9 @@ struct HeartbeatTests {
         let start = clock.now
         await #expect(throws: HeartbeatError.self) { _ = try await channel.ping(timeout: .milliseconds(200)) }
         let waited = start.duration(to: clock.now)
-        #expect(waited >= .milliseconds(200) && waited < .seconds(2), "timeout took \(waited)")
+        // Not early; the upper bound only says it did not hang: under the full suite other tests
+        // can hold both cooperative threads for seconds, and how fast it fires is a benchmark's job.
+        #expect(waited >= .milliseconds(200) && waited < .seconds(30), "timeout took \(waited)")
         do {
             _ = try await channel.ping(timeout: .milliseconds(100))
             Issue.record("a stopped child answered")

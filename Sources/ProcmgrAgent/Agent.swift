@@ -156,8 +156,8 @@ public final class Agent: Service {
                     }
                 }
             }
-            if let path = options.origin.watchedPath {
-                let watcher = ConfigFileWatcher(path: path, interval: options.fileCheckInterval)
+            if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
+                let watcher = ConfigFileWatcher(path: path, interval: interval)
                 group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
             }
             await withTaskCancellationHandler {

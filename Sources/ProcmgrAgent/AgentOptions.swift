@@ -6,15 +6,17 @@ public struct AgentOptions: Sendable {
     /// `--listen`, over the config's `agent.listen`. Port 0 lets the kernel pick one.
     public var listenHost: String?
     public var listenPort: Int?
-    /// How often the config file is checked for changes (SPEC: applied within 1 s).
-    public var fileCheckInterval: Duration
+    /// How often the config file is checked for changes (SPEC: applied within 1 s); `nil`
+    /// reloads only on SIGHUP and `POST /-/reload` (for tools that write the file in several
+    /// steps and signal when done).
+    public var fileCheckInterval: Duration?
     /// How often finished workers that are no longer desired are purged, as a safety net:
     /// removals are purged as soon as they finish.
     public var housekeepingInterval: Duration
 
     public init(
         origin: ConfigOrigin, listenHost: String? = nil, listenPort: Int? = nil,
-        fileCheckInterval: Duration = .milliseconds(250), housekeepingInterval: Duration = .seconds(60)
+        fileCheckInterval: Duration? = .milliseconds(250), housekeepingInterval: Duration = .seconds(60)
     ) {
         self.origin = origin
         self.listenHost = listenHost

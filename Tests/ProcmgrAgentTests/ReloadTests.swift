@@ -83,9 +83,8 @@ struct ReloadTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/procmgr.yaml"
         try Self.config(stateDir: directory + "/state", processes: [("a", ""), ("b", "")]).write(toFile: file, atomically: true, encoding: .utf8)
-        // A long file-check interval is not configurable from the CLI; SIGHUP must work on its own
-        // anyway, so the test sends it right after writing and accepts whichever trigger wins.
-        let agent = try await AgentProcess.start(["--config", file])
+        // No file watcher: only the SIGHUP can apply the change.
+        let agent = try await AgentProcess.start(["--config", file, "--no-watch-config"])
         defer { Task { await agent.kill() } }
         let before = runningPIDs(try await agent.waitForProcesses("both running") { runningPIDs($0).count == 2 })
 

@@ -190,6 +190,7 @@ let package = Package(
             name: "ProcmgrHTTPTests",
             dependencies: [
                 "ProcmgrHTTP",
+                "ProcmgrTestKit",
                 "ProcmgrMetrics",
                 "ProcmgrSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -206,6 +207,7 @@ let package = Package(
             // procmgr is built first because the tests start `procmgr run` as a child process.
             dependencies: [
                 "ProcmgrAgent",
+                "ProcmgrTestKit",
                 "procmgr",
                 "ProcmgrConfig",
                 "ProcmgrEngine",

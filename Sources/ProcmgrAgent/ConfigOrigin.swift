@@ -22,7 +22,8 @@ public enum ConfigOrigin: Sendable {
         return nil
     }
 
-    var name: String {
+    /// The file path, or the embedded document's name: what messages about the config cite.
+    public var name: String {
         switch self {
         case .file(let path): path
         case .embedded(_, let name): name

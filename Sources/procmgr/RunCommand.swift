@@ -21,6 +21,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Listen address HOST:PORT for the API and /metrics, over the config's agent.listen (port 0: any free port).")
     var listen: String?
 
+    @Flag(name: .long, help: "Do not watch the config file; reload only on SIGHUP or POST /-/reload.")
+    var noWatchConfig = false
+
     func validate() throws {
         if let listen, ListenFlag(parsing: listen) == nil {
             throw ValidationError("--listen \"\(listen)\" is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, 127.0.0.1:0)")
@@ -39,9 +42,11 @@ struct RunCommand: AsyncParsableCommand {
         let flag = listen.flatMap(ListenFlag.init(parsing:))
         let agent: Agent
         do {
-            agent = try await Agent(options: AgentOptions(origin: origin, listenHost: flag?.host, listenPort: flag?.port), logger: logger)
+            agent = try await Agent(options: AgentOptions(
+                origin: origin, listenHost: flag?.host, listenPort: flag?.port,
+                fileCheckInterval: noWatchConfig ? nil : .milliseconds(250)), logger: logger)
         } catch let error as ConfigError {
-            FileHandle.standardError.write(Data((error.lines.map { "\(origin.displayName): \($0)" }.joined(separator: "\n") + "\n").utf8))
+            FileHandle.standardError.write(Data((error.lines.map { "\(origin.name): \($0)" }.joined(separator: "\n") + "\n").utf8))
             throw ExitCode(2)
         } catch let error as AgentStartupError {
             FileHandle.standardError.write(Data("procmgr: \(error)\n".utf8))
@@ -59,15 +64,6 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         say("procmgr: stopped")
-    }
-}
-
-extension ConfigOrigin {
-    var displayName: String {
-        switch self {
-        case .file(let path): path
-        case .embedded(_, let name): name
-        }
     }
 }
 

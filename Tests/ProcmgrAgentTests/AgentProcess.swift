@@ -60,12 +60,11 @@ final class AgentProcess: Sendable {
                 listening.fulfill(String(url))
             }
         }
-        let agent = { (url: String) in AgentProcess(process: process, baseURL: url, lines: lines) }
         guard let url = await listening.wait(timeout: .seconds(60)) else {
             Glibc.kill(process.pid, SIGKILL)
             throw AgentTestFailure("procmgr did not start listening within 60 s; output: \(lines.withLock { $0.suffix(30) })")
         }
-        return agent(url)
+        return AgentProcess(process: process, baseURL: url, lines: lines)
     }
 
     private init(process: SpawnedProcess, baseURL: String, lines: LockedState<[String]>) {

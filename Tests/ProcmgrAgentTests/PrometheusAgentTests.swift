@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// A real Prometheus (Debian's, installed by `.ci/run`) scrapes a real `procmgr run` every second
@@ -101,19 +102,3 @@ struct LocalPrometheus {
     }
 }
 
-/// A loopback port that was free a moment ago (the kernel picks it).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw AgentTestFailure("socket: \(errno)") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw AgentTestFailure("bind: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcmgrAgent
 import ProcmgrRuntime
 import Testing
 
@@ -34,7 +35,7 @@ struct ShutdownTests {
         #expect(metrics.status == 200)
         #expect(metrics.headers.contains { $0.0.lowercased() == "content-encoding" && $0.1 == "gzip" })
         #expect(try await agent.metric(#"procmgr_processes{state="running"}"#) == 4)
-        #expect(try await agent.metric(#"procmgr_build_info{version="\#(ProcmgrTestVersion.current)"}"#) == 1)
+        #expect(try await agent.metric(#"procmgr_build_info{version="\#(ProcmgrVersion.current)"}"#) == 1)
         // The demo worker really serves its status endpoint on the port it was given.
         let port = try #require(processes["web-1"]?["port"] as? Int)
         let status = try await AgentProcess.get(url: "http://127.0.0.1:\(port)/api/status")
@@ -112,8 +113,4 @@ struct ShutdownTests {
         #expect(took >= .seconds(1) && took < .seconds(10), "shutdown took \(took)")
         try await eventually("every child gone", timeout: .seconds(5)) { family.allSatisfy { !processExists($0) } }
     }
-}
-
-enum ProcmgrTestVersion {
-    static let current = "0.4.0"
 }

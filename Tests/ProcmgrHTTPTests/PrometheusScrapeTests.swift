@@ -6,6 +6,7 @@ import ProcmgrHTTP
 import ProcmgrMetrics
 import ProcmgrSupport
 import ServiceLifecycle
+import ProcmgrTestKit
 import Testing
 
 /// A real Prometheus scrapes the server: proof that a real scraper accepts our

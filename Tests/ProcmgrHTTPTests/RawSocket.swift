@@ -49,27 +49,3 @@ private func blockingExchange(port: Int, sending bytes: [UInt8]) throws -> Strin
     return String(decoding: received, as: UTF8.self)
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then
-/// released), for a child process that must be told its port up front.
-func freeLoopbackPort() throws -> Int {
-    struct SocketError: Error { let call: String; let code: Int32 }
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { throw SocketError(call: "socket", code: errno) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw SocketError(call: "bind", code: errno) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

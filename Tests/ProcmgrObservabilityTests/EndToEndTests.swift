@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ServiceLifecycle
+import ProcmgrTestKit
 import Testing
 
 /// The whole chain as an operator runs it: `procmgr run` supervising real programs, a real

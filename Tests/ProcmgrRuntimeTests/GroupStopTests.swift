@@ -85,7 +85,8 @@ struct GroupStopTests {
         let firstResult = await first.value
         #expect(second.outcome == .killedAfterGrace)
         #expect(firstResult == second)
-        #expect(second.elapsed < .seconds(1), "took \(second.elapsed)")
+        // Far below the 30 s it would take unshrunk, with room for a loaded test run.
+        #expect(second.elapsed < .seconds(10), "took \(second.elapsed)")
         #expect(!GroupStopper.groupExists(child.pgid))
         if round == 0 { print("[measure] 30 s stop shrunk to 200 ms: gone after \(second.elapsed.milliseconds) ms") }
     }
@@ -98,7 +99,8 @@ struct GroupStopTests {
         let first = Task { await runtime.stopper.stop(child.handle, grace: .milliseconds(300)) }
         let second = await runtime.stopper.stop(child.handle, grace: .seconds(30))
         let firstResult = await first.value
-        #expect(second.elapsed < .seconds(2))
+        // Far below the 30 s of the second call, with room for a loaded test run.
+        #expect(second.elapsed < .seconds(10))
         #expect(firstResult.outcome == .killedAfterGrace)
     }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -605,4 +606,12 @@ int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid) {
         return -1;
     }
     return 0;
+}
+
+int procmgr_heap_trim(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }

@@ -174,6 +174,7 @@ public final class Agent: Service {
                     await shutDownProcesses()
                 }
             }
+            runtime.flushStateFile()
             group.cancelAll()
         }
         try? await admin?.client.shutdown()

@@ -398,6 +398,7 @@ enum RuntimeBenchmarks {
         let kind = arguments.count > 1 ? arguments[1] : "family"
         let lifetime = arguments.count > 2 ? Int(arguments[2]) ?? 300 : 300
         alarm(UInt32(lifetime))
+        try? Guardian.prefork()  // as `procmgr run` does, before the heap fills
         var config = program(kind == "family" ? family : sleepForever)
         var members = kind == "family" ? 3 : 1
         var executable = "sleep"

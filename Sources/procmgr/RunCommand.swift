@@ -5,6 +5,7 @@ import Logging
 import ProcmgrAgent
 import ProcmgrConfig
 import ProcmgrMetrics
+import ProcmgrRuntime
 import ServiceLifecycle
 import UnixSignals
 
@@ -31,6 +32,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before the config and the servers fill the heap: the guardian's copy-on-write share of
+        // the agent's memory stays small (see Guardian.prefork). Adopt mode discards it; if the
+        // fork fails here, the runtime reports it when it forks its own.
+        try? Guardian.prefork()
         let logger = AgentLogging.bootstrap()
         let origin: ConfigOrigin
         if let config {

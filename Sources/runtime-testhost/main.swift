@@ -200,6 +200,7 @@ case "adopt-runtime":
             if arguments[4] == "wait" { await waitForever() }
             let report = await manager.shutdown(deadline: .seconds(20))
             guard report.stragglers.isEmpty else { fail("stragglers: \(report.stragglers)") }
+            runtime.flushStateFile()  // as the agent does before it exits
             emit("STOPPED")
             exit(0)
         }

@@ -96,7 +96,7 @@ extension ProcessRuntime {
     func sweep(_ process: OrphanSweeper.AdoptedProcess) async {
         let record = process.record
         let result = await services.stopper.stop(process.handle(watcher: services.watcher), signal: SIGKILL, grace: .zero)
-        try? services.stateFile?.remove(pid: record.pid)
+        services.stateFile?.forget(pid: record.pid)
         if let port = record.port { services.ports.release(port) }
         record.adoptableOutput?.remove()
         logger.notice("swept a child nobody adopted", metadata: ["process": "\(record.name)", "pid": "\(record.pid)", "outcome": "\(result.outcome.rawValue)"])

@@ -54,6 +54,9 @@ public final class ProcessRuntime: ProcessSyncer {
     private let monitorJobs: AsyncStream<MonitorJob>
     private let monitorJobsContinuation: AsyncStream<MonitorJob>.Continuation
     let random: @Sendable () -> Double
+    /// Bounds the starts in flight (see ``StartGate``): twice the spawn thread's batch is plenty
+    /// to keep it busy.
+    private let startGate = StartGate(width: 16)
 
     public init(
         services: RuntimeServices,
@@ -133,6 +136,16 @@ public final class ProcessRuntime: ProcessSyncer {
         return known
     }
 
+    /// Writes the state file's pending changes now (it is otherwise written a few milliseconds
+    /// behind): call before the process exits, so the next agent reads every child.
+    public func flushStateFile() {
+        do {
+            try services.stateFile?.flush()
+        } catch {
+            logger.error("cannot write the state file", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// SIGKILLs every running program's whole group at once, without grace: the agent's answer
     /// to a second shutdown signal. Exits are then observed and reaped as usual.
     @discardableResult
@@ -189,7 +202,13 @@ public final class ProcessRuntime: ProcessSyncer {
             store(id, instance)
             return .resync(after: clock.now.duration(to: nextStart))
         }
-        try await start(id, config: config, instance: &instance)
+        let recorded = try await startGate.pass { try await start(id, config: config, instance: &instance) }
+        if services.adoptionOutputDirectory != nil, let recorded {
+            // Adopt mode: the next agent finds its children only through the state file, so the
+            // child is on disk before it counts as running. (Kill mode does not wait: there the
+            // guardian kills the children with the agent, and the file is only a second net.)
+            await services.stateFile?.committed(recorded)
+        }
         return settled(id, instance: &instance, now: clock.now)
     }
 
@@ -243,7 +262,8 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: Steps
 
-    private func start(_ id: ProcessID, config: ManagedProcess, instance: inout RuntimeInstance) async throws {
+    /// Starts the program; returns the state-file change that records it, if there is a file.
+    private func start(_ id: ProcessID, config: ManagedProcess, instance: inout RuntimeInstance) async throws -> ChildStateFile.Generation? {
         do {
             if instance.port == nil {
                 switch config.port {
@@ -310,11 +330,12 @@ public final class ProcessRuntime: ProcessSyncer {
             record.stdoutPath = output.paths.stdoutPath
             record.stderrPath = output.paths.stderrPath
         }
-        try? services.stateFile?.upsert(record)
+        let recorded = services.stateFile?.record(record)
         let child = RunningChild(
             spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths)
         began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD, instance: &instance)
         logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+        return recorded
     }
 
     /// Takes over a child that now runs (just spawned, or adopted): output capture, exit and
@@ -374,7 +395,7 @@ public final class ProcessRuntime: ProcessSyncer {
     private func release(_ child: RunningChild, id: ProcessID, instance: inout RuntimeInstance) {
         child.heartbeat?.close()
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
-        try? services.stateFile?.remove(pid: child.spawned.pid)
+        services.stateFile?.forget(pid: child.spawned.pid)
         child.adoptableOutput?.remove()
         instance.accumulatedCPUSeconds += instance.lastCPUSample
         instance.lastCPUSample = 0

@@ -1,5 +1,7 @@
 /// A program the runtime started and has not yet seen stopped.
-struct RunningChild: Sendable {
+/// Immutable, and a class so that ``RuntimeInstance`` (a dictionary value, copied in and out of
+/// the lock on every sync) stays small: inline, the config made each instance ~1 KiB.
+final class RunningChild: Sendable {
     let spawned: SpawnedProcess
     /// The config it was started with (a different desired config means a restart).
     let config: ManagedProcess
@@ -7,6 +9,14 @@ struct RunningChild: Sendable {
     let heartbeat: HeartbeatChannel?
     /// Its output FIFOs (`orphans: adopt`), removed once its group is gone.
     let adoptableOutput: AdoptableOutput?
+
+    init(spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?, adoptableOutput: AdoptableOutput?) {
+        self.spawned = spawned
+        self.config = config
+        self.startedAt = startedAt
+        self.heartbeat = heartbeat
+        self.adoptableOutput = adoptableOutput
+    }
 
     /// Since when the program counts as running well, for the backoff reset: its start, or with
     /// a health probe the moment its probe last passed (`nil` while not healthy).

@@ -48,6 +48,7 @@ public struct RuntimeServices: Sendable {
     ) throws -> RuntimeServices {
         try Subreaper.enable()
         let watcher = try ExitWatcher(logger: logger)
+        if !killOrphans { Guardian.discardPreforked() }
         let guardian = killOrphans ? try Guardian.start(watcher: watcher, logger: logger) : nil
         return RuntimeServices(
             watcher: watcher,

@@ -16,6 +16,8 @@ import Synchronization
 ///   set to a path, the raw figures are also written there (`key value…` lines) for the script.
 /// - `runtime-host N [family|sleep|heartbeat] [lifetime-seconds]`: an agent stand-in, for the
 ///   SIGKILL test and for measuring (or profiling) procmgr from outside like the peers.
+/// - `runtime heartbeat`: only the heartbeat row of `runtime` (same figure, same table format),
+///   for iterating on the heartbeat path without the ~minutes of the other scenarios.
 ///   Starts N programs, prints `CHILD <id> <pid>…` (every member of each program's group) and
 ///   `READY <agent pid> <guardian pid>`, then idles until SIGKILLed or its lifetime (default
 ///   300 s) ends — the alarm ends it, and the guardian then kills what it started.
@@ -30,6 +32,8 @@ enum RuntimeBenchmarks {
     static func main(section: String, arguments: [String]) async {
         if section == "runtime-host" {
             await host(arguments)
+        } else if arguments.first == "heartbeat" {
+            await heartbeatOnly()
         } else {
             await comparison()
         }
@@ -263,6 +267,23 @@ enum RuntimeBenchmarks {
         results.add("stop_ignore", stopIgnoring)
         results.add("stop_obey", stopObeying)
         if let survivors { results.add("survivors", [Double(survivors.alive), Double(survivors.total)]) }
+        if let heartbeat { results.add("heartbeat_cpu_pct", [heartbeat.percent, Double(heartbeat.children)]) }
+        results.write()
+    }
+
+    /// `runtime heartbeat`: the heartbeat row alone, printed as in ``comparison()``.
+    static func heartbeatOnly() async {
+        alarm(UInt32(environmentInt("PROCMGR_BENCH_ALARM", default: 1200)))
+        _ = services
+        let heartbeat = await heartbeatIdleCPU(children: 1000)
+        printTable(
+            "Runtime: heartbeat children through engine + ProcessRuntime, orphan guard on",
+            header: ["figure", "procmgr", "goal"],
+            rows: [[
+                "idle CPU with 1,000 heartbeat children, 2 s interval (% of a core)",
+                heartbeat.map { "\(format($0.percent, decimals: 3)) (\($0.children) × \($0.child))" } ?? "n/a", "≤ 1",
+            ]])
+        var results = ResultsFile()
         if let heartbeat { results.add("heartbeat_cpu_pct", [heartbeat.percent, Double(heartbeat.children)]) }
         results.write()
     }

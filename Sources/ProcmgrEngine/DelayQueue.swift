@@ -5,7 +5,8 @@
 /// depth is a meaningful metric. Every operation is O(log n); the key → index map makes replace and
 /// remove cheap, which matters when 10,000 workers churn.
 ///
-/// `package`: the runtime's epoll loops keep their timers (heartbeat pings and timeouts) in one.
+/// `package`, though the runtime's epoll loops now keep their timers in `TimerHeap`, a concrete
+/// copy: this generic one is not specialized across the module boundary.
 package struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Sendable, Payload: Sendable>: Sendable {
     package struct Entry: Sendable {
         package var key: Key

@@ -1,6 +1,5 @@
 import CProcmgrShims
 import Glibc
-import ProcmgrEngine
 import ProcmgrSupport
 import Synchronization
 
@@ -54,7 +53,7 @@ public final class EpollThread: Sendable {
         var nextToken: UInt64 = 1
         var commands: [@Sendable () -> Void] = []
         var stopping = false
-        var timers = DelayQueue<UInt64, UInt64, @Sendable () -> Void>()
+        var timers = TimerHeap()
         /// The absolute deadline the timerfd is armed for, if any.
         var armedDeadline: UInt64?
     }
@@ -183,7 +182,7 @@ public final class EpollThread: Sendable {
     /// token was scheduled for. Callable from any thread; the handler must not block.
     public func schedule(_ token: TimerToken, at deadline: UInt64, handler: @escaping @Sendable () -> Void) {
         state.withLock { state in
-            state.timers.schedule(token.raw, at: deadline, payload: handler)
+            state.timers.schedule(token.raw, at: deadline, handler: handler)
             if state.armedDeadline.map({ deadline < $0 }) ?? true { arm(&state, for: deadline) }
         }
     }
@@ -201,16 +200,17 @@ public final class EpollThread: Sendable {
         _ = procmgr_timerfd_arm_absolute(timerFD, deadline)
     }
 
-    private func fireDueTimers() {
+    /// `due` is the loop's scratch array, reused so a batch of expiries allocates nothing.
+    private func fireDueTimers(into due: inout [TimerHeap.Entry]) {
         var expirations: UInt64 = 0
         _ = read(timerFD, &expirations, 8)
-        let due = state.withLock { state -> [DelayQueue<UInt64, UInt64, @Sendable () -> Void>.Entry] in
+        state.withLock { state in
             state.armedDeadline = nil
-            let due = state.timers.popDue(now: Self.now)
+            state.timers.popDue(now: Self.now, into: &due)
             if let next = state.timers.nextDeadline { arm(&state, for: next) }
-            return due
         }
-        for entry in due { entry.payload() }
+        for entry in due { entry.handler() }
+        due.removeAll(keepingCapacity: true)
     }
 
     /// Number of live registrations (for tests and metrics).
@@ -238,6 +238,7 @@ public final class EpollThread: Sendable {
         }
         let clock = ContinuousClock()
         var nextTick = tickInterval.map { clock.now.advanced(by: $0) }
+        var dueTimers: [TimerHeap.Entry] = []
 
         while true {
             var timeoutMS: Int32 = -1
@@ -259,7 +260,7 @@ public final class EpollThread: Sendable {
                     continue
                 }
                 if data == Self.timerToken {
-                    fireDueTimers()
+                    fireDueTimers(into: &dueTimers)
                     continue
                 }
                 // Looked up per event: a handler earlier in this batch may have removed it.

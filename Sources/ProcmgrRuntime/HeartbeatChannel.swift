@@ -81,6 +81,9 @@ public final class HeartbeatChannel: Sendable {
     private let timer: EpollThread.TimerToken
     /// Lets the loop's timer reach the channel without keeping it alive.
     private let weakSelf = WeakBox<HeartbeatChannel>()
+    /// The monitor's timer handler, made once: a closure literal per ``scheduleMonitor(at:)``
+    /// would be a heap allocation for every PING and every PONG.
+    private let monitorTimerHandler: @Sendable () -> Void
     private let state: LockedState<State>
     private let elapsed: @Sendable () -> Duration
     private let sleep: @Sendable (Duration) async throws -> Void
@@ -105,6 +108,7 @@ public final class HeartbeatChannel: Sendable {
         self.token = reactor.makeToken()
         self.timer = reactor.makeTimerToken()
         let box = weakSelf
+        self.monitorTimerHandler = { box.value?.monitorTimerFired() }
         do {
             try reactor.register(fd: agentFD, events: EpollThread.Events.readable, token: token) { _ in
                 box.value?.readable()
@@ -253,7 +257,10 @@ public final class HeartbeatChannel: Sendable {
     // MARK: - loop thread
 
     private func readable() {
-        var sequences: [UInt64] = []
+        // Nearly every read holds exactly one PONG: keep it in `first`, so the common case
+        // allocates nothing (an empty array does not allocate either).
+        var first: UInt64?
+        var more: [UInt64] = []
         let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buffer -> Int in
             var n: Int
             repeat {
@@ -263,7 +270,9 @@ public final class HeartbeatChannel: Sendable {
             state.withLock { state in
                 for byte in buffer[0..<n] {
                     if byte == 0x0A {
-                        if let sequence = Self.parsePong(state.lineBuffer) { sequences.append(sequence) }
+                        if let sequence = Self.parsePong(state.lineBuffer) {
+                            if first == nil { first = sequence } else { more.append(sequence) }
+                        }
                         state.lineBuffer.removeAll(keepingCapacity: true)
                     } else if state.lineBuffer.count < 64 {
                         state.lineBuffer.append(byte)
@@ -278,12 +287,15 @@ public final class HeartbeatChannel: Sendable {
             reactor.deregister(token, closing: true)
             return
         }
+        guard let first else { return }
         var now: Duration?
-        for sequence in sequences {
-            if monitorReceived(sequence) { continue }
+        func received(_ sequence: UInt64) {
+            if monitorReceived(sequence) { return }
             if now == nil { now = elapsed() }
             complete(sequence, at: now!)
         }
+        received(first)
+        for sequence in more { received(sequence) }
     }
 
     /// A PONG for the monitor's outstanding PING: report it and schedule the next PING.
@@ -308,10 +320,9 @@ public final class HeartbeatChannel: Sendable {
     static let batchGrid: UInt64 = 50_000_000
 
     private func scheduleMonitor(at deadline: UInt64) {
-        let box = weakSelf
         let grid = Self.batchGrid
         let batched = deadline % grid == 0 ? deadline : (deadline / grid + 1) &* grid
-        reactor.schedule(timer, at: batched) { box.value?.monitorTimerFired() }
+        reactor.schedule(timer, at: batched, handler: monitorTimerHandler)
     }
 
     /// The monitor's one timer: time for the next PING, or the outstanding one timed out.
@@ -344,20 +355,68 @@ public final class HeartbeatChannel: Sendable {
         if let (onResult, result) = report { onResult(result) }
     }
 
-    /// Writes `PING <sequence>`; nil when sent.
+    /// Writes `PING <sequence>`; nil when sent. Formats the line into a stack buffer (no String,
+    /// no Array): this runs for every PING of every child.
     private func sendPing(_ sequence: UInt64) -> HeartbeatError? {
-        var line = "PING \(sequence)\n"
-        let sent = line.withUTF8 { Glibc.send(agentFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let sent = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { line -> Int in
+            let count = Self.formatPing(sequence, into: line)
+            return Glibc.send(agentFD, line.baseAddress, count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
         guard sent < 0 else { return nil }
         let code = errno
         return code == EPIPE || code == ECONNRESET ? .closed : .writeFailed(errno: code)
     }
 
+    /// Writes `PING <sequence>\n` into `buffer` (at least 26 bytes) and returns its length.
+    static func formatPing(_ sequence: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        // "PING " + up to 20 digits + "\n"
+        precondition(buffer.count >= 26)
+        buffer[0] = 0x50; buffer[1] = 0x49; buffer[2] = 0x4E; buffer[3] = 0x47; buffer[4] = 0x20
+        var digits = 0
+        var rest = sequence
+        repeat {
+            digits += 1
+            rest /= 10
+        } while rest > 0
+        rest = sequence
+        var index = 5 + digits
+        buffer[index] = 0x0A
+        repeat {
+            index -= 1
+            buffer[index] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+        return 6 + digits
+    }
+
+    /// The sequence of a `PONG <seq>` line (an optional trailing CR dropped), nil for anything
+    /// else. Accepts what `UInt64(_: String)` accepts after the prefix (an optional sign, at least
+    /// one decimal digit, no overflow), without building a String per PONG.
     static func parsePong(_ line: [UInt8]) -> UInt64? {
-        var text = String(decoding: line, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
-        guard text.hasPrefix("PONG ") else { return nil }
-        return UInt64(text.dropFirst(5))
+        line.withUnsafeBufferPointer { bytes -> UInt64? in
+            var end = bytes.count
+            if end > 0 && bytes[end - 1] == 0x0D { end -= 1 }
+            guard end > 5, bytes[0] == 0x50, bytes[1] == 0x4F, bytes[2] == 0x4E, bytes[3] == 0x47, bytes[4] == 0x20 else { return nil }
+            var index = 5
+            var negative = false
+            if bytes[index] == 0x2B || bytes[index] == 0x2D {
+                negative = bytes[index] == 0x2D
+                index += 1
+                guard index < end else { return nil }
+            }
+            var value: UInt64 = 0
+            while index < end {
+                let digit = bytes[index] &- 0x30
+                guard digit < 10 else { return nil }
+                let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+                guard !o1, !o2 else { return nil }
+                value = sum
+                index += 1
+            }
+            if negative && value != 0 { return nil }
+            return value
+        }
     }
 
     private func complete(_ sequence: UInt64, at now: Duration) {

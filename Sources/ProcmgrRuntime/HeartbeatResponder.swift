@@ -33,6 +33,12 @@ public enum HeartbeatResponder {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var line: [UInt8] = []
         while true {
+            // Wait in poll(), not in read(): when the agent reads our PONG, the freed send buffer
+            // wakes every sleeper on this socket with "writable". poll() filters that out by event
+            // mask; a thread blocked in read() is woken for nothing — a needless context switch
+            // for us, and a wakeup the agent's loop thread pays for, once per heartbeat.
+            var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&waiting, 1, -1) < 0 && errno != EINTR { return }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }

@@ -1,14 +1,30 @@
 import Glibc
+import ProcmgrRuntime
+import ProcmgrSupport
 
-/// Notices changes of the config file by polling its identity (device, inode, size, mtime).
+/// Notices changes of the config file: woken by inotify on the file's directory, confirmed by the
+/// file's identity (device, inode, size, mtime).
 ///
-/// Why polling and not inotify: editors and config-management tools replace files by rename,
-/// which an inotify watch on the file misses and a watch on the directory floods with unrelated
-/// events; a `stat` every 250 ms costs microseconds and catches every form of change within the
-/// SPEC's one second. A file that is briefly missing (mid-rename) is not a change.
+/// Why the directory and not the file: editors and config-management tools replace files by
+/// rename, and Kubernetes swaps a `..data` symlink next to the file; a watch on the file itself
+/// misses both. Any event in the directory is only a hint: the `stat` decides, so unrelated
+/// files there cost one `stat` each, and a file that is briefly missing (mid-rename) is not a
+/// change.
+///
+/// Why not polling alone: a `stat` every 250 ms on the cooperative pool cost the agent ~0.1 % of
+/// a core (each wake-up of a sleeping task is two thread switches), twice the whole idle budget
+/// with 1,000 children. inotify costs nothing while nothing happens. A slow poll remains as a
+/// net for file systems whose changes inotify does not see (NFS, some FUSE mounts), and if
+/// inotify cannot be set up at all (watch limits), the watcher polls at `fallbackInterval`.
 struct ConfigFileWatcher: Sendable {
     let path: String
-    let interval: Duration
+    /// The poll period when inotify is unavailable.
+    let fallbackInterval: Duration
+    /// The safety-net poll period while inotify works.
+    var safetyInterval: Duration = .seconds(10)
+    /// Quiet time after an event before looking: a tool that writes in several steps is read
+    /// once it is done, not in between.
+    var settleDelay: Duration = .milliseconds(20)
 
     private struct Signature: Equatable {
         var device: UInt64
@@ -18,17 +34,45 @@ struct ConfigFileWatcher: Sendable {
         var modifiedNanoseconds: Int
     }
 
-    /// Calls `onChange` after each change until the task is cancelled.
-    func run(onChange: @Sendable () async -> Void) async {
+    init(path: String, interval: Duration) {
+        self.path = path
+        self.fallbackInterval = interval
+    }
+
+    /// Calls `onChange` after each change until the task is cancelled. `onArmed` runs once the
+    /// watch is in place: changes from then on are seen.
+    func run(onArmed: @Sendable () -> Void = {}, onChange: @Sendable () async -> Void) async {
+        guard let events = DirectoryEvents(directories: Self.watchedDirectories(of: path)) else {
+            var last = signature()
+            onArmed()
+            await poll(every: fallbackInterval, last: &last, onChange: onChange)
+            return
+        }
+        defer { events.close() }
         var last = signature()
+        onArmed()
+        while !Task.isCancelled {
+            let woken = await events.next(timeout: safetyInterval)
+            guard !Task.isCancelled else { return }
+            if woken {
+                do { try await Task.sleep(for: settleDelay) } catch { return }
+                events.discardPending()
+            }
+            await check(&last, onChange: onChange)
+        }
+    }
+
+    private func poll(every interval: Duration, last: inout Signature?, onChange: @Sendable () async -> Void) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            guard let now = signature() else { continue }
-            if now != last {
-                last = now
-                await onChange()
-            }
+            await check(&last, onChange: onChange)
         }
+    }
+
+    private func check(_ last: inout Signature?, onChange: @Sendable () async -> Void) async {
+        guard let now = signature(), now != last else { return }
+        last = now
+        await onChange()
     }
 
     private func signature() -> Signature? {
@@ -37,5 +81,128 @@ struct ConfigFileWatcher: Sendable {
         return Signature(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
             modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+    }
+
+    /// The file's directory and, when the file is a symlink into another directory, the
+    /// target's too (an in-place edit there changes nothing in the link's directory). A target
+    /// that moves later (a swapped link) is re-read by the safety poll.
+    static func watchedDirectories(of path: String) -> [String] {
+        var directories = [directory(of: path)]
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            let target = directory(of: String(cString: resolved))
+            if !directories.contains(target) { directories.append(target) }
+        }
+        return directories
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let directory = String(path[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+}
+
+/// inotify events of one directory, as "something happened" wake-ups on an epoll thread.
+private final class DirectoryEvents: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Bool, Never>?
+        /// Closed, or the waiting task was cancelled: every wait returns at once.
+        var closed = false
+    }
+
+    private let fd: Int32
+    private let reactor: EpollThread
+    private let token: EpollThread.Token
+    private let timer: EpollThread.TimerToken
+    private let state = LockedState(State())
+
+    /// `nil` when inotify is unavailable here (no watches left, an unsupported file system).
+    init?(directories: [String]) {
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVED_FROM) | UInt32(IN_CREATE)
+            | UInt32(IN_DELETE) | UInt32(IN_ATTRIB) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
+        guard directories.allSatisfy({ inotify_add_watch(fd, $0, mask) >= 0 }),
+              let reactor = try? EpollThread(name: "procmgr-config")
+        else {
+            Glibc.close(fd)
+            return nil
+        }
+        self.fd = fd
+        self.reactor = reactor
+        self.token = reactor.makeToken()
+        self.timer = reactor.makeTimerToken()
+        do {
+            try reactor.register(fd: fd, events: EpollThread.Events.readable, token: token) { [self] _ in
+                // Level-triggered: drain, or the loop would spin on the same events.
+                discardPending()
+                wake(with: true)
+            }
+        } catch {
+            reactor.shutdown()
+            Glibc.close(fd)
+            return nil
+        }
+    }
+
+    /// Waits for an event; `false` when `timeout` passed without one (or the task was
+    /// cancelled: cancellation wakes the wait).
+    func next(timeout: Duration) async -> Bool {
+        let already = state.withLock { state -> Bool in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if already { return true }
+        let (seconds, attoseconds) = timeout.components
+        let deadline = EpollThread.now &+ UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds) / 1_000_000_000)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow = state.withLock { state -> Bool? in
+                    if state.closed { return false }
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let resumeNow { continuation.resume(returning: resumeNow); return }
+                reactor.schedule(timer, at: deadline) { [self] in wake(with: false) }
+            }
+        } onCancel: {
+            // Also when the wait has not begun yet: `closed` makes it return at once.
+            state.withLock { $0.closed = true }
+            wake(with: false)
+        }
+    }
+
+    /// Reads and drops the queued events (they are only hints).
+    func discardPending() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    func close() {
+        state.withLock { $0.closed = true }
+        wake(with: false)
+        reactor.deregister(token, closing: true)
+        reactor.shutdown()
+    }
+
+    private func wake(with event: Bool) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard let waiter = state.waiter else {
+                if event { state.pending = true }
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        if let waiter {
+            reactor.cancelTimer(timer)
+            waiter.resume(returning: event)
+        }
     }
 }

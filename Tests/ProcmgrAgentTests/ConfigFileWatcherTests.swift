@@ -1,0 +1,71 @@
+import Foundation
+import Glibc
+import ProcmgrSupport
+import Testing
+@testable import ProcmgrAgent
+
+/// The config file watcher with its polls out of reach (10 minutes): only inotify can make these
+/// pass. Real files and a real inotify; each change awaited with a deadline that fails loudly.
+@Suite struct ConfigFileWatcherTests {
+    /// Starts a watcher on `path` and returns once its watch is in place; `changes` counts what
+    /// it reported.
+    private func start(_ path: String, changes: LockedState<Int>) async -> Task<Void, Never> {
+        var watcher = ConfigFileWatcher(path: path, interval: .seconds(600))
+        watcher.safetyInterval = .seconds(600)
+        let (armedStream, armed) = AsyncStream<Void>.makeStream()
+        let task = Task { [watcher] in
+            await watcher.run(onArmed: { armed.yield(); armed.finish() }) { changes.withLock { $0 += 1 } }
+        }
+        for await _ in armedStream {}
+        return task
+    }
+
+    @Test func inPlaceRewriteAndRenameAreSeen() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/procmgr.yaml"
+        try "processes: []\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let changes = LockedState(0)
+        let task = await start(file, changes: changes)
+        defer { task.cancel() }
+
+        try "processes: [] # rewritten in place\n".write(toFile: file, atomically: false, encoding: .utf8)
+        try await eventually("an in-place rewrite is reported") { changes.withLock { $0 } == 1 }
+        // What editors and `write(atomically:)` do: a new file renamed over the old one.
+        try "processes: [] # replaced\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try await eventually("a rename over the file is reported") { changes.withLock { $0 } == 2 }
+    }
+
+    @Test func aConfigMapStyleSymlinkSwapIsSeen() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Laid out like a Kubernetes ConfigMap volume: the file is a symlink through `..data`.
+        try FileManager.default.createDirectory(atPath: directory + "/..v1", withIntermediateDirectories: false)
+        try "processes: []\n".write(toFile: directory + "/..v1/procmgr.yaml", atomically: false, encoding: .utf8)
+        #expect(symlink("..v1", directory + "/..data") == 0)
+        #expect(symlink("..data/procmgr.yaml", directory + "/procmgr.yaml") == 0)
+        let changes = LockedState(0)
+        let task = await start(directory + "/procmgr.yaml", changes: changes)
+        defer { task.cancel() }
+
+        // Edited in place at its target (another directory, watched too).
+        try "processes: [] # edited at the target\n".write(toFile: directory + "/..v1/procmgr.yaml", atomically: false, encoding: .utf8)
+        try await eventually("an in-place edit of the symlink's target is reported") { changes.withLock { $0 } == 1 }
+        // The swap: a new version directory, then `..data` renamed over to point at it.
+        try FileManager.default.createDirectory(atPath: directory + "/..v2", withIntermediateDirectories: false)
+        try "processes: [] # version 2\n".write(toFile: directory + "/..v2/procmgr.yaml", atomically: false, encoding: .utf8)
+        #expect(symlink("..v2", directory + "/..data_tmp") == 0)
+        #expect(rename(directory + "/..data_tmp", directory + "/..data") == 0)
+        try await eventually("the symlink swap is reported") { changes.withLock { $0 } == 2 }
+    }
+
+    @Test func cancellingTheWatcherEndsItAtOnce() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "processes: []\n".write(toFile: directory + "/procmgr.yaml", atomically: false, encoding: .utf8)
+        let task = await start(directory + "/procmgr.yaml", changes: LockedState(0))
+        task.cancel()
+        // Not bounded by the 10-minute safety poll: the test would hang here (and time out).
+        await task.value
+    }
+}

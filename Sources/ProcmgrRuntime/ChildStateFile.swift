@@ -39,8 +39,11 @@ public struct ChildRecord: Codable, Sendable, Hashable {
 
     /// Record for a running process (reads the session from /proc).
     public init(name: String, process: ProcessHandle) {
-        let stat = ProcStat.read(pid: process.pid)
-        self.init(name: name, pid: process.pid, pgid: process.pgid, startTime: process.startTime == 0 ? (stat?.startTime ?? 0) : process.startTime, session: stat?.session)
+        // The spawn already read the start time; `getsid` is one syscall, not a /proc parse.
+        let stat = process.startTime == 0 ? ProcStat.read(pid: process.pid) : nil
+        let session = getsid(process.pid)
+        self.init(name: name, pid: process.pid, pgid: process.pgid, startTime: process.startTime == 0 ? (stat?.startTime ?? 0) : process.startTime,
+                  session: session > 0 ? session : stat?.session)
     }
 }
 

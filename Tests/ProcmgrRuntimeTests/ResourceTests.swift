@@ -47,8 +47,11 @@ struct ResourceTests {
         #expect(stat.startTime == 987654)
         #expect(stat.residentPages == 2560)
         #expect(ProcStat.parse(ArraySlice(Array("garbage".utf8))) == nil)
+        #expect(ProcStat.parse(ArraySlice(Array("4242 (short) S 1 4242 4242 0 -1\n".utf8))) == nil, "fewer than 24 fields")
         let me = try #require(ProcStat.read(pid: getpid()))
         #expect(me.pid == getpid() && me.startTime > 0)
+        #expect(me.parentPID == getppid() && me.processGroup == getpgrp() && me.session == getsid(0))
+        #expect("RSDIZTtWXP".contains(me.state), "a state letter of proc(5): \(me.state)")
     }
 
     @Test("capturing 200 MB of output does not grow the agent's memory")

@@ -7,6 +7,10 @@
 #   swift build -c release --product runtime-testhost   # optional: Swift heartbeat children
 #   bash bench/compare-supervisors.sh
 #
+# The recorded runs use the deployment build (the runtime linked in, ~2 MiB less PSS):
+#   swift build -c release --static-swift-stdlib --scratch-path .build-static --product procmgr-bench
+#   (the same for runtime-testhost), then PROCMGR_BENCH=.build-static/release/procmgr-bench
+#
 # procmgr's figures come from `procmgr-bench runtime` (in-process: engine + ProcessRuntime with
 # real children) plus `procmgr-bench runtime-host` measured from outside exactly like the peers
 # (bench/peerbench.py, which also documents the method). Takes about 15 minutes.

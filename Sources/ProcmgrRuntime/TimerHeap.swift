@@ -4,7 +4,10 @@
 /// Why not `DelayQueue<UInt64, UInt64, Handler>`: it lives in ProcmgrEngine and is not specialized
 /// across the module boundary, so every sift step went through value witnesses and generic
 /// metadata lookups. With 1,000 heartbeat children that was a quarter of the loop thread's CPU
-/// (perf, release build). Here every operation is plain code on `UInt64`s.
+/// (perf, release build). Here every operation is plain code on `UInt64`s. (Tried once more on
+/// 2026-12-02: `DelayQueue` made `@inlinable` throughout and used here with a wrapped handler gave
+/// 1.71 % of a core for 1,000 heartbeat children against ~1.0 % with this heap, same build, same
+/// machine — so the copy stays, and keeps its reference-free nodes.)
 struct TimerHeap {
     typealias Handler = @Sendable () -> Void
 

@@ -65,7 +65,14 @@ import Testing
         try "processes: []\n".write(toFile: directory + "/procmgr.yaml", atomically: false, encoding: .utf8)
         let task = await start(directory + "/procmgr.yaml", changes: LockedState(0))
         task.cancel()
-        // Not bounded by the 10-minute safety poll: the test would hang here (and time out).
-        await task.value
+        // With the safety poll at 10 minutes, only a wait that cancellation wakes ends in time.
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await task.value; return true }
+            group.addTask { try? await Task.sleep(for: .seconds(20)); return false }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(ended, "the watcher was still running 20 s after its task was cancelled")
     }
 }

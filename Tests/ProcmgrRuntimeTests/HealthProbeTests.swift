@@ -93,6 +93,25 @@ struct HealthProbeTests {
         }
     }
 
+    @Test("with restart: never, a failing probe stops the program and starts no other")
+    func healthFailureHonoursRestartNever() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        try await RuntimeHarness.with(portRange: 39_260...39_279) { h in
+            // 404 from the first probe: the file is never there.
+            let health = HealthProbeSettings(path: "/missing", interval: .milliseconds(300), timeout: .seconds(2), failureThreshold: 2, successThreshold: 1)
+            h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, restart: .never, grace: .milliseconds(500), health: health), type: .create)
+            try await h.waitFor("web", .running)
+            let pid = try #require(h.runtime.snapshot(of: "web")?.pid)
+            try await h.waitFor("web", .finished)
+            let status = try #require(h.manager.status(of: "web"))
+            #expect(status.terminationReason?.contains("health check failed; restart: never") == true, "\(status)")
+            #expect(status.restartCount == 0)
+            #expect(!isAlive(pid), "the unhealthy child was stopped")
+            #expect(h.ports.inUse == 0, "its port is released")
+        }
+    }
+
     @Test("repeated health restarts back off, and the backoff resets after reset_after of health")
     func healthRestartsBackOff() async throws {
         let directory = try makeTemporaryDirectory()

@@ -225,6 +225,27 @@ struct ProcessRuntimeTests {
             #expect(!processIsAlive(frozen), "the frozen child was killed")
         }
     }
+
+    @Test("with restart: never, a missed heartbeat stops the program for good (kubelet's liveness kill under restartPolicy Never)")
+    func heartbeatFailureHonoursRestartNever() async throws {
+        try await RuntimeHarness.with { h in
+            let settings = HeartbeatSettings(interval: .milliseconds(50), timeout: .milliseconds(300))
+            h.manager.update("beat", config: managed([try testHostPath(), "heartbeat-child"], restart: .never, grace: .milliseconds(200), heartbeat: settings), type: .create)
+            try await h.waitFor("beat", .running)
+            try await eventually("a heartbeat measured") {
+                (h.sample("procmgr_heartbeat_latency_seconds_count{process=\"beat\"}") ?? 0) >= 1
+            }
+            let frozen = try #require(h.runtime.snapshot(of: "beat")?.pid)
+            #expect(kill(frozen, SIGSTOP) == 0)
+            try await h.waitFor("beat", .finished)
+            let status = try #require(h.manager.status(of: "beat"))
+            #expect(status.terminationReason?.contains("heartbeat check failed; restart: never") == true, "\(status)")
+            #expect(status.restartCount == 0)
+            #expect(h.sample("procmgr_restarts_total{process=\"beat\",reason=\"heartbeat\"}") == nil)
+            #expect(!processIsAlive(frozen), "the frozen child was killed")
+            #expect(h.runtime.snapshot(of: "beat")?.pid == nil, "no new child")
+        }
+    }
 }
 
 private func processIsAlive(_ pid: Int32) -> Bool {

@@ -9,9 +9,10 @@ import ProcmgrSupport
 ///
 /// - `syncProcess` starts the program if it is not running (after its restart backoff) — or, in
 ///   adopt mode, takes over the child a previous agent left (see `ProcessRuntime+Adoption`) —,
-///   restarts it when its config changed or its heartbeat or health probe failed (health
-///   restarts back off like crashes), notices an exit and applies the restart policy
-///   (`never`/`on-failure` after a clean exit end the worker: a terminal result).
+///   restarts it when its config changed or its heartbeat or health probe failed (a failed
+///   check is a failure like a crash: it backs off, and `restart: never` ends the worker),
+///   notices an exit and applies the restart policy (`never`/`on-failure` after a clean exit
+///   end the worker: a terminal result).
 /// - `syncTerminatingProcess` stops the whole process group: stop signal, the engine's
 ///   (shrink-only) grace period, SIGKILL; it returns once the group is empty.
 /// - `syncTerminatedProcess` releases the port, the capture, the guardian registration and every
@@ -177,11 +178,22 @@ public final class ProcessRuntime: ProcessSyncer {
             release(child, id: id, instance: &instance)
             instance.lastExit = status
             if let restartReason {
+                // A failed probe or heartbeat is a failure like a crash, so `restart:` decides,
+                // as kubelet's restartPolicy does for a liveness kill: `never` stops here,
+                // `on-failure` and `always` restart. Config and manual restarts are the
+                // operator's own request and always start the program again.
+                let failed = restartReason == "health" || restartReason == "heartbeat"
+                if failed, config.restart == .never {
+                    instance.pendingRestartReason = nil
+                    store(id, instance)
+                    logger.notice("process stopped after a failed \(restartReason) check; not restarted", metadata: ["process": "\(id)", "status": "\(status)"])
+                    return .terminal(reason: "stopped: \(restartReason) check failed; restart: never")
+                }
                 noteRestart(id, reason: restartReason, instance: &instance)
                 instance.nextStartAt = nil
-                // A failing probe is a failure like a crash: repeated health restarts back off
-                // (the circuit breaker) instead of hammering a program that cannot get well.
-                if restartReason == "health" { backOff(after: child, config: config, instance: &instance, now: clock.now) }
+                // Repeated failed checks back off (the circuit breaker) instead of hammering a
+                // program that cannot get well.
+                if failed { backOff(after: child, config: config, instance: &instance, now: clock.now) }
             } else {
                 logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
                 switch config.restart {

@@ -11,6 +11,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -606,6 +609,44 @@ int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid) {
         return -1;
     }
     return 0;
+}
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+long procmgr_release_executable_pages(void) {
+    char exe[PATH_MAX];
+    ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (length <= 0) return -1;
+    exe[length] = 0;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps) return -1;
+    char line[PATH_MAX + 160];
+    long released = 0;
+    int failed = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long start = 0, end = 0;
+        char perms[5] = {0};
+        int path_at = 0;
+        if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3 || path_at == 0) continue;
+        char *path = line + path_at;
+        path[strcspn(path, "\n")] = 0;
+        // Only the executable's own read-only mappings (code, constants, unwind tables): their
+        // pages are clean copies of the file. Writable mappings hold relocated data and state.
+        if (perms[1] != '-' || strcmp(path, exe) != 0) continue;
+        if (madvise((void *)start, end - start, MADV_PAGEOUT) == 0) {
+            released += (long)(end - start);
+        } else {
+            failed = errno;
+        }
+    }
+    fclose(maps);
+    if (released == 0 && failed) {
+        errno = failed;
+        return -1;
+    }
+    return released;
 }
 
 int procmgr_heap_trim(void) {

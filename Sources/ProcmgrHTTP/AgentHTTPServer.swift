@@ -3,8 +3,9 @@ public import Logging
 public import NIOCore
 public import ProcmgrMetrics
 import CompressNIO
+import HummingbirdCore
 
-/// Builds the agent's HTTP API as a Hummingbird `Application`, which is a
+/// Builds the agent's HTTP API on Hummingbird (``AgentHTTPApplication``), a
 /// `Service`: run it in the agent's `ServiceGroup` and it shuts down gracefully
 /// with everything else.
 public enum AgentHTTPServer {
@@ -46,10 +47,12 @@ public enum AgentHTTPServer {
             router.on(RouterPath(route.template), method: route.method, use: handler)
         }
         let table = RouteTable(handlers.all.map(\.0))
-        return Application(
+        let address = BindAddress.hostname(configuration.host, port: configuration.port)
+        return AgentHTTPApplication(
             responder: APIResponder(base: router.buildResponder(), routes: table, metrics: metrics),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
-            onServerRunning: onServerRunning,
-            logger: logger)
+            configuration: ApplicationConfiguration(address: address),
+            serverConfiguration: ServerConfiguration(address: address),
+            logger: logger,
+            serverRunning: onServerRunning)
     }
 }

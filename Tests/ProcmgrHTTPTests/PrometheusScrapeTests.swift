@@ -29,38 +29,10 @@ struct PrometheusScrapeTests {
         try registry.gaugeFamily(name: "procmgr_processes", help: "Processes by state.", labelNames: ["state"])
             .labels("running").set(3)
         let backend = FakeBackend { registry.writeExposition(into: &$0) }
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = try AgentHTTPServer.makeApplication(
-            configuration: APIServerConfiguration(host: "127.0.0.1", port: 0),
-            backend: backend, registry: registry, logger: testLogger(),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            })
-
-        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: testLogger())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            // Whatever happens, shut the server down so the group can end.
-            let failure = await failure(of: {
-                var portIterator = ports.makeAsyncIterator()
-                let port = try #require(await portIterator.next())
-                try #require(port > 0)
-                let prometheus = try PrometheusProcess(targetPort: port)
-                defer { prometheus.stop() }
-                try await scrapeChecks(prometheus, registry: registry)
-            })
-            await services.triggerGracefulShutdown()
-            if let failure { throw failure }
-        }
-    }
-
-    private func failure(of body: () async throws -> Void) async -> (any Error)? {
-        do {
-            try await body()
-            return nil
-        } catch {
-            return error
+        try await withServedAPI(backend: backend, registry: registry) { port in
+            let prometheus = try PrometheusProcess(targetPort: port)
+            defer { prometheus.stop() }
+            try await scrapeChecks(prometheus, registry: registry)
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import ProcmgrHTTP
 import ProcmgrMetrics
+import ServiceLifecycle
 import Testing
 
 /// A quiet logger; set `LOG_LEVEL=debug` to see the server's own logging.
@@ -28,6 +29,40 @@ func withLiveServer<Value: Sendable>(
         configuration: APIServerConfiguration(host: host, port: 0, token: token, maxBodyBytes: maxBodyBytes),
         backend: backend, registry: registry, logger: testLogger())
     return try await app.test(.live, body)
+}
+
+/// Runs the API the way the agent runs it — its own `run()` in a `ServiceGroup`, not
+/// HummingbirdTesting's wrapper — on an ephemeral loopback port, calls `body` with that port and
+/// shuts the server down whatever `body` throws.
+func withServedAPI(
+    backend: FakeBackend = FakeBackend(),
+    registry: MetricsRegistry = MetricsRegistry(),
+    _ body: @Sendable (Int) async throws -> Void
+) async throws {
+    let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+    let app = try AgentHTTPServer.makeApplication(
+        configuration: APIServerConfiguration(host: "127.0.0.1", port: 0),
+        backend: backend, registry: registry, logger: testLogger(),
+        onServerRunning: { channel in
+            portSink.yield(channel.localAddress?.port ?? 0)
+            portSink.finish()
+        })
+    let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: testLogger())
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await services.run() }
+        let outcome: Result<Void, any Error>
+        do {
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            try #require(port > 0)
+            try await body(port)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await services.triggerGracefulShutdown()
+        try outcome.get()
+    }
 }
 
 /// A second, independent connection to the live server behind `client`.

@@ -1,0 +1,66 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The agent's HTTP server: Hummingbird's HTTP/1 server and router, run without the parts of
+/// `Application.run()` an idle agent pays for and does not need.
+///
+/// `Application.run()` starts a `DateCache` service beside the server: a 1 Hz timer that
+/// reformats the `Date` header every second, forever — most of an idle agent's CPU once
+/// everything else sleeps on events. This type's `run()` is that method's request path (the
+/// responder, a 500 for an error that escapes it, the `Date` header, one write per response)
+/// with ``HTTPDateHeader`` formatting the date only when a response is written.
+///
+/// It is still an `ApplicationProtocol`, so `HummingbirdTesting` can drive its router and
+/// responder; the tests that run it as a service (`PrometheusScrapeTests`, the agent's) use
+/// this `run()`.
+struct AgentHTTPApplication<Responder: HTTPResponder>: ApplicationProtocol
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    let responder: Responder
+    let configuration: ApplicationConfiguration
+    let serverConfiguration: ServerConfiguration
+    let logger: Logger
+    let serverRunning: @Sendable (any Channel) async -> Void
+
+    func onServerRunning(_ channel: any Channel) async {
+        await serverRunning(channel)
+    }
+
+    /// Thrown when writing a response hits a parse error: any error but an `HTTPParserError`
+    /// makes the channel handler close the connection without writing a second response.
+    struct ParseErrorWhileWritingResponse: Error {}
+
+    func run() async throws {
+        let dates = HTTPDateHeader()
+        let responder = self.responder
+        let logger = self.logger
+        let server = try HTTPServerBuilder.http1().buildServer(
+            configuration: serverConfiguration,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger
+        ) { (request, responseWriter: consuming ResponseWriter, channel) in
+            let context = Responder.Context(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch let error as HTTPParserError {
+                throw error
+            } catch {
+                logger.debug("unhandled error in the responder", metadata: ["error": "\(error)"])
+                response = Response(status: .internalServerError, body: .init())
+            }
+            response.headers[.date] = dates.current()
+            do {
+                try await responseWriter.write(response: response.head, body: response.body)
+            } catch is HTTPParserError {
+                throw ParseErrorWhileWritingResponse()
+            }
+        } onServerRunning: { channel in
+            await serverRunning(channel)
+        }
+        try await server.run()
+    }
+}

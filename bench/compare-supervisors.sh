@@ -13,10 +13,13 @@
 #
 # procmgr's figures come from `procmgr-bench runtime` (in-process: engine + ProcessRuntime with
 # real children) plus `procmgr-bench runtime-host` measured from outside exactly like the peers
-# (bench/peerbench.py, which also documents the method). Takes about 15 minutes.
+# (bench/peerbench.py, which also documents the method), plus the real agent, `procmgr run
+# --config`, measured the same way in a section of its own. Takes about 20 minutes.
 #
 # Environment:
 #   PROCMGR_BENCH    procmgr-bench to use (default: .build/release, else .build-bench/release)
+#   PROCMGR_AGENT    procmgr to run as the real agent, peer procmgr-agent (default:
+#                    .build-static/release/procmgr, else .build/release/procmgr, else skipped)
 #   PEERS            supervisord,runit,s6 (any subset)
 #   RUNS             3
 #   RESTART_SAMPLES  kills per peer for exit → running (100; procmgr does 200)
@@ -57,6 +60,19 @@ else
 fi
 [[ -x $BENCH ]] || die "$BENCH is not executable"
 BENCH=$(cd "$(dirname "$BENCH")" && pwd)/$(basename "$BENCH")
+
+if [[ -n ${PROCMGR_AGENT:-} ]]; then
+    AGENT=$PROCMGR_AGENT
+    [[ -x $AGENT ]] || die "$AGENT is not executable"
+elif [[ -x $ROOT/.build-static/release/procmgr ]]; then
+    AGENT=$ROOT/.build-static/release/procmgr
+elif [[ -x $ROOT/.build/release/procmgr ]]; then
+    AGENT=$ROOT/.build/release/procmgr
+else
+    AGENT=
+    say "skipping procmgr-agent: no procmgr in .build-static/release or .build/release (set PROCMGR_AGENT)"
+fi
+[[ -z $AGENT ]] || AGENT=$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")
 
 # ---------------------------------------------------------------- cleanup
 
@@ -152,17 +168,18 @@ versions="${versions%,}}"
 MACHINE=$("$BENCH" none 2>/dev/null | head -1 | sed 's/^procmgr-bench none — //')
 say "machine: $MACHINE; $(uptime | sed 's/.*load/load/')"
 say "procmgr-bench: $BENCH"
+say "procmgr (real agent): ${AGENT:-none}"
 
 say "procmgr (in-process): procmgr-bench runtime …"
 (cd "$ROOT" && env PROCMGR_BENCH_TAG="$TAG" PROCMGR_BENCH_RESULTS="$WORK/procmgr.txt" \
     PROCMGR_BENCH_IDLE_WINDOW="$IDLE_WINDOW" PROCMGR_BENCH_IDLE_SETTLE="$IDLE_SETTLE" \
     timeout -k 20 1500 "$BENCH" runtime) | tee "$WORK/procmgr.md" >&2
 
-say "peers: $PEERS, then procmgr as an external host …"
+say "peers: $PEERS, then procmgr as an external host${AGENT:+ and the real agent} …"
 timeout -k 30 3600 "$PYTHON" "$ROOT/bench/peerbench.py" run \
-    --peers "${PEERS:+$PEERS,}procmgr" --runs "$RUNS" --restarts "$RESTART_SAMPLES" \
+    --peers "${PEERS:+$PEERS,}procmgr${AGENT:+,procmgr-agent}" --runs "$RUNS" --restarts "$RESTART_SAMPLES" \
     --idle-window "$IDLE_WINDOW" --idle-settle "$IDLE_SETTLE" \
-    --bench "$BENCH" --tag "$TAG" --versions "$versions" --out "$WORK/peers.json"
+    --bench "$BENCH" ${AGENT:+--agent "$AGENT"} --tag "$TAG" --versions "$versions" --out "$WORK/peers.json"
 
 TABLE=$("$PYTHON" "$ROOT/bench/peerbench.py" table --peers "$WORK/peers.json" --procmgr "$WORK/procmgr.txt")
 LOAD=$(uptime | sed 's/.*load/load/')

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer side of bench/compare-supervisors.sh: runs supervisord, runit and s6 (and procmgr's
-`procmgr-bench runtime-host`, measured from outside exactly like them) through the comparison
-workloads, and prints the combined Markdown table.
+`procmgr-bench runtime-host` and the real agent, `procmgr run --config`, both measured from
+outside exactly like them) through the comparison workloads, and prints the combined Markdown
+table.
 
 Method (the same for every supervisor):
 - State is read from /proc (the supervisor's process tree), never from the supervisor's API:
@@ -9,28 +10,36 @@ Method (the same for every supervisor):
   and has exec'd `sleep` (its comm is `sleep`).
 - Cold start: from launching the supervisor until all N programs run (so it includes the
   supervisor's own start-up; procmgr's in-process figure starts at the first `update`).
-- Memory: sum of PSS (/proc/PID/smaps_rollup) of the supervisor's own processes: every process
-  of its tree that is not a `sleep` (supervisord; runsvdir + runsv×N; s6-svscan + s6-supervise×N;
-  procmgr + its guardian).
+- Memory: sum of PSS (/proc/PID/smaps_rollup) of the supervisor's own processes, 3 s after all
+  programs run (settled: procmgr trims its heap and pages out start-up code 1 s after a burst of
+  spawns): every process of its tree that is not a `sleep` (supervisord; runsvdir + runsv×N;
+  s6-svscan + s6-supervise×N; procmgr + its guardian); for the real agent exactly the agent and
+  its guardian child.
 - Idle CPU: scheduler runtime (/proc/PID/task/*/sched, se.sum_exec_runtime, ns precision) of the
   same processes over a window, as % of one core, summed per thread (see cpu_between).
 - Exit → running: SIGKILL the oldest program process (once it ran ≥ 2 s), time until its parent
   has a new child that exec'd `sleep` (polled every ~0.2 ms).
 - Stop: the peer's own stop command for all 100 programs; "command returns" is that command
-  exiting, "last gone" is the last program process dead (missing or zombie).
+  exiting, "last gone" is the last program process dead (missing or zombie). The agent has no
+  "stop all": an operator stops everything by stopping the agent, so its command is SIGTERM to
+  the agent and it "returns" once the agent has exited (which includes the agent's own shutdown).
 - SIGKILL: 20 programs `sh -c 'sleep 600 & sleep 600 & exec sleep 600'`, SIGKILL the top process
-  (supervisord, runsvdir, s6-svscan, procmgr), count the 60 `sleep`s alive 2 s later.
+  (supervisord, runsvdir, s6-svscan, procmgr, the agent), count the 60 `sleep`s alive 2 s later.
 
 Cleanup: this process is a child subreaper, so every process it started — and every orphan of
 them — stays its descendant; after each scenario all descendants are SIGKILLed and reaped.
 """
 import argparse
 import ctypes
+import itertools
 import json
 import os
+import random
+import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +48,7 @@ import time
 SLEEP = "exec sleep 600"
 TERM_IGNORING = "trap '' TERM; exec sleep 600"
 FAMILY = "sleep 600 & sleep 600 & exec sleep 600"
+BODIES = {SLEEP: "sleep", TERM_IGNORING: "term-ignoring", FAMILY: "family"}
 
 now = time.monotonic
 
@@ -127,6 +137,20 @@ def cpu_between(before, after):
     return sum(value - before.get(key, 0.0) for key, value in after.items())
 
 
+def sharing_executable(pids):
+    """Processes outside this run that run the executable of one of `pids`. PSS divides a file's
+    pages among every process that maps it: with these, the memory figure reads too low."""
+    def identity(pid):
+        try:
+            st = os.stat(f"/proc/{pid}/exe")
+            return st.st_dev, st.st_ino
+        except OSError:
+            return None
+    files = {identity(pid) for pid in pids} - {None}
+    ours = set(tree(os.getpid())) | {os.getpid()}
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) not in ours and identity(e) in files]
+
+
 def memory_mib(pids):
     pss = rss = 0
     for pid in pids:
@@ -181,6 +205,8 @@ def kill_descendants(timeout=15):
 class Peer:
     name = "?"
     depth = 1  # program processes are children (1) or grandchildren (2) of the top process
+    # The stop command only asks (a signal): the stop is over when the top process has exited.
+    stop_waits_for_exit = False
 
     def __init__(self, workdir, env):
         self.dir = workdir
@@ -191,8 +217,16 @@ class Peer:
         return subprocess.Popen(argv, cwd=self.dir, env=self.env, stdin=subprocess.DEVNULL,
                                 stdout=self.logfile, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def own_processes(self, root):
+        """What memory and idle CPU are summed over."""
+        return supervisor_processes(root)
+
     def stop_command(self, ignoring):
         raise NotImplementedError
+
+    def problems(self):
+        """Lines of the peer's output worth a warning (read when its scenario ends)."""
+        return []
 
 
 class Supervisord(Peer):
@@ -292,18 +326,107 @@ class ProcmgrHost(Peer):
         return self.launch([self.bench, "runtime-host", str(self.count), self.kind, "400"])
 
 
-PEERS = {"supervisord": Supervisord, "runit": Runit, "s6": S6, "procmgr": ProcmgrHost}
+def duration(seconds):
+    """A config duration (`10s`, `1500ms`): whole seconds where exact, else milliseconds."""
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{round(seconds * 1000)}ms"
+
+
+# 9464 is the agent's default listen address and 19464 the one other runs on this machine use.
+RESERVED_PORTS = {9464, 19464}
+
+
+def free_port():
+    """A loopback TCP port nothing listens on. Picked below the ephemeral range (32768–60999 on
+    Linux), where only listeners compete: an ephemeral port found free can be taken by any
+    outgoing connection before the agent binds it. No SO_REUSEADDR, so a port with connections
+    in TIME_WAIT counts as taken too."""
+    start = random.randrange(20000, 30000)
+    for port in itertools.chain(range(start, 30000), range(20000, start)):
+        if port in RESERVED_PORTS:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000–29999")
+
+
+class ProcmgrAgent(Peer):
+    """`procmgr run --config FILE`: the real agent (config stack, reconciler, HTTP server,
+    guardian), measured from outside like the peers. Its direct children are the programs and its
+    guardian (`procmgr-guard`, forked first thing; it kills the programs if the agent dies)."""
+    name = "procmgr-agent"
+    agent = None
+    guardian = "procmgr-guard"
+    # SIGTERM is the agent's "stop all": it stops every program with its grace, then exits 0.
+    stop_waits_for_exit = True
+    # Restarts at once (the restart row is "backoff initial 0"): every delay is
+    # initial × multiplierⁿ = 0; the validator wants max > 0, which then caps nothing.
+    backoff = "{initial: 0s, max: 1s, multiplier: 2, jitter: 0, reset_after: 60s}"
+    problem = re.compile(rb"^\S+ (warning|error|critical) |.*Fatal error")  # log levels; Swift traps
+
+    def write(self, programs):
+        self.conf = os.path.join(self.dir, "procmgr.yaml")
+        self.port = free_port()
+        # JSON strings are YAML double-quoted scalars: no quoting rules of our own.
+        lines = [
+            "agent:",
+            f"  listen: 127.0.0.1:{self.port}",
+            f"  state_dir: {json.dumps(os.path.join(self.dir, 'state'))}",
+            "  shutdown_grace_period: 30s",
+            "processes:",
+        ]
+        for name, body, grace in programs:
+            # What runs is what the peers run: `sleep 600` exec'd directly (as supervisord and
+            # runtime-host do; runit's and s6's run scripts exec it from sh), anything else in sh.
+            argv = ["sleep", "600"] if body == SLEEP else ["sh", "-c", body]
+            lines.append(
+                f"  - {{ id: {name}, command: {json.dumps(argv)}, port: none, "
+                f"grace_period: {duration(grace)}, restart: always, backoff: {self.backoff} }}")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        self.process = self.launch([self.agent, "run", "--config", self.conf])
+        return self.process
+
+    def own_processes(self, root):
+        """The agent and its guardian, named, not "the tree minus the sleeps": a program caught
+        between fork and exec (a restart) still has the agent's comm and would count as agent."""
+        guardians = [c for c in children(root) if comm(c) == self.guardian]
+        if len(guardians) != 1:
+            log(f"warning: {self.name}: {len(guardians)} {self.guardian} children, expected 1")
+        return [root] + guardians
+
+    def stop_command(self, ignoring):
+        # Only the signal: whether the agent has exited is seen by stop_all, which is its parent
+        # and reaps it (a `kill -0` loop elsewhere would see its zombie as alive, until reaped).
+        return ["kill", "-TERM", str(self.process.pid)]
+
+    def problems(self):
+        self.logfile.flush()
+        with open(self.logfile.name, "rb") as f:
+            return [line.decode(errors="replace").rstrip() for line in f if self.problem.match(line)]
+
+
+PEERS = {"supervisord": Supervisord, "runit": Runit, "s6": S6, "procmgr": ProcmgrHost,
+         "procmgr-agent": ProcmgrAgent}
 
 
 # ---------------------------------------------------------------- workloads
 
 class Scenario:
     """A peer with `count` programs, started and torn down."""
+    keep_logs = None  # a directory: each scenario's peer output is copied there before removal
+    serial = itertools.count(1)
 
     def __init__(self, peer_class, count, body, grace=10, env=None):
         self.dir = tempfile.mkdtemp(prefix=f"procmgr-compare-{peer_class.name}-")
         self.peer = peer_class(self.dir, env or os.environ)
         self.count = count
+        self.label = f"{count}-{BODIES.get(body, 'other')}"
         self.peer.write([(f"p{i:04d}", body, grace) for i in range(count)])
 
     def __enter__(self):
@@ -311,7 +434,14 @@ class Scenario:
 
     def __exit__(self, *exc):
         kill_descendants()
+        problems = self.peer.problems()
+        if problems:
+            log(f"warning: {self.peer.name} ({self.label}) logged {len(problems)} warnings/errors, first: {problems[0][:300]}")
         self.peer.logfile.close()
+        if self.keep_logs:
+            os.makedirs(self.keep_logs, exist_ok=True)
+            kept = os.path.join(self.keep_logs, f"{next(self.serial):03d}-{self.peer.name}-{self.label}.out")
+            shutil.copyfile(self.peer.logfile.name, kept)
         shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
@@ -366,10 +496,14 @@ def cold_start(peer_class, count, idle=None, env=None):
         result = {"cold": ready - begin}
         if idle:
             settle, window = idle
-            time.sleep(1)
-            own = supervisor_processes(scenario.process.pid)
+            time.sleep(3)
+            own = scenario.peer.own_processes(scenario.process.pid)
             result["pss_mib"], result["rss_mib"] = memory_mib(own)
             result["processes"] = len(own)
+            sharers = sharing_executable(own)
+            if sharers:
+                result["exe_shared_with"] = len(sharers)
+                log(f"warning: {len(sharers)} other processes run {scenario.peer.name}'s executable (PSS too low): {sharers[:10]}")
             time.sleep(max(0, ready + settle - now()))
             cpu_before, start = thread_runtimes(own), now()
             time.sleep(window)
@@ -436,8 +570,10 @@ def stop_all(peer_class, count, ignoring, env=None):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         returned = gone = None
         deadline = start + 30
+        waits = scenario.peer.stop_waits_for_exit
         while (returned is None or gone is None) and now() < deadline:
-            if returned is None and command.poll() is not None:
+            # poll() of the top process reaps it: it is our child, so it is gone only then.
+            if returned is None and command.poll() is not None and (not waits or scenario.process.poll() is not None):
                 returned = now()
             while remaining and not alive(*remaining[0]):
                 remaining.pop(0)
@@ -450,6 +586,8 @@ def stop_all(peer_class, count, ignoring, env=None):
             log(f"warning: {shlex.join(argv[:4])}… exited {command.returncode}: {error[:300]}")
         if returned is None:
             command.kill()
+        elif waits and scenario.process.returncode != 0:
+            log(f"warning: {scenario.peer.name} exited {scenario.process.returncode} on SIGTERM (expected 0)")
         return {"command": None if returned is None else returned - start,
                 "last_gone": None if gone is None else gone - start}
 
@@ -546,6 +684,7 @@ def table(args):
     pm = read_procmgr(args.procmgr)
     columns = [n for n in ("supervisord", "runit", "s6") if n in peers]
     host = peers.get("procmgr", {})
+    agent = peers.get("procmgr-agent", {})
 
     def peer_cell(name, key, kind):
         p = peers.get(name, {})
@@ -594,9 +733,11 @@ def table(args):
                  f"{pm['heartbeat_cpu_pct'][0]:.2f} %" if pm.get("heartbeat_cpu_pct") else "n/a", "≤ 1 %"))
 
     header = ["workload"] + [f"{c} {versions.get(c, '')}".strip() for c in columns] + ["procmgr", "goal"]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for label, cells, procmgr, goal in rows:
-        out.append("| " + " | ".join([label] + cells + [procmgr, goal]) + " |")
+    out = []
+    if columns or pm or host:  # a run of the agent alone has nothing for this table
+        out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        for label, cells, procmgr, goal in rows:
+            out.append("| " + " | ".join([label] + cells + [procmgr, goal]) + " |")
     if host:
         memory = f"{host['pss_mib']:.1f} MiB (RSS {host['rss_mib']:.1f} MiB)" if "pss_mib" in host else "n/a"
         out += ["", "procmgr measured from outside, like the peers (`procmgr-bench runtime-host`: launch → all running, "
@@ -606,7 +747,30 @@ def table(args):
                 f"| cold start, 1,000 processes running | {peer_cell('procmgr', 'cold1000', 'mmm_s')} |",
                 f"| memory (PSS) with 1,000 running | {memory} |",
                 f"| idle CPU with 1,000 running, no probes | {peer_cell('procmgr', 'idle_cpu_pct', 'pct')} |"]
-    print("\n".join(out))
+    if agent:
+        def stop(key, main, other, what):
+            """The row's figure, and the other one: the agent's own shutdown is their difference."""
+            if not agent.get(key):
+                return "n/a"
+            return (f"{mmm([v[main] for v in agent[key]], 3)} s ({what} "
+                    f"{mmm([v[other] for v in agent[key]], 3)} s)")
+        memory = f"{agent['pss_mib']:.1f} MiB (RSS {agent['rss_mib']:.1f} MiB)" if "pss_mib" in agent else "n/a"
+        if agent.get("exe_shared_with"):
+            memory += f"; too low: {agent['exe_shared_with']} other processes ran the same binary"
+        name = f"procmgr run {versions.get('procmgr-agent', '')}".strip()
+        out += ["", "The real agent measured from outside, like the peers (`procmgr run --config`: config, reconciler, "
+                "HTTP server; launch → all running; PSS and CPU of agent + guardian; stop = SIGTERM to the agent, "
+                "\"command returns\" = the agent has exited, so it includes the agent's own shutdown):", "",
+                f"| workload | {name} | goal |", "|---|---|---|",
+                f"| cold start, 100 processes running | {peer_cell('procmgr-agent', 'cold100', 'mmm_s')} | ≤ 0.06 s |",
+                f"| cold start, 1,000 processes running | {peer_cell('procmgr-agent', 'cold1000', 'mmm_s')} | ≤ 0.6 s |",
+                f"| memory (PSS) with 1,000 running | {memory} | ≤ 30 MiB |",
+                f"| idle CPU with 1,000 running, no probes | {peer_cell('procmgr-agent', 'idle_cpu_pct', 'pct')} | ≤ 0.05 % |",
+                f"| exit → running again, p99 (backoff initial 0) | {peer_cell('procmgr-agent', 'restart', 'restart')} | ≤ 5 ms |",
+                f"| stop 100 TERM-ignoring, grace 1 s: last gone | {stop('stop_ignoring', 'last_gone', 'command', 'agent exited')} | ≤ 1.05 s |",
+                f"| stop 100 TERM-obeying: command returns (agent exited) | {stop('stop_obeying', 'command', 'last_gone', 'last gone')} | ≤ 0.1 s |",
+                f"| descendants alive 2 s after the agent is SIGKILLed (20 × 3) | {peer_cell('procmgr-agent', 'survivors', 'surv')} | 0 |"]
+    print("\n".join(out).strip("\n"))
 
 
 # ---------------------------------------------------------------- main
@@ -615,12 +779,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
-    run.add_argument("--peers", default="supervisord,runit,s6,procmgr")
+    run.add_argument("--peers", default="supervisord,runit,s6,procmgr,procmgr-agent")
     run.add_argument("--runs", type=int, default=3)
     run.add_argument("--restarts", type=int, default=100)
     run.add_argument("--idle-settle", type=float, default=15)
     run.add_argument("--idle-window", type=float, default=30)
     run.add_argument("--bench", help="procmgr-bench executable (for the procmgr peer)")
+    run.add_argument("--agent", help="procmgr executable (for the procmgr-agent peer: `procmgr run --config`)")
+    run.add_argument("--logs", help="keep each scenario's supervisor output (and the agent's log) in this directory")
     run.add_argument("--tag", help="exported as PROCMGR_BENCH_TAG to everything started (a backstop for the caller's cleanup)")
     run.add_argument("--versions", default="{}", help="JSON {peer: version}")
     run.add_argument("--out", required=True)
@@ -640,10 +806,21 @@ def main():
     if args.tag:
         env["PROCMGR_BENCH_TAG"] = args.tag
     ProcmgrHost.bench = args.bench
+    Scenario.keep_logs = args.logs
     results = {"_versions": json.loads(args.versions)}
+    names = [p for p in args.peers.split(",") if p]
+    private = None
     try:
-        for name in [p for p in args.peers.split(",") if p]:
-            if name == "procmgr" and not args.bench:
+        if "procmgr-agent" in names and args.agent:
+            # A private copy, so that no other process maps the same file (another agent of this
+            # build would take half its pages off the PSS) and a rebuild midway changes nothing.
+            private = tempfile.mkdtemp(prefix="procmgr-compare-bin-")
+            ProcmgrAgent.agent = shutil.copy2(args.agent, private)
+            if "procmgr-agent" not in results["_versions"]:
+                version = subprocess.run([ProcmgrAgent.agent, "--version"], capture_output=True, text=True).stdout.strip()
+                results["_versions"]["procmgr-agent"] = version.splitlines()[0] if version else "?"
+        for name in names:
+            if (name == "procmgr" and not args.bench) or (name == "procmgr-agent" and not ProcmgrAgent.agent):
                 continue
             try:
                 results[name] = run_peer(name, args, env)
@@ -653,6 +830,8 @@ def main():
                 json.dump(results, f, indent=1)
     finally:
         kill_descendants()
+        if private:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 if __name__ == "__main__":

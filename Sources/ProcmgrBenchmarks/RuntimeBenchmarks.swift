@@ -191,9 +191,11 @@ enum RuntimeBenchmarks {
                 let ids = (0..<1000).map { "cold-\($0)" }
                 guard let elapsed = await start(rig, ids, config: program(sleepForever)) else { return (nil, nil, nil) }
                 guard run == 0 else { return (elapsed.benchmarkSeconds, nil, nil) }
-                try? await Task.sleep(for: .seconds(1))
+                // Settled: the spawn thread trims the heap and pages out start-up code 1 s
+                // after the burst (as peerbench.py, 3 s after the last start).
+                try? await Task.sleep(for: .seconds(3))
                 let memory = MemoryFigures.now()
-                try? await Task.sleep(for: idleSettle - .seconds(1))
+                try? await Task.sleep(for: idleSettle - .seconds(3))
                 let cpu = await idleCPUPercent(over: idleWindow)
                 return (elapsed.benchmarkSeconds, memory, cpu)
             }

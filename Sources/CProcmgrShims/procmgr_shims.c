@@ -11,9 +11,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <limits.h>
+#include <link.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -615,38 +614,53 @@ int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid) {
 #define MADV_PAGEOUT 21
 #endif
 
-long procmgr_release_executable_pages(void) {
-    char exe[PATH_MAX];
-    ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (length <= 0) return -1;
-    exe[length] = 0;
-    FILE *maps = fopen("/proc/self/maps", "re");
-    if (!maps) return -1;
-    char line[PATH_MAX + 160];
-    long released = 0;
-    int failed = 0;
-    while (fgets(line, sizeof line, maps)) {
-        unsigned long start = 0, end = 0;
-        char perms[5] = {0};
-        int path_at = 0;
-        if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3 || path_at == 0) continue;
-        char *path = line + path_at;
-        path[strcspn(path, "\n")] = 0;
-        // Only the executable's own read-only mappings (code, constants, unwind tables): their
-        // pages are clean copies of the file. Writable mappings hold relocated data and state.
-        if (perms[1] != '-' || strcmp(path, exe) != 0) continue;
-        if (madvise((void *)start, end - start, MADV_PAGEOUT) == 0) {
-            released += (long)(end - start);
+struct release_pass {
+    long advised;
+    int failed;
+};
+
+// Called for every loaded object; the first is the main program (empty name).
+static int release_main_program(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct release_pass *pass = data;
+    long page = sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        // Loadable and not writable: code, constants, unwind tables — clean file pages. The
+        // writable segment (data, and RELRO, made read-only after relocation but anonymous
+        // copies by then) is left alone: paging it out would only swap it.
+        if (segment->p_type != PT_LOAD || (segment->p_flags & PF_W)) continue;
+        uintptr_t first = info->dlpi_addr + segment->p_vaddr;
+        uintptr_t last = first + segment->p_memsz;
+        first = (first + page - 1) & ~(uintptr_t)(page - 1);  // inward: never a neighbour's page
+        last &= ~(uintptr_t)(page - 1);
+        if (last <= first) continue;
+        if (madvise((void *)first, last - first, MADV_PAGEOUT) == 0) {
+            pass->advised += (long)(last - first);
         } else {
-            failed = errno;
+            pass->failed = errno;
         }
     }
-    fclose(maps);
-    if (released == 0 && failed) {
-        errno = failed;
+    return 1;  // the main program only
+}
+
+long procmgr_release_executable_pages(void) {
+    // The kernel pages out a file's cached pages only for a caller that owns the file, may
+    // write it, or has CAP_FOWNER (the page-cache side-channel rule); for anyone else the call
+    // is a silent no-op, so do not make it.
+    struct stat file;
+    if (stat("/proc/self/exe", &file) != 0) return -1;
+    if (geteuid() != 0 && geteuid() != file.st_uid && access("/proc/self/exe", W_OK) != 0) {
+        errno = EPERM;
         return -1;
     }
-    return released;
+    struct release_pass pass = {0, 0};
+    dl_iterate_phdr(release_main_program, &pass);
+    if (pass.advised == 0 && pass.failed) {
+        errno = pass.failed;
+        return -1;
+    }
+    return pass.advised;
 }
 
 int procmgr_heap_trim(void) {

@@ -12,7 +12,10 @@ import NIOPosix
 /// reformats the `Date` header every second, forever — most of an idle agent's CPU once
 /// everything else sleeps on events. This type's `run()` is that method's request path (the
 /// responder, a 500 for an error that escapes it, the `Date` header, one write per response)
-/// with ``HTTPDateHeader`` formatting the date only when a response is written.
+/// and the request id in the logger's metadata, with ``HTTPDateHeader`` formatting the date
+/// only when a response is written. Not carried over, because the agent uses neither:
+/// `services` and `processesRunBeforeServerStart` (run them in the agent's `ServiceGroup`),
+/// and the `Server` header (no `serverName` is set).
 ///
 /// It is still an `ApplicationProtocol`, so `HummingbirdTesting` can drive its router and
 /// responder; the tests that run it as a service (`PrometheusScrapeTests`, the agent's) use
@@ -42,7 +45,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         ) { (request, responseWriter: consuming ResponseWriter, channel) in
-            let context = Responder.Context(source: .init(channel: channel, logger: logger))
+            // Hummingbird's `RequestContext.id` reads this metadata (and traps without it).
+            var requestLogger = logger
+            requestLogger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
+            let context = Responder.Context(source: .init(channel: channel, logger: requestLogger))
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

@@ -92,27 +92,40 @@ public final class SpawnThread: Sendable {
 
     /// How long the thread waits after its last spawn before trimming the heap.
     static let heapTrimDelayMilliseconds: Int32 = 1_000
-    /// The least time between two releases of the executable's pages (``releaseCode()``): a
-    /// program in a crash loop makes a burst every few seconds, and each release makes the
-    /// code that runs next fault back in.
+    /// The least time between two releases of the executable's pages (``ExecutablePages``): each
+    /// release makes the code that runs next fault back in.
     static let codeReleaseInterval: Duration = .seconds(600)
+    /// Only a burst of at least this many spawns (a cold start, a big reload) is followed by a
+    /// release: a single restart in a crash loop is not, so the code that restart and the
+    /// runtime's reactor, heartbeats and probes run stays where it is when an operator watches.
+    static let codeReleaseMinimumBurst = 32
 
     private func run() {
-        var spawnedSinceTrim = false
+        var spawnsSinceTrim = 0
         var lastCodeRelease: ContinuousClock.Instant?
+        var releaseReported = false
         while true {
-            if spawnedSinceTrim, !waitForRequests(timeoutMilliseconds: Self.heapTrimDelayMilliseconds) {
+            if spawnsSinceTrim > 0, !waitForRequests(timeoutMilliseconds: Self.heapTrimDelayMilliseconds) {
                 // A burst of spawns is over (a cold start of 1,000 leaves ~10 MiB of freed task
                 // frames and buffers spread over the malloc arenas, resident for good unless
                 // handed back). This thread is idle and not part of the cooperative pool, so
                 // the trim's millisecond costs nobody.
                 _ = procmgr_heap_trim()
                 let now = ContinuousClock.now
-                if lastCodeRelease.map({ $0.duration(to: now) >= Self.codeReleaseInterval }) ?? true {
-                    Self.releaseCode()
+                if spawnsSinceTrim >= Self.codeReleaseMinimumBurst,
+                   lastCodeRelease.map({ $0.duration(to: now) >= Self.codeReleaseInterval }) ?? true {
+                    let advised = ExecutablePages.release()
                     lastCodeRelease = now
+                    if !releaseReported {
+                        releaseReported = true
+                        if advised >= 0 {
+                            logger.debug("paged out start-up code", metadata: ["bytes": "\(advised)", "spawns": "\(spawnsSinceTrim)"])
+                        } else {
+                            logger.info("start-up code stays resident: the kernel pages out only a binary this user owns or may write (or with CAP_FOWNER), or needs Linux 5.4", metadata: ["errno": "\(errno)"])
+                        }
+                    }
                 }
-                spawnedSinceTrim = false
+                spawnsSinceTrim = 0
                 continue
             }
             var value: UInt64 = 0
@@ -125,20 +138,8 @@ public final class SpawnThread: Sendable {
             for request in batch {
                 request.continuation.resume(returning: perform(request.spec))
             }
-            spawnedSinceTrim = spawnedSinceTrim || !batch.isEmpty
+            spawnsSinceTrim += batch.count
         }
-    }
-
-    /// Hands back the executable's code and constants that start-up mapped: parsing the config,
-    /// reconciling and 1,000 spawns leave ~22 MiB of a 28 MB text segment mapped (fault-around
-    /// maps 64 KiB per fault), while a settled agent runs ~1.2 MiB of it idle and ~5 MiB while
-    /// scraped. The pages leave memory for real (`MADV_PAGEOUT`), so PSS, RSS and a cgroup's
-    /// charge all drop; whatever runs later comes back by page faults from the page cache or
-    /// the file. Best effort: an older kernel (EINVAL) keeps everything mapped, as before.
-    /// Returns the bytes advised (0 when the kernel refused).
-    @discardableResult
-    static func releaseCode() -> Int {
-        max(0, procmgr_release_executable_pages())
     }
 
     /// Whether a request is (or becomes) pending within the timeout; `poll` on the eventfd.

@@ -25,6 +25,9 @@
 //                                100-byte lines; prints "FLOOD <lines> <bytes> <recent> <growth KiB>"
 //                                where growth is this process's peak RSS minus its RSS before —
 //                                measured here because a test process's RSS is every test's.
+//   release-code                 pages out its own code (ExecutablePages.release) and prints
+//                                "PAGES <resident KiB before> <after> <bytes advised>": alone in
+//                                its process, so no other test faults code back in between.
 import Glibc
 import Logging
 import ProcmgrEngine
@@ -235,6 +238,13 @@ case "capture-flood":
     } catch {
         fail("\(error)")
     }
+
+case "release-code":
+    guard let before = ExecutablePages.residentKiB() else { fail("cannot read /proc/self/smaps") }
+    let advised = ExecutablePages.release()
+    let after = ExecutablePages.residentKiB() ?? -1
+    emit("PAGES \(before) \(after) \(advised) errno=\(advised < 0 ? errno : 0)")
+    exit(0)
 
 default:
     fail("unknown mode \(arguments[1])")

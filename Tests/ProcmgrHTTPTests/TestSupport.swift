@@ -49,7 +49,11 @@ func withServedAPI(
         })
     let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: testLogger())
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await services.run() }
+        group.addTask {
+            // A server that cannot bind ends the stream, so `body` is not waited for in vain.
+            defer { portSink.finish() }
+            try await services.run()
+        }
         let outcome: Result<Void, any Error>
         do {
             var iterator = ports.makeAsyncIterator()

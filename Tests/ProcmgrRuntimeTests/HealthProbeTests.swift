@@ -98,8 +98,9 @@ struct HealthProbeTests {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
         try await RuntimeHarness.with(portRange: 39_260...39_279) { h in
-            // 404 from the first probe: the file is never there.
-            let health = HealthProbeSettings(path: "/missing", interval: .milliseconds(300), timeout: .seconds(2), failureThreshold: 2, successThreshold: 1)
+            // 404 from the first probe: the file is never there. A 1 s interval keeps the child
+            // alive long enough (the second failure) to read its pid after `running`.
+            let health = HealthProbeSettings(path: "/missing", interval: .seconds(1), timeout: .seconds(2), failureThreshold: 2, successThreshold: 1)
             h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, restart: .never, grace: .milliseconds(500), health: health), type: .create)
             try await h.waitFor("web", .running)
             let pid = try #require(h.runtime.snapshot(of: "web")?.pid)

@@ -229,7 +229,9 @@ struct ProcessRuntimeTests {
     @Test("with restart: never, a missed heartbeat stops the program for good (kubelet's liveness kill under restartPolicy Never)")
     func heartbeatFailureHonoursRestartNever() async throws {
         try await RuntimeHarness.with { h in
-            let settings = HeartbeatSettings(interval: .milliseconds(50), timeout: .milliseconds(300))
+            // A 2 s timeout: with `never`, one spurious timeout on a loaded machine before the
+            // SIGSTOP would end the program and this test with it.
+            let settings = HeartbeatSettings(interval: .milliseconds(50), timeout: .seconds(2))
             h.manager.update("beat", config: managed([try testHostPath(), "heartbeat-child"], restart: .never, grace: .milliseconds(200), heartbeat: settings), type: .create)
             try await h.waitFor("beat", .running)
             try await eventually("a heartbeat measured") {

@@ -124,12 +124,15 @@ enum {
 // when memory was released. Not exported by Swift's Glibc module, hence here.
 int procmgr_heap_trim(void);
 
-// Pages out (madvise MADV_PAGEOUT, Linux 5.4+) the running executable's read-only file mappings:
-// code, constants and unwind tables. Start-up (config parsing, 1,000 spawns) maps most of a
-// 28 MB text segment (fault-around maps 64 KiB per fault) while the settled agent runs ~1 MiB of
-// it; this hands the rest back for real (page cache included, so a cgroup limit sees it too).
-// Pages another process maps too (the guardian) are kept. What runs again later is read back
-// by ordinary page faults. Returns the bytes advised, or -1 with errno (EINVAL: older kernel).
+// Pages out (madvise MADV_PAGEOUT, Linux 5.4+) the main program's loadable segments that are not
+// writable: code, constants and unwind tables (found with dl_iterate_phdr; the writable segment,
+// RELRO included, is left alone). Start-up (config parsing, 1,000 spawns) maps most of a 28 MB
+// text segment (fault-around maps 64 KiB per fault) while the settled agent runs ~1 MiB of it;
+// this hands the rest back for real (page cache included, so a cgroup limit sees it too). Pages
+// another process maps too (the guardian) are kept; what runs again later is read back by
+// ordinary page faults. The kernel does this only for a caller that owns the binary, may write
+// it, or is privileged; otherwise this returns -1 with EPERM without calling madvise. Returns
+// the bytes advised, or -1 with errno (EINVAL: kernel older than 5.4).
 long procmgr_release_executable_pages(void);
 
 int procmgr_eventfd(unsigned int initval, int nonblocking);

@@ -59,7 +59,7 @@ extension ProcessRuntime {
                 // A sync now lets the restart backoff start counting toward its reset.
                 hooks.withLock { $0 }?.requestSync(job.id)
             case .becameUnhealthy:
-                logger.warning("health probe failed \(settings.failureThreshold) times in a row; restarting", metadata: ["process": "\(job.id)", "result": "\(result.rawValue)"])
+                logger.warning("health probe failed \(settings.failureThreshold) times in a row; stopping the program (restart: decides whether it starts again)", metadata: ["process": "\(job.id)", "result": "\(result.rawValue)"])
                 hooks.withLock { $0 }?.requestSync(job.id)
                 return
             case nil:

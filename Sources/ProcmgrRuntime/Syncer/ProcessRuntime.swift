@@ -461,7 +461,7 @@ public final class ProcessRuntime: ProcessSyncer {
                     return true
                 }
                 if restart {
-                    self.logger.warning("heartbeat missed; restarting", metadata: ["process": "\(job.id)"])
+                    self.logger.warning("heartbeat missed; stopping the program (restart: decides whether it starts again)", metadata: ["process": "\(job.id)"])
                     job.channel.close()
                     self.hooks.withLock { $0 }?.requestSync(job.id)
                 }

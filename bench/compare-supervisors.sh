@@ -14,7 +14,8 @@
 # procmgr's figures come from `procmgr-bench runtime` (in-process: engine + ProcessRuntime with
 # real children) plus `procmgr-bench runtime-host` measured from outside exactly like the peers
 # (bench/peerbench.py, which also documents the method), plus the real agent, `procmgr run
-# --config`, measured the same way in a section of its own. Takes about 20 minutes.
+# --config`, measured the same way in a section of its own, and the floor for the cold-start rows:
+# bench/spawn-floor.c (posix_spawnp and nothing else), built with cc. Takes about 20 minutes.
 #
 # Environment:
 #   PROCMGR_BENCH    procmgr-bench to use (default: .build/release, else .build-bench/release)
@@ -163,6 +164,18 @@ versions="{"
 for peer in "${available[@]}"; do versions+="\"$peer\": \"$(version_of "$peer")\","; done
 versions="${versions%,}}"
 
+# The floor (bench/spawn-floor.c): only posix_spawnp, for the cold-start rows. Needs a C compiler.
+FLOOR=
+if CC_BIN=$(command -v cc || command -v gcc || command -v clang); then
+    if "$CC_BIN" -O2 -o "$WORK/spawn-floor" "$ROOT/bench/spawn-floor.c"; then
+        FLOOR=$WORK/spawn-floor
+    else
+        say "skipping the floor: bench/spawn-floor.c did not compile"
+    fi
+else
+    say "skipping the floor: no C compiler (cc, gcc, clang)"
+fi
+
 # ---------------------------------------------------------------- run
 
 MACHINE=$("$BENCH" none 2>/dev/null | head -1 | sed 's/^procmgr-bench none — //')
@@ -177,9 +190,9 @@ say "procmgr (in-process): procmgr-bench runtime …"
 
 say "peers: $PEERS, then procmgr as an external host${AGENT:+ and the real agent} …"
 timeout -k 30 3600 "$PYTHON" "$ROOT/bench/peerbench.py" run \
-    --peers "${PEERS:+$PEERS,}procmgr${AGENT:+,procmgr-agent}" --runs "$RUNS" --restarts "$RESTART_SAMPLES" \
+    --peers "${PEERS:+$PEERS,}procmgr${AGENT:+,procmgr-agent}${FLOOR:+,floor}" --runs "$RUNS" --restarts "$RESTART_SAMPLES" \
     --idle-window "$IDLE_WINDOW" --idle-settle "$IDLE_SETTLE" \
-    --bench "$BENCH" ${AGENT:+--agent "$AGENT"} --tag "$TAG" --versions "$versions" --out "$WORK/peers.json"
+    --bench "$BENCH" ${AGENT:+--agent "$AGENT"} ${FLOOR:+--floor "$FLOOR"} --tag "$TAG" --versions "$versions" --out "$WORK/peers.json"
 
 TABLE=$("$PYTHON" "$ROOT/bench/peerbench.py" table --peers "$WORK/peers.json" --procmgr "$WORK/procmgr.txt")
 LOAD=$(uptime | sed 's/.*load/load/')

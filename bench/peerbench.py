@@ -411,8 +411,35 @@ class ProcmgrAgent(Peer):
             return [line.decode(errors="replace").rstrip() for line in f if self.problem.match(line)]
 
 
+class Floor(Peer):
+    """bench/spawn-floor.c: N `posix_spawnp`s of `sleep 600` and nothing else — what a cold
+    start costs on this machine before any supervision. Only the cold-start rows apply."""
+    name = "floor"
+    binary = None
+
+    def write(self, programs):
+        if any(body != SLEEP for _, body, _ in programs):
+            raise ValueError("the floor runs only sleep programs")
+        self.count = len(programs)
+
+    def start(self):
+        return self.launch([self.binary, str(self.count)])
+
+    def own_processes(self, root):
+        return [root]
+
+    def internal_seconds(self):
+        """The spawner's own figure: first spawn → last spawn returned."""
+        self.logfile.flush()
+        with open(self.logfile.name) as f:
+            for line in f:
+                if line.startswith("SPAWNED "):
+                    return float(line.split()[2])
+        return None
+
+
 PEERS = {"supervisord": Supervisord, "runit": Runit, "s6": S6, "procmgr": ProcmgrHost,
-         "procmgr-agent": ProcmgrAgent}
+         "procmgr-agent": ProcmgrAgent, "floor": Floor}
 
 
 # ---------------------------------------------------------------- workloads
@@ -613,7 +640,35 @@ def survivors(peer_class, programs=20, env=None):
         return {"alive": sum(alive(p, s) for p, s in members.items()), "total": len(members)}
 
 
+def floor_cold_start(count, env):
+    """A cold start of the floor spawner: from outside (like every peer) and its own figure."""
+    with Scenario(Floor, count, SLEEP, env=env) as scenario:
+        begin = now()
+        scenario.launch()
+        ready = scenario.wait_ready()
+        if ready is None:
+            return None
+        deadline = now() + 10
+        internal = scenario.peer.internal_seconds()
+        while internal is None and now() < deadline:
+            time.sleep(0.01)
+            internal = scenario.peer.internal_seconds()
+        return {"cold": ready - begin, "internal": internal}
+
+
+def run_floor(args, env):
+    result = {}
+    for count in (1000, 100):
+        runs = [r for r in (floor_cold_start(count, env) for _ in range(args.runs)) if r]
+        result[f"cold{count}"] = [r["cold"] for r in runs]
+        result[f"internal{count}"] = [r["internal"] for r in runs if r["internal"] is not None]
+        log(f"floor: cold start {count}: outside {result[f'cold{count}']}, internal {result[f'internal{count}']}")
+    return result
+
+
 def run_peer(name, args, env):
+    if name == "floor":
+        return run_floor(args, env)
     cls = PEERS[name]
     result = {}
     runs = args.runs
@@ -770,6 +825,17 @@ def table(args):
                 f"| stop 100 TERM-ignoring, grace 1 s: last gone | {stop('stop_ignoring', 'last_gone', 'command', 'agent exited')} | ≤ 1.05 s |",
                 f"| stop 100 TERM-obeying: command returns (agent exited) | {stop('stop_obeying', 'command', 'last_gone', 'last gone')} | ≤ 0.1 s |",
                 f"| descendants alive 2 s after the agent is SIGKILLed (20 × 3) | {peer_cell('procmgr-agent', 'survivors', 'surv')} | 0 |"]
+    floor = peers.get("floor", {})
+    if floor:
+        def both(count):
+            outside = f"{mmm(floor[f'cold{count}'])} s" if floor.get(f"cold{count}") else "n/a"
+            inside = f"{mmm(floor[f'internal{count}'], 3)} s" if floor.get(f"internal{count}") else "n/a"
+            return f"| cold start, {count:,} processes running | {outside} | {inside} |"
+        out += ["", "The floor: bench/spawn-floor.c, one `posix_spawnp` of `sleep 600` per program and nothing "
+                "else (no supervision, capture or bookkeeping), measured from outside like the peers and by "
+                "its own clock (first spawn → last spawn returned, which glibc does once the child exec'd):", "",
+                "| workload | floor, from outside | floor, its own clock |", "|---|---|---|",
+                both(100), both(1000)]
     print("\n".join(out).strip("\n"))
 
 
@@ -785,6 +851,7 @@ def main():
     run.add_argument("--idle-settle", type=float, default=15)
     run.add_argument("--idle-window", type=float, default=30)
     run.add_argument("--bench", help="procmgr-bench executable (for the procmgr peer)")
+    run.add_argument("--floor", help="bench/spawn-floor.c, built (for the floor peer)")
     run.add_argument("--agent", help="procmgr executable (for the procmgr-agent peer: `procmgr run --config`)")
     run.add_argument("--logs", help="keep each scenario's supervisor output (and the agent's log) in this directory")
     run.add_argument("--tag", help="exported as PROCMGR_BENCH_TAG to everything started (a backstop for the caller's cleanup)")
@@ -806,6 +873,7 @@ def main():
     if args.tag:
         env["PROCMGR_BENCH_TAG"] = args.tag
     ProcmgrHost.bench = args.bench
+    Floor.binary = args.floor
     Scenario.keep_logs = args.logs
     results = {"_versions": json.loads(args.versions)}
     names = [p for p in args.peers.split(",") if p]
@@ -820,7 +888,8 @@ def main():
                 version = subprocess.run([ProcmgrAgent.agent, "--version"], capture_output=True, text=True).stdout.strip()
                 results["_versions"]["procmgr-agent"] = version.splitlines()[0] if version else "?"
         for name in names:
-            if (name == "procmgr" and not args.bench) or (name == "procmgr-agent" and not ProcmgrAgent.agent):
+            if (name == "procmgr" and not args.bench) or (name == "procmgr-agent" and not ProcmgrAgent.agent) \
+                    or (name == "floor" and not args.floor):
                 continue
             try:
                 results[name] = run_peer(name, args, env)

@@ -521,6 +521,11 @@ def cold_start(peer_class, count, idle=None, env=None):
         if ready is None:
             return None
         result = {"cold": ready - begin}
+        if hasattr(scenario.peer, "internal_seconds"):  # the floor also reports its own clock
+            deadline = now() + 10
+            while (internal := scenario.peer.internal_seconds()) is None and now() < deadline:
+                time.sleep(0.01)
+            result["internal"] = internal
         if idle:
             settle, window = idle
             time.sleep(3)
@@ -640,26 +645,10 @@ def survivors(peer_class, programs=20, env=None):
         return {"alive": sum(alive(p, s) for p, s in members.items()), "total": len(members)}
 
 
-def floor_cold_start(count, env):
-    """A cold start of the floor spawner: from outside (like every peer) and its own figure."""
-    with Scenario(Floor, count, SLEEP, env=env) as scenario:
-        begin = now()
-        scenario.launch()
-        ready = scenario.wait_ready()
-        if ready is None:
-            return None
-        deadline = now() + 10
-        internal = scenario.peer.internal_seconds()
-        while internal is None and now() < deadline:
-            time.sleep(0.01)
-            internal = scenario.peer.internal_seconds()
-        return {"cold": ready - begin, "internal": internal}
-
-
 def run_floor(args, env):
     result = {}
     for count in (1000, 100):
-        runs = [r for r in (floor_cold_start(count, env) for _ in range(args.runs)) if r]
+        runs = [r for r in (cold_start(Floor, count, env=env) for _ in range(args.runs)) if r]
         result[f"cold{count}"] = [r["cold"] for r in runs]
         result[f"internal{count}"] = [r["internal"] for r in runs if r["internal"] is not None]
         log(f"floor: cold start {count}: outside {result[f'cold{count}']}, internal {result[f'internal{count}']}")

@@ -39,8 +39,11 @@ public final class OneShot<Value: Sendable>: Sendable {
         }
         guard let taken else { return false }
         for timer in taken.timers { timer.cancel() }
-        // Callbacks first: they are short by contract, and observers that read state set by a
-        // callback after their wait returned (stop loops, tests) then see it.
+        // Callbacks first: they are short by contract, and a waiter resumed here that reads state
+        // set by a callback then sees it. The value itself is visible before the callbacks run
+        // (group stop's callback wakes a loop that reads it), so a task that reads `value` or
+        // calls `wait()` in that window returns before the callbacks ran: an observer of a
+        // callback's effect must wait for that effect, not for the value.
         for callback in taken.callbacks { callback(value) }
         for waiter in taken.waiters { waiter.resume(returning: value) }
         return true

@@ -64,6 +64,8 @@ struct ExitWatcherTests {
             let status = await child.exit.wait(timeout: .seconds(5))
             resumed.append(start.duration(to: clock.now))
             #expect(status == .signaled(signal: SIGKILL, coreDumped: false))
+            // The callback runs just after the status became visible: wait for it, not the status.
+            try await eventually("the exit noted by the callback") { noticed.withLock { $0 } != nil }
             let at = try #require(noticed.withLock { $0 })
             latencies.append(start.duration(to: at))
         }

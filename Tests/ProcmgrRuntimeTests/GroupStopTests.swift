@@ -34,6 +34,9 @@ struct GroupStopTests {
         child.process.exit.onFulfill { _ in leaderDied.withLock { $0 = clock.now } }
         let start = clock.now
         let result = await runtime.stopper.stop(child.handle, grace: grace)
+        // The callback runs on the watcher's thread just after the exit became visible, so the
+        // stop can return a moment before it: wait for the callback itself.
+        try await eventually("the leader's exit noted by the callback") { leaderDied.withLock { $0 } != nil }
         let died = start.duration(to: try #require(leaderDied.withLock { $0 }))
         if round == 0 || result.elapsed > grace + .milliseconds(50) {
             print("[measure] TERM-ignoring stop, grace 300 ms: leader dead after \(died.milliseconds) ms, stop returned (group empty) after \(result.elapsed.milliseconds) ms")

@@ -72,6 +72,7 @@ public final class ExitWatcher: Sendable {
     private let reactor: EpollThread
     private let logger: Logger
     private let sweeps: Bool
+    private let retryTimer: EpollThread.TimerToken
     private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?
 
     /// Starts the watcher thread.
@@ -98,6 +99,7 @@ public final class ExitWatcher: Sendable {
             tickInterval: configuration.safetySweepInterval,
             onTick: { box.value?.sweep() }
         )
+        retryTimer = reactor.makeTimerToken()
         box.value = self
         if sweeps && configuration.installSIGCHLDHandler {
             let fd = procmgr_eventfd(0, 1)
@@ -217,8 +219,16 @@ public final class ExitWatcher: Sendable {
     private enum SweepDecision {
         case tracked(Tracked)
         case untracked
+        /// One of ours is being created: ``withChildCreation(_:)`` sweeps again when it is done.
         case wait
+        /// Another watcher's child, or a creation elsewhere in the process: nothing tells this
+        /// watcher when that is over, so it looks again in a moment.
+        case retrySoon
     }
+
+    /// How soon a sweep blocked by another watcher looks again. That watcher collects its
+    /// child through its pidfd within a reactor turn, and a creation takes well under this.
+    static let retryDelayNanoseconds: UInt64 = 5_000_000
 
     private struct ProcessWideChildren {
         var tracked: Set<Int32> = []
@@ -242,17 +252,22 @@ public final class ExitWatcher: Sendable {
             }
             let decision = state.withLock { state -> SweepDecision in
                 if let entry = state.tracked[pid] { return .tracked(entry) }
-                let elsewhere = Self.processWide.withLock { $0.tracked.contains(pid) || $0.creationsInFlight > 0 }
-                if state.creationsInFlight > 0 || elsewhere {
-                    // Another watcher's child (it collects it through its pidfd) or a child
-                    // being created: leave it; the next SIGCHLD or safety tick sweeps again.
-                    if state.creationsInFlight > 0 { state.sweepDeferred = true }
+                if state.creationsInFlight > 0 {
+                    state.sweepDeferred = true
                     return .wait
                 }
-                return .untracked
+                // Another watcher's child (it collects it through its pidfd) or a child being
+                // created elsewhere: leave it. Waiting for the next SIGCHLD or the safety tick
+                // instead left untracked zombies behind it for up to 10 s — long enough for a
+                // group stop to miss its grace (seen in CI).
+                let elsewhere = Self.processWide.withLock { $0.tracked.contains(pid) || $0.creationsInFlight > 0 }
+                return elsewhere ? .retrySoon : .untracked
             }
             switch decision {
             case .wait:
+                return
+            case .retrySoon:
+                reactor.schedule(retryTimer, at: EpollThread.now &+ Self.retryDelayNanoseconds) { [weak self] in self?.sweep() }
                 return
             case .tracked(let entry):
                 if !collect(pid: pid, entry: entry) { return }

@@ -60,6 +60,9 @@ public final class ExitWatcher: Sendable {
         var creationsInFlight = 0
         var sweepDeferred = false
         var untrackedReaped = 0
+        /// The pid that last made a sweep retry, and how often it did (see `retrySoon`).
+        var retryBlocker: Int32 = 0
+        var retriesForBlocker = 0
     }
 
     private static let sweeperClaimed = Atomic<Bool>(false)
@@ -229,6 +232,8 @@ public final class ExitWatcher: Sendable {
     /// How soon a sweep blocked by another watcher looks again. That watcher collects its
     /// child through its pidfd within a reactor turn, and a creation takes well under this.
     static let retryDelayNanoseconds: UInt64 = 5_000_000
+    /// Retries for one blocking pid (1 s) before only the safety tick looks again.
+    static let maximumRetriesPerBlocker = 200
 
     private struct ProcessWideChildren {
         var tracked: Set<Int32> = []
@@ -267,7 +272,16 @@ public final class ExitWatcher: Sendable {
             case .wait:
                 return
             case .retrySoon:
-                reactor.schedule(retryTimer, at: EpollThread.now &+ Self.retryDelayNanoseconds) { [weak self] in self?.sweep() }
+                // Bounded: a blocker that lasts (a watcher whose thread no longer collects) is
+                // left to the safety tick rather than woken for every 5 ms forever.
+                let retry = state.withLock { state -> Bool in
+                    if state.retryBlocker != pid { state.retryBlocker = pid; state.retriesForBlocker = 0 }
+                    state.retriesForBlocker += 1
+                    return state.retriesForBlocker <= Self.maximumRetriesPerBlocker
+                }
+                if retry {
+                    reactor.schedule(retryTimer, at: EpollThread.now &+ Self.retryDelayNanoseconds) { [weak self] in self?.sweep() }
+                }
                 return
             case .tracked(let entry):
                 if !collect(pid: pid, entry: entry) { return }

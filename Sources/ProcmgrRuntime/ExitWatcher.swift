@@ -57,12 +57,7 @@ public final class ExitWatcher: Sendable {
 
     private struct State {
         var tracked: [Int32: Tracked] = [:]
-        var creationsInFlight = 0
-        var sweepDeferred = false
         var untrackedReaped = 0
-        /// The pid that last made a sweep retry, and how often it did (see `retrySoon`).
-        var retryBlocker: Int32 = 0
-        var retriesForBlocker = 0
     }
 
     private static let sweeperClaimed = Atomic<Bool>(false)
@@ -70,12 +65,13 @@ public final class ExitWatcher: Sendable {
     /// sweeping watcher must not reap what another watcher (an embedder's second runtime, a test
     /// harness next to the runtime under test) is about to collect through its own pidfd.
     private static let processWide = Mutex(ProcessWideChildren())
+    /// The watcher that reaps untracked children, for whoever unblocks a deferred sweep.
+    private static let sweeper = WeakBox<ExitWatcher>()
 
     private let state = Mutex(State())
     private let reactor: EpollThread
     private let logger: Logger
     private let sweeps: Bool
-    private let retryTimer: EpollThread.TimerToken
     private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?
 
     /// Starts the watcher thread.
@@ -102,8 +98,8 @@ public final class ExitWatcher: Sendable {
             tickInterval: configuration.safetySweepInterval,
             onTick: { box.value?.sweep() }
         )
-        retryTimer = reactor.makeTimerToken()
         box.value = self
+        if sweeps { Self.sweeper.value = self }
         if sweeps && configuration.installSIGCHLDHandler {
             let fd = procmgr_eventfd(0, 1)
             guard fd >= 0 else { throw .current("eventfd(SIGCHLD)") }
@@ -125,17 +121,13 @@ public final class ExitWatcher: Sendable {
     /// Brackets code that creates a child process of this process: while `body` runs, the
     /// sweep leaves untracked zombies alone, so call ``watch(pid:pidfd:)`` inside `body`.
     public func withChildCreation<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        state.withLock { $0.creationsInFlight += 1 }
         Self.processWide.withLock { $0.creationsInFlight += 1 }
         defer {
-            Self.processWide.withLock { $0.creationsInFlight -= 1 }
-            let resume = state.withLock { state -> Bool in
-                state.creationsInFlight -= 1
-                guard state.creationsInFlight == 0, state.sweepDeferred else { return false }
-                state.sweepDeferred = false
-                return true
+            let resume = Self.processWide.withLock { children -> Bool in
+                children.creationsInFlight -= 1
+                return children.takeDeferredSweep()
             }
-            if resume { reactor.execute { [self] in self.sweep() } }
+            if resume { Self.wakeSweeper() }
         }
         return try body()
     }
@@ -208,36 +200,51 @@ public final class ExitWatcher: Sendable {
             // ECHILD: not our child (adopted) or reaped elsewhere. The process is gone.
             exit = .unknown
         }
-        let removed = state.withLock { state -> Bool in
-            guard state.tracked[pid]?.token == entry.token else { return false }
+        let (removed, resume) = state.withLock { state -> (Bool, Bool) in
+            guard state.tracked[pid]?.token == entry.token else { return (false, false) }
             state.tracked[pid] = nil
-            Self.processWide.withLock { _ = $0.tracked.remove(pid) }
-            return true
+            let resume = Self.processWide.withLock { children -> Bool in
+                _ = children.tracked.remove(pid)
+                return children.takeDeferredSweep()
+            }
+            return (true, resume)
         }
         reactor.deregister(entry.token)
         if removed { entry.future.fulfill(exit) }
+        if resume { Self.wakeSweeper() }
         return true
     }
 
     private enum SweepDecision {
         case tracked(Tracked)
         case untracked
-        /// One of ours is being created: ``withChildCreation(_:)`` sweeps again when it is done.
+        /// Blocked: deferred until whatever blocks it is over (see ``ProcessWideChildren``).
         case wait
-        /// Another watcher's child, or a creation elsewhere in the process: nothing tells this
-        /// watcher when that is over, so it looks again in a moment.
-        case retrySoon
     }
 
-    /// How soon a sweep blocked by another watcher looks again. That watcher collects its
-    /// child through its pidfd within a reactor turn, and a creation takes well under this.
-    static let retryDelayNanoseconds: UInt64 = 5_000_000
-    /// Retries for one blocking pid (1 s) before only the safety tick looks again.
-    static let maximumRetriesPerBlocker = 200
-
+    /// Why a sweep waits, for every watcher of the process. A sweep that meets a child being
+    /// created, or a zombie another watcher will collect through its own pidfd, must leave it —
+    /// and then everything behind it in the kernel's list. It marks the sweep deferred, and the
+    /// creation that ends (last one) or the collection that removes the blocker wakes the
+    /// sweeper. Set and taken under this one lock, so no wake-up is lost. (Waiting for the next
+    /// SIGCHLD or the 10 s safety tick instead kept untracked zombies, and so a stopped group,
+    /// around past a grace period: seen in CI.)
     private struct ProcessWideChildren {
         var tracked: Set<Int32> = []
         var creationsInFlight = 0
+        var sweepDeferred = false
+
+        /// Whether a deferred sweep may run now; clears the mark if so.
+        mutating func takeDeferredSweep() -> Bool {
+            guard sweepDeferred, creationsInFlight == 0 else { return false }
+            sweepDeferred = false
+            return true
+        }
+    }
+
+    private static func wakeSweeper() {
+        guard let sweeper = sweeper.value else { return }
+        sweeper.reactor.execute { sweeper.sweep() }
     }
 
     /// Reaps exited children nobody tracks; see the type documentation for the rules.
@@ -257,31 +264,14 @@ public final class ExitWatcher: Sendable {
             }
             let decision = state.withLock { state -> SweepDecision in
                 if let entry = state.tracked[pid] { return .tracked(entry) }
-                if state.creationsInFlight > 0 {
-                    state.sweepDeferred = true
+                return Self.processWide.withLock { children -> SweepDecision in
+                    guard children.tracked.contains(pid) || children.creationsInFlight > 0 else { return .untracked }
+                    children.sweepDeferred = true
                     return .wait
                 }
-                // Another watcher's child (it collects it through its pidfd) or a child being
-                // created elsewhere: leave it. Waiting for the next SIGCHLD or the safety tick
-                // instead left untracked zombies behind it for up to 10 s — long enough for a
-                // group stop to miss its grace (seen in CI).
-                let elsewhere = Self.processWide.withLock { $0.tracked.contains(pid) || $0.creationsInFlight > 0 }
-                return elsewhere ? .retrySoon : .untracked
             }
             switch decision {
             case .wait:
-                return
-            case .retrySoon:
-                // Bounded: a blocker that lasts (a watcher whose thread no longer collects) is
-                // left to the safety tick rather than woken for every 5 ms forever.
-                let retry = state.withLock { state -> Bool in
-                    if state.retryBlocker != pid { state.retryBlocker = pid; state.retriesForBlocker = 0 }
-                    state.retriesForBlocker += 1
-                    return state.retriesForBlocker <= Self.maximumRetriesPerBlocker
-                }
-                if retry {
-                    reactor.schedule(retryTimer, at: EpollThread.now &+ Self.retryDelayNanoseconds) { [weak self] in self?.sweep() }
-                }
                 return
             case .tracked(let entry):
                 if !collect(pid: pid, entry: entry) { return }

@@ -155,8 +155,7 @@ private final class DirectoryEvents: Sendable {
             return state.pending
         }
         if already { return true }
-        let (seconds, attoseconds) = timeout.components
-        let deadline = EpollThread.now &+ UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds) / 1_000_000_000)
+        let deadline = EpollThread.deadline(after: timeout)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let resumeNow = state.withLock { state -> Bool? in

@@ -23,10 +23,13 @@ import NIOPosix
 struct AgentHTTPApplication<Responder: HTTPResponder>: ApplicationProtocol
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
-    let configuration: ApplicationConfiguration
-    let serverConfiguration: ServerConfiguration
+    let address: BindAddress
     let logger: Logger
     let serverRunning: @Sendable (any Channel) async -> Void
+
+    /// Hummingbird's view (HummingbirdTesting rebinds it to port 0); ``run()`` builds the
+    /// server's from the same address.
+    var configuration: ApplicationConfiguration { ApplicationConfiguration(address: address) }
 
     func onServerRunning(_ channel: any Channel) async {
         await serverRunning(channel)
@@ -41,7 +44,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let responder = self.responder
         let logger = self.logger
         let server = try HTTPServerBuilder.http1().buildServer(
-            configuration: serverConfiguration,
+            configuration: ServerConfiguration(address: address),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         ) { (request, responseWriter: consuming ResponseWriter, channel) in

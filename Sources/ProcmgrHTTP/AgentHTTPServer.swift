@@ -47,11 +47,9 @@ public enum AgentHTTPServer {
             router.on(RouterPath(route.template), method: route.method, use: handler)
         }
         let table = RouteTable(handlers.all.map(\.0))
-        let address = BindAddress.hostname(configuration.host, port: configuration.port)
         return AgentHTTPApplication(
             responder: APIResponder(base: router.buildResponder(), routes: table, metrics: metrics),
-            configuration: ApplicationConfiguration(address: address),
-            serverConfiguration: ServerConfiguration(address: address),
+            address: .hostname(configuration.host, port: configuration.port),
             logger: logger,
             serverRunning: onServerRunning)
     }

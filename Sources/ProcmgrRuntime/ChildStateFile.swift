@@ -40,13 +40,12 @@ public struct ChildRecord: Codable, Sendable, Hashable {
     /// Record for a running process (the session from `getsid`, the start time from the spawn).
     public init(name: String, process: ProcessHandle) {
         // The spawn already read the start time; `getsid` is one syscall, not a /proc parse.
-        let stat = process.startTime == 0 ? ProcStat.read(pid: process.pid) : nil
+        let startTime = process.startTime != 0 ? process.startTime : (ProcStat.read(pid: process.pid)?.startTime ?? 0)
         // Session 0 is a real answer, not a failure: inside a PID namespace (a container, CI)
-        // the session leader lives outside it and every process reports session 0. Only -1
-        // (the child is already gone) falls back to whatever /proc said.
+        // the session leader lives outside it and every process reports session 0. -1 means
+        // the child is already gone, and /proc would not know more.
         let session = getsid(process.pid)
-        self.init(name: name, pid: process.pid, pgid: process.pgid, startTime: process.startTime == 0 ? (stat?.startTime ?? 0) : process.startTime,
-                  session: session >= 0 ? session : stat?.session)
+        self.init(name: name, pid: process.pid, pgid: process.pgid, startTime: startTime, session: session >= 0 ? session : nil)
     }
 }
 

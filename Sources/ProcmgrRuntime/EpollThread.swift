@@ -170,6 +170,9 @@ public final class EpollThread: Sendable {
     /// Now on the clock timers use (CLOCK_MONOTONIC), in nanoseconds.
     public static var now: UInt64 { procmgr_monotonic_ns() }
 
+    /// The ``now`` reading `delay` from now: a deadline for ``schedule(_:at:handler:)``.
+    public static func deadline(after delay: Duration) -> UInt64 { now &+ delay.nanoseconds }
+
     /// Reserves a timer token.
     public func makeTimerToken() -> TimerToken {
         state.withLock { state in

@@ -48,3 +48,22 @@ public enum ExecutablePages {
         return total
     }
 }
+
+/// When the spawn thread hands start-up code back (``ExecutablePages/release()``): after a burst
+/// of at least ``minimumBurst`` spawns (a cold start, a big reload) — a single restart in a crash
+/// loop is not one, so the code that restart and the runtime's reactor, heartbeats and probes
+/// run stays put while an operator watches — and at most once per ``interval``, because each
+/// release makes the code that runs next fault back in.
+struct CodeReleaseGate {
+    var minimumBurst = 32
+    var interval: Duration = .seconds(600)
+    private var last: ContinuousClock.Instant?
+
+    /// Whether a burst of `spawns` that ended at `now` is followed by a release; records it.
+    mutating func shouldRelease(afterBurstOf spawns: Int, at now: ContinuousClock.Instant) -> Bool {
+        guard spawns >= minimumBurst else { return false }
+        if let last, last.duration(to: now) < interval { return false }
+        last = now
+        return true
+    }
+}

@@ -139,6 +139,7 @@ public struct ProcStat: Sendable, Hashable {
         )
     }
 
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
     public static let ticksPerSecond: UInt64 = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
     /// Page size in bytes.
     public static let pageSize: UInt64 = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))

@@ -92,17 +92,10 @@ public final class SpawnThread: Sendable {
 
     /// How long the thread waits after its last spawn before trimming the heap.
     static let heapTrimDelayMilliseconds: Int32 = 1_000
-    /// The least time between two releases of the executable's pages (``ExecutablePages``): each
-    /// release makes the code that runs next fault back in.
-    static let codeReleaseInterval: Duration = .seconds(600)
-    /// Only a burst of at least this many spawns (a cold start, a big reload) is followed by a
-    /// release: a single restart in a crash loop is not, so the code that restart and the
-    /// runtime's reactor, heartbeats and probes run stays where it is when an operator watches.
-    static let codeReleaseMinimumBurst = 32
 
     private func run() {
         var spawnsSinceTrim = 0
-        var lastCodeRelease: ContinuousClock.Instant?
+        var codeRelease = CodeReleaseGate()
         var releaseReported = false
         while true {
             if spawnsSinceTrim > 0, !waitForRequests(timeoutMilliseconds: Self.heapTrimDelayMilliseconds) {
@@ -111,19 +104,9 @@ public final class SpawnThread: Sendable {
                 // handed back). This thread is idle and not part of the cooperative pool, so
                 // the trim's millisecond costs nobody.
                 _ = procmgr_heap_trim()
-                let now = ContinuousClock.now
-                if spawnsSinceTrim >= Self.codeReleaseMinimumBurst,
-                   lastCodeRelease.map({ $0.duration(to: now) >= Self.codeReleaseInterval }) ?? true {
-                    let advised = ExecutablePages.release()
-                    lastCodeRelease = now
-                    if !releaseReported {
-                        releaseReported = true
-                        if advised >= 0 {
-                            logger.debug("paged out start-up code", metadata: ["bytes": "\(advised)", "spawns": "\(spawnsSinceTrim)"])
-                        } else {
-                            logger.info("start-up code stays resident: the kernel pages out only a binary this user owns or may write (or with CAP_FOWNER), or needs Linux 5.4", metadata: ["errno": "\(errno)"])
-                        }
-                    }
+                if codeRelease.shouldRelease(afterBurstOf: spawnsSinceTrim, at: .now) {
+                    releaseStartupCode(spawns: spawnsSinceTrim, report: !releaseReported)
+                    releaseReported = true
                 }
                 spawnsSinceTrim = 0
                 continue
@@ -139,6 +122,18 @@ public final class SpawnThread: Sendable {
                 request.continuation.resume(returning: perform(request.spec))
             }
             spawnsSinceTrim += batch.count
+        }
+    }
+
+    /// Pages out the code start-up mapped (``ExecutablePages``); says once how that went.
+    private func releaseStartupCode(spawns: Int, report: Bool) {
+        let advised = ExecutablePages.release()
+        let error = errno
+        guard report else { return }
+        if advised >= 0 {
+            logger.debug("paged out start-up code", metadata: ["bytes": "\(advised)", "spawns": "\(spawns)"])
+        } else {
+            logger.info("start-up code stays resident: the kernel pages out only a binary this user owns or may write (or with CAP_FOWNER), or needs Linux 5.4", metadata: ["errno": "\(error)"])
         }
     }
 

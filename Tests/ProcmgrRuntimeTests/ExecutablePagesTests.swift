@@ -1,4 +1,4 @@
-import ProcmgrRuntime
+@testable import ProcmgrRuntime
 import Testing
 
 @Suite("Start-up code handed back")
@@ -25,5 +25,17 @@ struct ExecutablePagesTests {
         print("[measure] test host's executable pages resident: \(before) KiB → \(after) KiB after MADV_PAGEOUT (\(advised / 1024) KiB advised)")
         // It went on to print and exit: the paged-out code ran again.
         #expect(await host.process.exit.wait(timeout: .seconds(30)) == .exited(code: 0))
+    }
+
+    @Test("code is released after a burst of 32 or more spawns, at most once per 10 minutes")
+    func releaseGate() {
+        var gate = CodeReleaseGate()
+        let start = ContinuousClock.now
+        // (spawns in the burst, seconds after the start) → released?
+        let bursts: [(Int, Int64)] = [(1, 0), (31, 0), (32, 0), (1_000, 599), (1_000, 600), (10, 2_000)]
+        let released = bursts.map { gate.shouldRelease(afterBurstOf: $0.0, at: start.advanced(by: .seconds($0.1))) }
+        // A crash-loop restart (1) and 31 are not bursts; the first burst releases; 599 s after
+        // it is too soon; 600 s is not; small bursts never do.
+        #expect(released == [false, false, true, false, true, false])
     }
 }

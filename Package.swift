@@ -255,6 +255,11 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(
+            // Reads the source tree only (the crash-proofing rule); depends on nothing.
+            name: "ProcmgrLintTests",
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
             name: "ProcmgrEngineTests",
             dependencies: ["ProcmgrEngine", "ProcmgrMetrics", "ProcmgrTestKit", "ProcmgrSupport"],
             swiftSettings: strictSwiftSettings

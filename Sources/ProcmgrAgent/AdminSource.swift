@@ -131,6 +131,7 @@ public final class AdminSource: Sendable {
         do {
             let outcome = try await fetcher.fetch(ifNoneMatch: nil, timeout: tuning.initialTimeout)
             guard case .body(let data, let etag) = outcome else {
+                // invariant: AdminFetcher maps a 304 to an unconditional request to an error.
                 preconditionFailure("AdminFetcher returns notModified only to a conditional request")
             }
             metrics?.fetchedChanged()

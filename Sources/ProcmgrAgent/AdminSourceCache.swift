@@ -54,9 +54,10 @@ struct AdminSourceCache: Sendable {
         guard descriptor >= 0 else { throw failure("cannot create \(file) (\(errnoText()))") }
         defer { close(descriptor) }
         let complete = data.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }  // an empty body: nothing to write
             var offset = 0
             while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                let written = write(descriptor, base + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false

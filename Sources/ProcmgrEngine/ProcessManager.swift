@@ -233,7 +233,8 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             state.shuttingDown = true
             let ids = state.slots.keys.sorted()
             for id in ids {
-                requestTermination(state.slots[id]!, gracePeriod: gracePeriod, reason: "shutdown", in: &state, actions: &actions)
+                guard let slot = state.slots[id] else { continue }
+                requestTermination(slot, gracePeriod: gracePeriod, reason: "shutdown", in: &state, actions: &actions)
             }
             return (ids, actions)
         }
@@ -440,6 +441,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             case (.terminated?, .other(let outcome)):
                 completion = slot.machine.completeTerminated(outcome, now: now)
             default:
+                // invariant: the engine pairs each hook result with the call it started itself.
                 preconditionFailure("hook result does not match the call in flight")
             }
             if let entered = completion.entered {
@@ -586,7 +588,9 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         switch entered {
         case .terminating:
             let machine = slot.machine
-            metrics.beganTermination(process: id, unixTime: unixTime(of: machine.terminatingAt!), gracePeriod: machine.gracePeriod ?? .zero)
+            if let terminatingAt = machine.terminatingAt {
+                metrics.beganTermination(process: id, unixTime: unixTime(of: terminatingAt), gracePeriod: machine.gracePeriod ?? .zero)
+            }
         case .terminated:
             metrics.endedTermination(process: id)
         default:
@@ -661,7 +665,11 @@ extension ProcessManager {
     /// Recovers the syncer's config type. Every config a machine holds came through ``update``,
     /// which only accepts `Config`, so the cast cannot fail.
     static func unerase(_ config: any ProcessConfiguration) -> Config {
-        config as! Config
+        guard let config = config as? Config else {
+            // invariant: `update` is the only way in and accepts only `Config`.
+            preconditionFailure("a worker holds a config of another type")
+        }
+        return config
     }
 }
 

@@ -41,6 +41,7 @@ final class WakeSignal: Sendable {
                         state.rung = false
                         return true
                     }
+                    // invariant: only the worker that owns this signal waits on it (never input).
                     precondition(state.waiter == nil, "WakeSignal has a single waiter")
                     state.waiter = continuation
                     return false

@@ -147,7 +147,10 @@ struct WorkerStateMachine: Sendable {
     var latestConfig: Config {
         // A worker always has one of the two: it is created with a pending config, and a pending
         // config only moves to `active`.
-        pending?.config ?? active!
+        if let pending { return pending.config }
+        if let active { return active }
+        // invariant: a worker is created with a pending config (never from input).
+        preconditionFailure("a worker has neither a pending nor an active config")
     }
 
     // MARK: Events
@@ -208,6 +211,7 @@ struct WorkerStateMachine: Sendable {
 
     /// Picks the next hook call, or `nil` when there is nothing to do until the next wake.
     mutating func beginWork(now: Instant) -> Work? {
+        // invariant: the engine starts a hook call only after the previous one completed.
         precondition(inFlight == nil, "one hook call at a time per worker")
         switch state {
         case .finished:
@@ -217,7 +221,7 @@ struct WorkerStateMachine: Sendable {
             return .terminated(latestConfig)
         case .terminating:
             let grace = gracePeriod ?? .zero
-            let elapsed = now - terminatingAt!
+            let elapsed = now - (terminatingAt ?? now)
             let remaining = max(.zero, grace - elapsed)
             inFlight = InFlightCall(operation: .terminating, gracePeriod: grace)
             return .terminating(latestConfig, TerminationContext(gracePeriod: grace, remaining: remaining))
@@ -280,7 +284,7 @@ struct WorkerStateMachine: Sendable {
         case .success:
             consecutiveFailures = 0
             terminatedAt = now
-            return Completion(next: .immediately, entered: .terminated, terminationDuration: now - terminatingAt!)
+            return Completion(next: .immediately, entered: .terminated, terminationDuration: now - (terminatingAt ?? now))
         case .failure(let error):
             return recordFailure(error, transient: false)
         }

@@ -24,7 +24,8 @@ enum GoFloat {
     /// Appends the Go rendering of `value`.
     static func append(_ value: Double, to buffer: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { scratch in
-            let count = write(value, to: scratch.baseAddress!)
+            guard let base = scratch.baseAddress else { return }  // a 32-byte allocation always has one
+            let count = write(value, to: base)
             buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
         }
     }

@@ -15,7 +15,11 @@ struct StagingBuffer: ~Copyable {
         flushingInto output: inout [UInt8], _ body: (inout StagingBuffer, inout [UInt8]) -> Result
     ) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16 * 1024) { scratch in
-            var staging = StagingBuffer(base: scratch.baseAddress!, capacity: scratch.count)
+            guard let base = scratch.baseAddress else {
+                // invariant: a non-empty temporary allocation always has a base address.
+                preconditionFailure("no scratch memory")
+            }
+            var staging = StagingBuffer(base: base, capacity: scratch.count)
             let result = body(&staging, &output)
             staging.flush(into: &output)
             return result
@@ -44,7 +48,8 @@ struct StagingBuffer: ~Copyable {
                 return
             }
         }
-        (base + used).update(from: bytes.baseAddress!, count: count)
+        guard let source = bytes.baseAddress else { return }  // non-empty buffers always have one
+        (base + used).update(from: source, count: count)
         used += count
     }
 

@@ -29,6 +29,7 @@ public final class LockedState<Value>: @unchecked Sendable {
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
         #endif
         let status = pthread_mutex_init(mutex, &attributes)
+        // invariant: fails only for an invalid attribute or no memory, neither from input.
         precondition(status == 0, "pthread_mutex_init failed: \(status)")
     }
 

@@ -50,19 +50,14 @@ public enum ConfigLoader {
                                                    baseDirectory: config.baseDirectory)
     }
 
+    /// The file's bytes, or a problem saying precisely why not (missing,
+    /// permission, a directory/FIFO/device, over the size cap).
     static func read(path: String) throws(ConfigError) -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
+        do throws(ConfigFileReader.Failure) {
+            return try ConfigFileReader.read(path: path)
         } catch {
-            let reason: String
-            if !FileManager.default.fileExists(atPath: path) {
-                reason = "no such file"
-            } else if !FileManager.default.isReadableFile(atPath: path) {
-                reason = "permission denied"
-            } else {
-                reason = "could not be read (\(error.localizedDescription))"
-            }
-            throw ConfigError(code: .unreadable, problems: [ConfigProblem(path: ConfigPath(), message: "\(path): \(reason)")])
+            let code: ConfigError.Code = if case .tooLarge = error { .limit } else { .unreadable }
+            throw ConfigError(code: code, problems: [ConfigProblem(path: ConfigPath(), message: "\(path): \(error)")])
         }
     }
 }

@@ -79,7 +79,7 @@ public actor ConfigController {
         // Before the first admin response the local overrides alone are not a complete config:
         // run nothing rather than half-configured processes.
         guard let adminBody else { return [] }
-        return try ConfigLoader.mergeAdmin(response: adminBody, into: config)
+        return try ConfigLoader.mergeAdmin(response: adminBody, into: config, scope: .schemaAndFilesystem)
     }
 
     private func accept(_ specs: [ProcessSpec], trigger: String) -> Outcome {

@@ -8,10 +8,11 @@ public enum ConfigOrigin: Sendable {
     /// A document built in (the demo): reloads re-apply it unchanged.
     case embedded(AgentConfig, name: String)
 
-    /// Reads and validates the config as it is now.
+    /// Reads and validates the config as it is now, with the files it names (token file,
+    /// log directories): a mistake the machine can show is refused here, before anything runs.
     func load() throws(ConfigError) -> AgentConfig {
         switch self {
-        case .file(let path): try ConfigLoader.load(path: path)
+        case .file(let path): try ConfigLoader.load(path: path, scope: .schemaAndFilesystem)
         case .embedded(let config, _): config
         }
     }

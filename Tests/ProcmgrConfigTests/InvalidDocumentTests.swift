@@ -122,6 +122,28 @@ let invalidCases: [InvalidCase] = [
                 "processes[0].env: expected a mapping of names to strings, got an array"),
     InvalidCase("env name with =", p("env: { \"A=B\": x }"),
                 #"processes[0].env["A=B"]: "A=B" is not a valid environment variable name"#),
+    InvalidCase("env value with NUL (YAML escape)", p("env: { FOO: \"a\\0b\" }"),
+                "processes[0].env.FOO: value contains a NUL byte"),
+    InvalidCase("env value with NUL (JSON escape)",
+                #"{"processes": [{"id": "p", "command": ["run"], "env": {"OK": "x", "FOO": "a\u0000b"}}]}"#,
+                format: .json, "processes[0].env.FOO: value contains a NUL byte"),
+    InvalidCase("env name with NUL", p("env: { \"A\\0B\": x }"),
+                #"processes[0].env["A\u0000B"]: "A\u0000B" is not a valid environment variable name"#),
+    InvalidCase("command argument with NUL", "processes:\n  - id: p\n    command: [run, \"a\\0\"]",
+                "processes[0].command[1]: contains a NUL byte"),
+    // Ports against agent.ports.range
+    InvalidCase("fixed port inside the auto range", "agent:\n  ports: { range: \"30000-30010\" }\n" + p("port: 30005"),
+                "processes[0].port: 30005 is inside agent.ports.range (30000-30010), which is kept for port: auto; choose a port outside it or narrow the range"),
+    InvalidCase("fixed port inside the default auto range", p("port: 31000"),
+                "processes[0].port: 31000 is inside agent.ports.range (30000-31000), which is kept for port: auto; choose a port outside it or narrow the range"),
+    InvalidCase("more auto ports than the range holds",
+                "agent:\n  ports: { range: \"30000-30001\" }\nprocesses:\n"
+                    + (0..<4).map { "  - { id: p\($0), command: [run], port: auto }" }.joined(separator: "\n"),
+                "processes[2].port: 4 processes use port: auto but agent.ports.range (30000-30001) holds 2 ports; widen the range or give some processes fixed ports outside it"),
+    InvalidCase("the listen port takes one of the range's ports",
+                "agent:\n  listen: 127.0.0.1:30000\n  ports: { range: \"30000-30001\" }\nprocesses:\n"
+                    + (0..<2).map { "  - { id: p\($0), command: [run], port: auto }" }.joined(separator: "\n"),
+                "processes[1].port: 2 processes use port: auto but agent.ports.range (30000-30001) holds 1 port besides the agent's listen port; widen the range or give some processes fixed ports outside it"),
     // Backoff
     InvalidCase("backoff multiplier below 1", p("backoff: { multiplier: 0.5 }"),
                 "processes[0].backoff.multiplier: 0.5 must be at least 1"),

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import ProcmgrConfig
 
 @Suite("validate report")
@@ -7,7 +10,10 @@ struct ValidationReportTests {
     @Test("a valid file reports a verdict, the agent and each process")
     func valid() throws {
         try Support.withTemporaryDirectory { dir in
-            try Support.write(Fixtures.fullYAML, to: dir + "/p.yaml")
+            // validate checks the files the config names: the token and the log directory exist.
+            try Support.write(Fixtures.fullYAML.replacingOccurrences(of: "/etc/procmgr/token", with: "token"), to: dir + "/p.yaml")
+            try Support.write("s3cret\n", to: dir + "/token")
+            try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
             let report = ConfigValidation.report(path: dir + "/p.yaml")
             #expect(report.ok)
             #expect(report.lines == [
@@ -30,6 +36,32 @@ struct ValidationReportTests {
                 #"processes[0].restart: "sometimes" is not one of always, on-failure, never"#,
                 #"processes[0].grace_period: "10x" is not a duration (e.g. 500ms, 10s, 2m)"#,
             ])
+        }
+    }
+
+    @Test("the files the config names are checked, with paths relative to the config file")
+    func filesystem() throws {
+        try Support.withTemporaryDirectory { dir in
+            try Support.write(Fixtures.fullYAML.replacingOccurrences(of: "/etc/procmgr/token", with: "token"), to: dir + "/p.yaml")
+            let report = ConfigValidation.report(path: dir + "/p.yaml")
+            #expect(!report.ok)
+            #expect(report.lines == [
+                "\(dir)/p.yaml: invalid, 2 problems",
+                "agent.token_file: \(dir)/token: no such file",
+                "processes[0].log_file.path: directory \(dir)/logs does not exist (create it; log files are not given directories)",
+            ])
+        }
+    }
+
+    @Test("an admin cache that is a FIFO is reported, not waited on")
+    func adminCacheFIFO() throws {
+        try Support.withTemporaryDirectory { dir in
+            try Support.write(MergeTests.localOverrides, to: dir + "/p.yaml")
+            try FileManager.default.createDirectory(atPath: dir + "/.procmgr", withIntermediateDirectories: true)
+            try #require(mkfifo(dir + "/.procmgr/admin-cache.json", 0o600) == 0)
+            let report = ConfigValidation.report(path: dir + "/p.yaml")
+            #expect(!report.ok)
+            #expect(report.lines.last == "admin cache \(dir)/.procmgr/admin-cache.json: is a FIFO (named pipe), not a regular file")
         }
     }
 

@@ -74,11 +74,14 @@ struct ValueSyntaxTests {
         #expect(!PortSpec.none.hasPort)
     }
 
-    @Test("fixed ports inside the auto range are allowed")
-    func fixedInsideRange() throws {
-        let config = try Support.load("agent:\n  ports: { range: 8000-9000 }\n" + Support.process("port: 8080"))
-        #expect(config.processes[0].port == .fixed(8080))
-        #expect(config.agent.portRange.contains(8080))
+    @Test("fixed ports just outside the auto range are allowed (inside it they are refused)")
+    func fixedOutsideRange() throws {
+        for port in [7999, 9001] {
+            let config = try Support.load("agent:\n  ports: { range: 8000-9000 }\n" + Support.process("port: \(port)"))
+            #expect(config.processes[0].port == .fixed(UInt16(port)))
+            #expect(!config.agent.portRange.contains(UInt16(port)))
+        }
+        #expect(Support.problems("agent:\n  ports: { range: 8000-9000 }\n" + Support.process("port: 8000")).count == 1)
     }
 
     @Test("sizes", arguments: [

@@ -7,7 +7,7 @@ extension ProcessSpec: Codable {
     public init(from decoder: any Decoder) throws {
         let node = try ConfigNode(from: decoder).rebased(at: ConfigPath())
         do {
-            let specs = try DocumentValidator.validateComplete([node], listen: nil, baseDirectory: nil)
+            let specs = try DocumentValidator.validateComplete([node], listen: nil, portRange: nil, baseDirectory: nil)
             self = specs[0]
         } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))

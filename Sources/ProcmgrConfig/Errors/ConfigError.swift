@@ -13,6 +13,9 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unreadable = Code("unreadable")
         /// The text is not well-formed YAML/JSON, or repeats a mapping key.
         public static let syntax = Code("syntax")
+        /// The file or document is over a reader limit (`ReadLimits`): its
+        /// size, nesting depth or number of nodes.
+        public static let limit = Code("limit")
         /// The document is well-formed but does not satisfy the schema.
         public static let invalid = Code("invalid")
 
@@ -22,7 +25,8 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     /// Every problem found, never empty: the agent block first, then each
     /// process in list order (its fields in schema order), then checks across
-    /// processes (duplicate ids, port/hostname/log-file collisions).
+    /// processes (duplicate ids, port/hostname/log-file collisions), then —
+    /// with `ValidationScope.schemaAndFilesystem` — the files the config names.
     public var problems: [ConfigProblem]
 
     public init(code: Code, problems: [ConfigProblem]) {

@@ -14,11 +14,16 @@ public import Foundation
 public enum ConfigLoader {
     /// Reads and validates the config file at `path`. The format comes from
     /// the extension (`.json`, `.yaml`, `.yml`), else from the content.
-    public static func load(path: String) throws(ConfigError) -> AgentConfig {
+    ///
+    /// The file must be a regular file of at most 4 MiB
+    /// (`ConfigFileReader.maxConfigBytes`); with `.schemaAndFilesystem` the
+    /// files it names are checked too (`ValidationScope`), as the agent and
+    /// `procmgr validate` do.
+    public static func load(path: String, scope: ValidationScope = .schema) throws(ConfigError) -> AgentConfig {
         let absolute = PathResolver.resolve(path, against: FileManager.default.currentDirectoryPath)
         let data = try read(path: absolute)
         return try parse(data: data, format: ConfigFormat.fromExtension(of: path),
-                         baseDirectory: (absolute as NSString).deletingLastPathComponent)
+                         baseDirectory: (absolute as NSString).deletingLastPathComponent, scope: scope)
     }
 
     /// Parses and validates a config document held in memory.
@@ -26,9 +31,13 @@ public enum ConfigLoader {
     ///   - format: `nil` to decide from the content.
     ///   - baseDirectory: directory relative paths resolve against; `nil`
     ///     keeps them relative (normalized) as written.
-    public static func parse(data: Data, format: ConfigFormat? = nil, baseDirectory: String? = nil) throws(ConfigError) -> AgentConfig {
+    ///   - scope: `.schemaAndFilesystem` also checks the files the config
+    ///     names; relative ones resolve against `baseDirectory` (or the
+    ///     current directory without one).
+    public static func parse(data: Data, format: ConfigFormat? = nil, baseDirectory: String? = nil,
+                             scope: ValidationScope = .schema) throws(ConfigError) -> AgentConfig {
         let root = try DocumentReader.read(data, format: format, document: nil)
-        return try DocumentValidator.validateLocal(root, baseDirectory: baseDirectory)
+        return try DocumentValidator.validateLocal(root, baseDirectory: baseDirectory, scope: scope)
     }
 
     /// Parses a config document into its node tree without validating it.
@@ -44,25 +53,26 @@ public enum ConfigLoader {
     /// the result as a whole. Problems in fields from the admin service are
     /// reported as `admin:processes[3].port`, those from the local file as
     /// `processes[0].port`.
-    public static func mergeAdmin(response: Data, into config: AgentConfig) throws(ConfigError) -> [ProcessSpec] {
+    ///
+    /// The response goes through the same bounded reader as a file (4 MiB,
+    /// nesting and node limits enforced while parsing); with
+    /// `.schemaAndFilesystem` the merged processes' log files are checked.
+    public static func mergeAdmin(response: Data, into config: AgentConfig,
+                                  scope: ValidationScope = .schema) throws(ConfigError) -> [ProcessSpec] {
         let root = try DocumentReader.read(response, format: .json, document: adminDocument)
         return try DocumentValidator.validateAdmin(root, overrides: config.overrides, listen: config.agent.listen,
-                                                   baseDirectory: config.baseDirectory)
+                                                   portRange: config.agent.portRange,
+                                                   baseDirectory: config.baseDirectory, scope: scope)
     }
 
+    /// The file's bytes, or a problem saying precisely why not (missing,
+    /// permission, a directory/FIFO/device, over the size cap).
     static func read(path: String) throws(ConfigError) -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
+        do throws(ConfigFileReader.Failure) {
+            return try ConfigFileReader.read(path: path)
         } catch {
-            let reason: String
-            if !FileManager.default.fileExists(atPath: path) {
-                reason = "no such file"
-            } else if !FileManager.default.isReadableFile(atPath: path) {
-                reason = "permission denied"
-            } else {
-                reason = "could not be read (\(error.localizedDescription))"
-            }
-            throw ConfigError(code: .unreadable, problems: [ConfigProblem(path: ConfigPath(), message: "\(path): \(reason)")])
+            let code: ConfigError.Code = if case .tooLarge = error { .limit } else { .unreadable }
+            throw ConfigError(code: code, problems: [ConfigProblem(path: ConfigPath(), message: "\(path): \(error)")])
         }
     }
 }

@@ -11,7 +11,7 @@ public enum ConfigValidation {
     public static func report(path: String) -> (ok: Bool, lines: [String]) {
         let config: AgentConfig
         do {
-            config = try ConfigLoader.load(path: path)
+            config = try ConfigLoader.load(path: path, scope: .schemaAndFilesystem)
         } catch {
             let count = error.problems.count
             return (false, ["\(path): invalid, \(count) problem\(count == 1 ? "" : "s")"] + error.lines)
@@ -28,9 +28,10 @@ public enum ConfigValidation {
             let overrideCount = config.overrides.count
             lines.append("\(path): valid, admin source \(admin.url.absoluteString), \(overrideCount) local override\(overrideCount == 1 ? "" : "s")")
             lines.append(agentLine)
-            if let cached = FileManager.default.contents(atPath: admin.cacheFile) {
+            switch readCache(admin.cacheFile) {
+            case .success(let cached?):
                 do {
-                    processes = try ConfigLoader.mergeAdmin(response: cached, into: config)
+                    processes = try ConfigLoader.mergeAdmin(response: cached, into: config, scope: .schemaAndFilesystem)
                     lines.append("admin cache \(admin.cacheFile): valid when merged, \(processes.count) process\(processes.count == 1 ? "" : "es")")
                 } catch {
                     ok = false
@@ -39,8 +40,12 @@ public enum ConfigValidation {
                     lines.append(contentsOf: error.lines)
                     processes = []
                 }
-            } else {
+            case .success(nil):
                 lines.append("admin cache \(admin.cacheFile): not present; admin processes are validated when fetched")
+            case .failure(let failure):
+                ok = false
+                lines.append("admin cache \(admin.cacheFile): \(failure)")
+                processes = []
             }
         } else {
             lines.append("\(path): valid, \(processes.count) process\(processes.count == 1 ? "" : "es")")
@@ -48,6 +53,17 @@ public enum ConfigValidation {
         }
         lines.append(contentsOf: processes.map(summary))
         return (ok, lines)
+    }
+
+    /// The admin cache through the bounded reader: `nil` when there is none.
+    private static func readCache(_ path: String) -> Result<Data?, ConfigFileReader.Failure> {
+        do throws(ConfigFileReader.Failure) {
+            return .success(try ConfigFileReader.read(path: path))
+        } catch .missing {
+            return .success(nil)
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// `process api-1: port auto, restart always, health http /api/status, command dist/bin/servicehost -port ${PORT}`

@@ -11,6 +11,13 @@ enum DocumentReader {
     ///     local file.
     static func read(_ data: Data, format: ConfigFormat?, document: String?) throws(ConfigError) -> ConfigNode {
         let root = ConfigPath(document: document)
+        // Files are capped before they are read (`ConfigFileReader`); this
+        // holds for bodies from anywhere else too.
+        guard data.count <= ReadLimits.maxDocumentBytes else {
+            throw ConfigError(code: .limit, problems: [ConfigProblem(
+                path: root,
+                message: "the document is \(data.count) bytes, over the limit of \(ReadLimits.describe(bytes: ReadLimits.maxDocumentBytes))")])
+        }
         guard var text = String(data: data, encoding: .utf8) else {
             throw ConfigError(code: .unreadable, problems: [ConfigProblem(path: root, message: "is not valid UTF-8 text")])
         }
@@ -28,6 +35,8 @@ enum DocumentReader {
             do {
                 node = try JSONNodeReader.read(text, document: document)
             } catch {
+                // A document over a limit as JSON is over it as YAML too.
+                if error.code == .limit { throw error }
                 guard let yaml = try? YAMLNodeReader.read(text, document: document) else { throw error }
                 node = yaml
             }

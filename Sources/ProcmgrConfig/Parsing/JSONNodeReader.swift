@@ -4,6 +4,10 @@
 /// that API hides: booleans told apart from numbers, integers from floats,
 /// the line/column of every value and of syntax errors, and duplicate keys
 /// (which `JSONSerialization` silently collapses) reported as problems.
+///
+/// It recurses once per nesting level, but checks `ReadLimits.maxDepth` and
+/// `maxNodes` before each descent, so no document can take it deeper than
+/// 64 frames.
 struct JSONNodeReader {
     private let bytes: [UInt8]
     private let document: String?
@@ -57,8 +61,8 @@ struct JSONNodeReader {
         skipWhitespace()
         let location = here
         nodeCount += 1
-        if depth >= ReadLimits.maxDepth { throw error("nested deeper than \(ReadLimits.maxDepth) levels") }
-        if nodeCount > ReadLimits.maxNodes { throw error("document has more than \(ReadLimits.maxNodes) values") }
+        if depth >= ReadLimits.maxDepth { throw limit("nested deeper than \(ReadLimits.maxDepth) levels", path, location) }
+        if nodeCount > ReadLimits.maxNodes { throw limit("document has more than \(ReadLimits.maxNodes) values", path, location) }
         guard let byte = current else { throw error("unexpected end of input, expected a value") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(path: path, depth: depth)
@@ -208,8 +212,10 @@ struct JSONNodeReader {
                 guard current == UInt8(ascii: "u") else { throw error("unpaired UTF-16 surrogate in \\u escape") }
                 advance()
                 let low = try parseHex4()
-                guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired UTF-16 surrogate in \\u escape") }
-                return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
+                guard (0xDC00..<0xE000).contains(low),
+                      let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+                return scalar
             }
             guard let scalar = Unicode.Scalar(high) else { throw error("unpaired UTF-16 surrogate in \\u escape") }
             return scalar
@@ -260,6 +266,11 @@ struct JSONNodeReader {
     }
 
     private func error(_ message: String) -> SyntaxError { SyntaxError(message: message, location: here) }
+
+    /// A broken `ReadLimits` bound, at the path of the value that broke it.
+    private func limit(_ message: String, _ path: ConfigPath, _ location: SourceLocation) -> ConfigError {
+        ConfigError(code: .limit, problems: [ConfigProblem(path: path, message: "\(message) (at \(location))", location: location)])
+    }
 
     private func describeCurrent() -> String {
         guard let byte = current else { return "end of input" }

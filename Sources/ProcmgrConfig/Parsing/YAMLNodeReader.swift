@@ -6,6 +6,9 @@ internal import Yams
 ///
 /// Duplicate keys, which libyaml silently accepts, are collected and reported
 /// together as syntax problems.
+///
+/// `YAMLLimitScan` runs first: the composer recurses per nesting level and
+/// expands aliases, so it must never see a document over `ReadLimits`.
 struct YAMLNodeReader {
     let document: String?
     private var problems: [ConfigProblem] = []
@@ -17,6 +20,14 @@ struct YAMLNodeReader {
 
     /// The document's root node, or `nil` for an empty document.
     static func read(_ text: String, document: String?) throws(ConfigError) -> ConfigNode? {
+        do throws(YAMLLimitScan.Violation) {
+            try YAMLLimitScan.check(text)
+        } catch {
+            let path = ConfigPath(document: document, components: error.path)
+            throw ConfigError(code: .limit, problems: [
+                ConfigProblem(path: path, message: "\(error.message) (at \(error.location))", location: error.location),
+            ])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -93,6 +104,12 @@ struct YAMLNodeReader {
         case Tag.Name.bool.rawValue:
             return Bool.construct(from: scalar).map(ConfigNode.Value.bool) ?? .string(scalar.string)
         case Tag.Name.int.rawValue:
+            // Yams' own sexagesimal (`1:30`) arithmetic traps on overflow: a
+            // plain `1:0:0:0:0:0:0:0:0:0:0:0` would kill the agent.
+            if scalar.string.contains(":") {
+                return sexagesimal(scalar.string).map(ConfigNode.Value.integer)
+                    ?? Double.construct(from: scalar).map(ConfigNode.Value.float) ?? .string(scalar.string)
+            }
             if let int = Int.construct(from: scalar) { return .integer(int) }
             return Double.construct(from: scalar).map(ConfigNode.Value.float) ?? .string(scalar.string)
         case Tag.Name.float.rawValue:
@@ -100,6 +117,25 @@ struct YAMLNodeReader {
         default:
             return .string(scalar.string)
         }
+    }
+
+    /// YAML 1.1 base 60 (`-1:30` is -90), `nil` when it does not fit an `Int`.
+    static func sexagesimal(_ text: String) -> Int? {
+        var digits = Substring(text.replacingOccurrences(of: "_", with: ""))
+        var sign = 1
+        if digits.hasPrefix("-") || digits.hasPrefix("+") {
+            if digits.hasPrefix("-") { sign = -1 }
+            digits = digits.dropFirst()
+        }
+        var value = 0
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false) {
+            guard let digit = Int(part, radix: 10), digit >= 0 else { return nil }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 60)
+            let (sum, overflowB) = shifted.addingReportingOverflow(digit)
+            if overflowA || overflowB { return nil }
+            value = sum
+        }
+        return sign * value
     }
 
     private static func problem(from error: YamlError, document: String?) -> ConfigProblem {

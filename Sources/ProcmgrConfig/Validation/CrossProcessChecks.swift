@@ -5,17 +5,22 @@
 ///
 /// They read the raw nodes rather than built specs, so a collision is still
 /// reported when one of the processes also has an unrelated problem.
-/// Fixed ports inside `agent.ports.range` are allowed; the allocator must skip
-/// them when handing out `auto` ports.
+///
+/// `agent.ports.range` belongs to `port: auto`: a fixed port inside it is a
+/// mistake (it would race the allocator, and at run time one of the two loses
+/// its bind), and more `auto` processes than the range holds could never all
+/// start. Both are known from the document, so both are refused here.
 enum CrossProcessChecks {
     /// - Parameters:
+    ///   - portRange: the auto range; `nil` when `agent.ports` is itself invalid.
     ///   - includeResources: also check ports and log files; off for
     ///     override entries, whose values may still be replaced by a merge.
-    static func check(_ processes: [ConfigNode], listen: ListenAddress?, baseDirectory: String?,
+    static func check(_ processes: [ConfigNode], listen: ListenAddress?, portRange: PortRange?, baseDirectory: String?,
                       includeResources: Bool, problems: inout Problems) {
         var ids: [String: ConfigPath] = [:]
         var ports: [Int: ConfigPath] = [:]
         var logFiles: [String: ConfigPath] = [:]
+        var autoPorts: [ConfigNode] = []
 
         for process in processes where process.entries != nil {
             if let idNode = process["id"], let id = idNode.stringValue {
@@ -32,9 +37,15 @@ enum CrossProcessChecks {
                     problems.add(portNode, "\(port) is also the fixed port of \(first)")
                 } else if let listen, Int(listen.port) == port {
                     problems.add(portNode, "\(port) is also the agent's listen port (agent.listen)")
+                } else if let portRange, portRange.contains(UInt16(port)) {
+                    problems.add(portNode, "\(port) is inside agent.ports.range (\(portRange)), which is kept for port: auto; "
+                                 + "choose a port outside it or narrow the range")
                 } else {
                     ports[port] = process.path
                 }
+            }
+            if let portNode = process["port"], portNode.stringValue == "auto" {
+                autoPorts.append(portNode)
             }
 
             if let pathNode = process["log_file"]?["path"], let path = pathNode.stringValue, !path.isEmpty {
@@ -46,5 +57,20 @@ enum CrossProcessChecks {
                 }
             }
         }
+        if includeResources, let portRange {
+            checkCapacity(autoPorts, portRange: portRange, listen: listen, problems: &problems)
+        }
+    }
+
+    /// One problem, at the first `auto` process the range has no port left for.
+    private static func checkCapacity(_ autoPorts: [ConfigNode], portRange: PortRange, listen: ListenAddress?,
+                                      problems: inout Problems) {
+        let listenInside = listen.map { portRange.contains($0.port) } ?? false
+        let capacity = portRange.count - (listenInside ? 1 : 0)
+        guard autoPorts.count > capacity else { return }
+        let holds = "agent.ports.range (\(portRange)) holds \(capacity) port\(capacity == 1 ? "" : "s")"
+            + (listenInside ? " besides the agent's listen port" : "")
+        problems.add(autoPorts[capacity], "\(autoPorts.count) processes use port: auto but \(holds); "
+                     + "widen the range or give some processes fixed ports outside it")
     }
 }

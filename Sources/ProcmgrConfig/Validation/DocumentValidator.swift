@@ -6,7 +6,8 @@ enum DocumentValidator {
 
     /// The local file. With `agent.admin` set, its processes are checked as
     /// overrides and kept as nodes rather than built into specs.
-    static func validateLocal(_ root: ConfigNode, baseDirectory: String?) throws(ConfigError) -> AgentConfig {
+    static func validateLocal(_ root: ConfigNode, baseDirectory: String?,
+                              scope: ValidationScope = .schema) throws(ConfigError) -> AgentConfig {
         var problems = Problems()
         guard root.entries != nil else {
             throw invalid(root, "expected a mapping at the top level (keys: agent, processes), got \(root.kindDescription)")
@@ -18,8 +19,15 @@ enum DocumentValidator {
         let processNodes = processList(fields["processes"], problems: &problems)
         let validator = ProcessValidator(mode: adminMode ? .override : .complete, baseDirectory: baseDirectory)
         let specs = processNodes.map { validator.validate($0, problems: &problems) }
-        CrossProcessChecks.check(processNodes, listen: settings?.listen, baseDirectory: baseDirectory,
-                                 includeResources: !adminMode, problems: &problems)
+        CrossProcessChecks.check(processNodes, listen: settings?.listen, portRange: settings?.portRange,
+                                 baseDirectory: baseDirectory, includeResources: !adminMode, problems: &problems)
+        if scope == .schemaAndFilesystem {
+            // Only what is valid so far: a path that is itself wrong already has its problem.
+            if let settings, let tokenFile = settings.tokenFile, let node = fields["agent"]?["token_file"] {
+                FilesystemChecks.checkToken(tokenFile, node: node, problems: &problems)
+            }
+            checkLogFiles(processNodes, specs, problems: &problems)
+        }
 
         guard problems.isEmpty, let settings else { throw ConfigError(code: .invalid, problems: problems.list) }
         return AgentConfig(
@@ -32,8 +40,8 @@ enum DocumentValidator {
 
     /// An admin response (`{"processes": [...]}`) merged with `overrides`,
     /// validated as complete processes.
-    static func validateAdmin(_ root: ConfigNode, overrides: [ConfigNode], listen: ListenAddress?,
-                              baseDirectory: String?) throws(ConfigError) -> [ProcessSpec] {
+    static func validateAdmin(_ root: ConfigNode, overrides: [ConfigNode], listen: ListenAddress?, portRange: PortRange?,
+                              baseDirectory: String?, scope: ValidationScope = .schema) throws(ConfigError) -> [ProcessSpec] {
         var problems = Problems()
         guard let fields = Fields(root, allowed: ["processes"], problems: &problems) else {
             throw ConfigError(code: .invalid, problems: problems.list)
@@ -44,19 +52,30 @@ enum DocumentValidator {
         // override would look like an incomplete local-only process.
         guard problems.isEmpty else { throw ConfigError(code: .invalid, problems: problems.list) }
         let merged = ConfigMerger.merge(admin: adminNodes, overrides: overrides)
-        return try validateComplete(merged, listen: listen, baseDirectory: baseDirectory)
+        return try validateComplete(merged, listen: listen, portRange: portRange, baseDirectory: baseDirectory, scope: scope)
     }
 
     /// Complete-mode validation of an already assembled process list.
-    static func validateComplete(_ processes: [ConfigNode], listen: ListenAddress?, baseDirectory: String?,
+    static func validateComplete(_ processes: [ConfigNode], listen: ListenAddress?, portRange: PortRange?,
+                                 baseDirectory: String?, scope: ValidationScope = .schema,
                                  problems initial: Problems = Problems()) throws(ConfigError) -> [ProcessSpec] {
         var problems = initial
         let validator = ProcessValidator(mode: .complete, baseDirectory: baseDirectory)
         let specs = processes.map { validator.validate($0, problems: &problems) }
-        CrossProcessChecks.check(processes, listen: listen, baseDirectory: baseDirectory,
+        CrossProcessChecks.check(processes, listen: listen, portRange: portRange, baseDirectory: baseDirectory,
                                  includeResources: true, problems: &problems)
+        if scope == .schemaAndFilesystem { checkLogFiles(processes, specs, problems: &problems) }
         guard problems.isEmpty else { throw ConfigError(code: .invalid, problems: problems.list) }
         return specs.compactMap { $0 }
+    }
+
+    /// `FilesystemChecks` of the log file of every process that validated (`specs` is
+    /// parallel to `nodes`, `nil` where a process has problems or is an override).
+    private static func checkLogFiles(_ nodes: [ConfigNode], _ specs: [ProcessSpec?], problems: inout Problems) {
+        for (node, spec) in zip(nodes, specs) {
+            guard let logFile = spec?.logFile, let pathNode = node["log_file"]?["path"] else { continue }
+            FilesystemChecks.checkLogFile(logFile.path, node: pathNode, problems: &problems)
+        }
     }
 
     /// The elements of `processes:`; empty (with a problem) when it is not an array.

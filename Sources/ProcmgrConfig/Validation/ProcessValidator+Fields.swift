@@ -41,6 +41,11 @@ extension ProcessValidator {
                 problems.add(element, "must not be empty (it is the program to run)")
                 valid = false
             }
+            if argument.contains("\0") {
+                // exec takes C strings: the start would fail every time.
+                problems.add(element, "contains a NUL byte")
+                valid = false
+            }
             if !checkTemplate(argument, node: element, problems: &problems) { valid = false }
             arguments.append(argument)
         }
@@ -87,6 +92,11 @@ extension ProcessValidator {
             guard let value = problems.string(entry.value) else {
                 valid = false
                 continue
+            }
+            if value.contains("\0") {
+                // The environment is a list of C strings: every start would fail.
+                problems.add(entry.value, "value contains a NUL byte")
+                valid = false
             }
             env[entry.key] = value
         }

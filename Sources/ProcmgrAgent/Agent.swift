@@ -120,7 +120,11 @@ public final class Agent: Service {
         let budget = ConnectionBudget(
             configured: ConnectionBudget.defaultMaxConnections, descriptorLimit: DescriptorLimit.soft,
             processes: config.processes.count)
-        logger.debug("API connection cap", metadata: ["max": "\(budget.maxConnections)", "reserved": "\(budget.reserved)"])
+        if budget.maxConnections < ConnectionBudget.defaultMaxConnections {
+            logger.warning("the open-file limit leaves the API fewer connections than usual", metadata: [
+                "max_connections": "\(budget.maxConnections)", "reserved_for_supervision": "\(budget.reserved)",
+                "open_file_limit": "\(DescriptorLimit.soft)"])
+        }
         let gate = ListenerGate()
         listenerGate.withLock { $0 = gate }
         return try AgentHTTPServer.makeApplication(

@@ -8,6 +8,7 @@ import ProcmgrEngine
 import ProcmgrHTTP
 public import ProcmgrMetrics
 import ProcmgrRuntime
+import ProcmgrSupport
 public import ServiceLifecycle
 import UnixSignals
 
@@ -36,6 +37,12 @@ public final class Agent: Service {
     private let lock: StateDirectoryLock
     /// The admin-service source and the HTTP client it polls with (`agent.admin`), if configured.
     private let admin: (source: AdminSource, client: HTTPClient)?
+    /// The API's bearer token (`agent.token_file`), re-read on SIGHUP and when the file changes.
+    private let apiToken: APIToken
+    /// Set by ``makeHTTPServer(onListening:)``: the first process starts only once the API
+    /// listens, so an address in use is an error before anything was started. `nil` for an
+    /// agent run without the API (benchmarks): it starts at once.
+    private let listenerGate = LockedState<ListenerGate?>(nil)
 
     /// Validates the config and sets up the runtime; starts no process yet (that is ``run()``).
     /// - Throws: ``ConfigError`` for an invalid config, ``AgentStartupError`` when the machine
@@ -45,6 +52,10 @@ public final class Agent: Service {
         self.config = config
         self.options = options
         self.logger = logger
+        if let raise = DescriptorLimit.raiseSoftToHard() {
+            logger.info("raised the open-file limit to the hard limit", metadata: ["from": "\(raise.from)", "to": "\(raise.to)"])
+        }
+        apiToken = APIToken(try Self.readToken(config.agent.tokenFile))
         lock = try StateDirectoryLock(directory: config.agent.stateDir)
         let stateFile = (config.agent.stateDir as NSString).appendingPathComponent("children.json")
         if config.agent.orphans == .kill {
@@ -96,21 +107,43 @@ public final class Agent: Service {
 
     /// The HTTP API as a Hummingbird application, listening where the options or the config say.
     /// `onListening` receives the base URL once the socket is bound (port 0 resolved).
+    ///
+    /// Run it beside the agent (one `ServiceGroup`): the agent starts no process until it
+    /// listens. If it cannot, it throws ``ListenError`` (`listen 127.0.0.1:9464: address already
+    /// in use`), the group cancels the waiting agent, and nothing was started.
+    ///
+    /// Its connection cap is what is left of the descriptor limit after a reserve for supervising
+    /// the configured processes (``ConnectionBudget``).
     public func makeHTTPServer(onListening: @escaping @Sendable (String) -> Void) throws -> some Service {
         let host = options.listenHost ?? config.agent.listen.host
         let port = options.listenPort ?? Int(config.agent.listen.port)
-        let token = try Self.readToken(config.agent.tokenFile)
+        let budget = ConnectionBudget(
+            configured: ConnectionBudget.defaultMaxConnections, descriptorLimit: DescriptorLimit.soft,
+            processes: config.processes.count)
+        if budget.maxConnections < ConnectionBudget.defaultMaxConnections {
+            logger.warning("the open-file limit leaves the API fewer connections than usual", metadata: [
+                "max_connections": "\(budget.maxConnections)", "reserved_for_supervision": "\(budget.reserved)",
+                "open_file_limit": "\(DescriptorLimit.soft)"])
+        }
+        let gate = ListenerGate()
+        listenerGate.withLock { $0 = gate }
         return try AgentHTTPServer.makeApplication(
-            configuration: APIServerConfiguration(host: host, port: port, token: token),
+            configuration: APIServerConfiguration(host: host, port: port, token: apiToken, maxConnections: budget.maxConnections),
             backend: api, registry: registry, logger: logger
         ) { channel in
             let bound = channel.localAddress?.port ?? port
             let shown = host.contains(":") ? "[\(host)]" : host
+            gate.open()
             onListening("http://\(shown):\(bound)")
         }
     }
 
     public func run() async throws {
+        if let gate = listenerGate.withLock({ $0 }), await !gate.waitUntilOpen() {
+            // Cancelled before the API listened (it could not: the group reports why).
+            try? await admin?.client.shutdown()
+            return
+        }
         let outcome = await controller.reload(trigger: "startup")
         if case .rejected(let error) = outcome {
             // Validated in init; only a file changed in between can get here.
@@ -144,6 +177,10 @@ public final class Agent: Service {
             group.addTask { await self.engine.run() }
             group.addTask { await self.runtime.run() }
             group.addTask { await self.reloadOnSIGHUP() }
+            if let tokenFile = config.agent.tokenFile {
+                let watcher = ConfigFileWatcher(path: tokenFile, interval: .seconds(1))
+                group.addTask { await watcher.run { self.rereadToken() } }
+            }
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
             group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
@@ -219,7 +256,21 @@ public final class Agent: Service {
 
     private func reloadOnSIGHUP() async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            rereadToken()
             await controller.reload(trigger: "SIGHUP")
+        }
+    }
+
+    /// A rotated token file takes effect at once: from now on only its token is accepted. A file
+    /// that cannot be read or is empty (mid-rotation, removed) keeps the current token: falling
+    /// back to "no token" would open the mutating API.
+    private func rereadToken() {
+        guard let path = config.agent.tokenFile else { return }
+        do {
+            apiToken.replace(with: try Self.readToken(path))
+            logger.info("API token re-read", metadata: ["token_file": "\(path)"])
+        } catch {
+            logger.warning("API token file not re-read; the current token stays", metadata: ["error": "\(error)"])
         }
     }
 

@@ -9,4 +9,5 @@ if section == "engine" || section == "updates" || section == "all" { await Engin
 if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath() }
 if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }
 if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
+if section == "starvation" { await StarvationBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -19,12 +19,12 @@ struct APIError: Error, Sendable {
     }
 
     static func notFound(path: String) -> Self {
-        Self(.notFound, "no route for \(path)")
+        Self(.notFound, "no route for \(EchoedInput.excerpt(path))")
     }
 
     static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> Self {
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
-        return Self(.methodNotAllowed, "method \(method.rawValue) not allowed; use \(allow)", headers: [.allow: allow])
+        return Self(.methodNotAllowed, "method \(EchoedInput.excerpt(method.rawValue)) not allowed; use \(allow)", headers: [.allow: allow])
     }
 
     /// No `Connection: close`: Hummingbird discards the unread rest of the
@@ -32,6 +32,17 @@ struct APIError: Error, Sendable {
     /// on a response header anyway.
     static func bodyTooLarge(limit: Int) -> Self {
         Self(.contentTooLarge, "request body larger than \(limit) bytes")
+    }
+
+    static var requestLineTooLong: Self {
+        Self(.uriTooLong, "request line longer than \(HTTPWireLimits.maxRequestLineBytes) bytes")
+    }
+
+    static var requestHeadersTooLarge: Self {
+        Self(
+            .requestHeaderFieldsTooLarge,
+            "request header fields larger than \(HTTPWireLimits.maxHeaderFieldBytes) bytes each, "
+                + "\(HTTPWireLimits.maxHeaderListBytes) bytes in all, or more than \(HTTPWireLimits.maxHeaderFieldCount)")
     }
 
     static var unauthorized: Self {

@@ -20,6 +20,13 @@ struct APIResponder<Base: HTTPResponder>: HTTPResponder where Base.Context: Requ
         let start = ContinuousClock.now
         let handler: String
         var response: Response
+        // The raw-byte guard measures request lines as they arrive; one that followed a body in
+        // the same read slipped past it and is caught here, under the decoder's own limit.
+        if (request.head.path?.utf8.count ?? 0) > HTTPWireLimits.maxRequestLineBytes {
+            response = JSONResponse.make(.requestLineTooLong)
+            metrics.record(handler: HTTPMetrics.otherHandler, code: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        }
         switch routes.match(method: request.method, path: request.uri.path) {
         case .unknownPath:
             handler = HTTPMetrics.otherHandler
@@ -27,6 +34,9 @@ struct APIResponder<Base: HTTPResponder>: HTTPResponder where Base.Context: Requ
         case .methodNotAllowed(let template, let allowed):
             handler = template
             response = JSONResponse.make(.methodNotAllowed(request.method, allowed: allowed))
+        case .handled(let template) where request.method == .head:
+            handler = template
+            response = Self.headOnly(await respondSafely(to: Self.asGET(request), context: context))
         case .handled(let template):
             handler = template
             response = await respondSafely(to: request, context: context)
@@ -52,6 +62,23 @@ struct APIResponder<Base: HTTPResponder>: HTTPResponder where Base.Context: Requ
             context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             return JSONResponse.make(APIError(.internalServerError, "internal error"))
         }
+    }
+
+    /// The same request as a GET: the router has GET routes only.
+    private static func asGET(_ request: Request) -> Request {
+        var head = request.head
+        head.method = .get
+        return Request(head: head, body: request.body)
+    }
+
+    /// The GET response's status and headers (its `Content-Length` included) without the body.
+    /// Every API body is a buffer of known length, so the length is always there.
+    private static func headOnly(_ response: Response) -> Response {
+        var headers = response.headers
+        if headers[.contentLength] == nil, let length = response.body.contentLength {
+            headers[.contentLength] = String(length)
+        }
+        return Response(status: response.status, headers: headers, body: ResponseBody())
     }
 
     /// An error response Hummingbird built itself (the router turns thrown

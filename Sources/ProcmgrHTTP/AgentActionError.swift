@@ -33,8 +33,9 @@ public struct AgentActionError: Error, Sendable, Hashable, CustomStringConvertib
         self.problems = problems
     }
 
+    /// The id is quoted cut to 64 characters (``EchoedInput``).
     public static func notFound(id: String) -> Self {
-        Self(code: .notFound, message: "no process with id \"\(id)\"")
+        Self(code: .notFound, message: "no process with id \"\(EchoedInput.excerpt(id))\"")
     }
 
     public static func invalidConfig(problems: [String]) -> Self {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ProcmgrSupport
 
 /// The agent's HTTP server: Hummingbird's HTTP/1 server and router, run without the parts of
 /// `Application.run()` an idle agent pays for and does not need.
@@ -17,15 +18,29 @@ import NIOPosix
 /// `services` and `processesRunBeforeServerStart` (run them in the agent's `ServiceGroup`),
 /// and the `Server` header (no `serverName` is set).
 ///
+/// The child channel is ``GuardedHTTP1Channel`` (connection cap, idle timeout, JSON answers to
+/// parser errors), given as ``server`` so HummingbirdTesting's live server uses it too.
+///
 /// It is still an `ApplicationProtocol`, so `HummingbirdTesting` can drive its router and
 /// responder; the tests that run it as a service (`PrometheusScrapeTests`, the agent's) use
-/// this `run()`.
+/// this `run()`. A failure to listen is thrown as ``ListenError``, naming the address.
 struct AgentHTTPApplication<Responder: HTTPResponder>: ApplicationProtocol
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
-    let address: BindAddress
+    let host: String
+    let port: Int
+    var address: BindAddress { .hostname(host, port: port) }
     let logger: Logger
     let serverRunning: @Sendable (any Channel) async -> Void
+    let idleTimeout: Duration
+    let gate: ConnectionGate
+    let metrics: HTTPMetrics?
+
+    var server: HTTPServerBuilder {
+        HTTPServerBuilder { [idleTimeout, gate, metrics] responder in
+            GuardedHTTP1Channel(responder: responder, idleTimeout: idleTimeout, gate: gate, metrics: metrics)
+        }
+    }
 
     /// Hummingbird's view (HummingbirdTesting rebinds it to port 0); ``run()`` builds the
     /// server's from the same address.
@@ -43,7 +58,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let dates = HTTPDateHeader()
         let responder = self.responder
         let logger = self.logger
-        let server = try HTTPServerBuilder.http1().buildServer(
+        let listening = LockedState(false)
+        let server = try self.server.buildServer(
             configuration: ServerConfiguration(address: address),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
@@ -68,8 +84,13 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                 throw ParseErrorWhileWritingResponse()
             }
         } onServerRunning: { channel in
+            listening.withLock { $0 = true }
             await serverRunning(channel)
         }
-        try await server.run()
+        do {
+            try await server.run()
+        } catch where !listening.withLock({ $0 }) {
+            throw ListenError(host: host, port: port, underlying: error)
+        }
     }
 }

@@ -14,7 +14,8 @@ public enum AgentHTTPServer {
     static let idleScrapeBuffers = 2
 
     /// - Parameters:
-    ///   - configuration: where to listen, the API token, the body limit.
+    ///   - configuration: where to listen, the API token, the body limit, the connection cap and
+    ///     idle timeout.
     ///   - backend: the agent state and actions behind every endpoint.
     ///   - registry: receives the API's own metrics (`procmgr_http_*`,
     ///     `procmgr_metrics_scrape_bytes`); usually the one the backend exposes.
@@ -22,7 +23,7 @@ public enum AgentHTTPServer {
     ///   - onServerRunning: called once listening; with port 0 this is where
     ///     the real port is learnt (`channel.localAddress?.port`).
     /// - Throws: if the registry already holds one of the API's metric names
-    ///   with another shape.
+    ///   with another shape. Running the application throws ``ListenError`` if it cannot listen.
     public static func makeApplication(
         configuration: APIServerConfiguration,
         backend: some AgentBackend,
@@ -49,8 +50,12 @@ public enum AgentHTTPServer {
         let table = RouteTable(handlers.all.map(\.0))
         return AgentHTTPApplication(
             responder: APIResponder(base: router.buildResponder(), routes: table, metrics: metrics),
-            address: .hostname(configuration.host, port: configuration.port),
+            host: configuration.host,
+            port: configuration.port,
             logger: logger,
-            serverRunning: onServerRunning)
+            serverRunning: onServerRunning,
+            idleTimeout: configuration.idleTimeout,
+            gate: ConnectionGate(maxConnections: configuration.maxConnections),
+            metrics: metrics)
     }
 }

@@ -57,7 +57,14 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
         return JSONResponse.make(view)
     }
 
+    /// Child output can carry secrets: on a non-loopback listener with a token, the token is
+    /// required (``MutationPolicy/decideRead(authorization:)``), checked before the id is looked up.
     private func logs(_ request: Request, _ context: Context) async throws(APIError) -> Response {
+        switch policy.decideRead(authorization: request.headers[.authorization]) {
+        case .allow: break
+        case .unauthorized: throw .unauthorized
+        case .forbidden: throw .forbidden
+        }
         let id = id(context)
         var tail = Self.defaultTail
         if let text = request.uri.queryParameters.get("tail") {

@@ -12,6 +12,9 @@ struct HTTPMetrics: Sendable {
     private let requests: CounterFamily
     private let durations: HistogramFamily
     private let scrapeBytes: GaugeFamily
+    private let openConnections: Gauge
+    private let refusedConnections: Counter
+    private let evictedConnections: Counter
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         requests = try registry.counterFamily(
@@ -26,11 +29,32 @@ struct HTTPMetrics: Sendable {
             name: "procmgr_metrics_scrape_bytes",
             help: "Body size of the last /metrics response, by content encoding.",
             labelNames: ["encoding"])
+        openConnections = try registry.gauge(
+            name: "procmgr_http_open_connections",
+            help: "Connections the API holds open now (at most its connection cap).")
+        refusedConnections = try registry.counter(
+            name: "procmgr_http_connections_refused_total",
+            help: "Connections answered 503 and closed: the API's connection cap was reached and every connection had a request in progress.")
+        evictedConnections = try registry.counter(
+            name: "procmgr_http_connections_evicted_total",
+            help: "Idle connections closed to make room for a new one at the API's connection cap.")
     }
 
     func record(handler: String, code: Int, duration: Duration) {
         requests.labels(handler, String(code)).increment()
         durations.labels(handler).observe(duration)
+    }
+
+    func connectionOpened() { openConnections.increment() }
+
+    func connectionClosed() { openConnections.decrement() }
+
+    func recordRefusedConnection() {
+        refusedConnections.increment()
+    }
+
+    func recordEvictedConnection() {
+        evictedConnections.increment()
     }
 
     func recordScrape(encoding: String, bytes: Int) {

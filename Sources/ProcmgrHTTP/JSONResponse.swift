@@ -31,6 +31,15 @@ enum JSONResponse {
         }
     }
 
+    /// The bytes of a JSON body, for answers written below Hummingbird's responder (a parser
+    /// error, a refused connection).
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        guard let data = try? encoder().encode(value) else {
+            return Array(#"{"error":"response could not be encoded as JSON"}"#.utf8)
+        }
+        return Array(data)
+    }
+
     static func make(_ error: APIError) -> Response {
         make(error.body, status: error.status, headers: error.headers)
     }

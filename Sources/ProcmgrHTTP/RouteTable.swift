@@ -45,7 +45,10 @@ struct RouteTable: Sendable {
         guard let pattern = patterns.first(where: { Self.matches(parts, $0.segments) }) else {
             return .unknownPath
         }
-        let allowed = routes.filter { $0.template == pattern.template }.map(\.method)
+        var allowed = routes.filter { $0.template == pattern.template }.map(\.method)
+        // Every GET route answers HEAD too (RFC 9110 §9.3.2): the responder runs it as a GET and
+        // sends the head alone.
+        if allowed.contains(.get) { allowed.append(.head) }
         guard allowed.contains(method) else {
             return .methodNotAllowed(template: pattern.template, allowed: allowed)
         }

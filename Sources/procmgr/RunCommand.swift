@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ProcmgrAgent
 import ProcmgrConfig
+import ProcmgrHTTP
 import ProcmgrMetrics
 import ProcmgrRuntime
 import ServiceLifecycle
@@ -67,7 +68,13 @@ struct RunCommand: AsyncParsableCommand {
             services: [.init(service: http), .init(service: agent)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as ListenError {
+            // The agent waited for the listener: no process was started.
+            FileHandle.standardError.write(Data("procmgr: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         say("procmgr: stopped")
     }
 }

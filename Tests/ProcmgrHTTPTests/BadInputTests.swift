@@ -22,14 +22,14 @@ struct BadInputTests {
     func wrongMethod() async throws {
         try await withLiveServer(backend: FakeBackend(processes: [process("api-1")])) { client in
             let cases: [(String, HTTPRequest.Method, String)] = [
-                ("/metrics", .post, "GET"),
-                ("/healthz", .delete, "GET"),
-                ("/api/v1/processes", .put, "GET"),
-                ("/api/v1/processes/api-1", .patch, "GET"),
+                ("/metrics", .post, "GET, HEAD"),
+                ("/healthz", .delete, "GET, HEAD"),
+                ("/api/v1/processes", .put, "GET, HEAD"),
+                ("/api/v1/processes/api-1", .patch, "GET, HEAD"),
                 ("/api/v1/processes/api-1/restart", .get, "POST"),
                 ("/api/v1/processes/api-1/stop", .put, "POST"),
                 ("/-/reload", .get, "POST"),
-                ("/api/v1/routes", .options, "GET"),
+                ("/api/v1/routes", .options, "GET, HEAD"),
             ]
             for (uri, method, allow) in cases {
                 let response = try await client.execute(uri: uri, method: method)
@@ -78,6 +78,7 @@ struct BadInputTests {
             let port = try #require(client.port)
             let reply = try await rawExchange(port: port, sending: Array("\u{0}\u{1}NOT HTTP AT ALL\r\n\r\n".utf8))
             #expect(reply.hasPrefix("HTTP/1.1 400"))
+            #expect(reply.contains(#"{"error":"malformed HTTP request: "#))
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
         }
     }

@@ -19,8 +19,16 @@ struct RouteTableTests {
     }
 
     @Test func wrongMethodNamesTheAllowedOnes() {
-        #expect(table.match(method: .delete, path: "/metrics") == .methodNotAllowed(template: "/metrics", allowed: [.get]))
+        #expect(table.match(method: .delete, path: "/metrics") == .methodNotAllowed(template: "/metrics", allowed: [.get, .head]))
         #expect(table.match(method: .get, path: "/api/v1/processes/x/restart")
+            == .methodNotAllowed(template: "/api/v1/processes/{id}/restart", allowed: [.post]))
+    }
+
+    @Test("HEAD matches every GET route and no other")
+    func headMatchesGetRoutes() {
+        #expect(table.match(method: .head, path: "/metrics") == .handled(template: "/metrics"))
+        #expect(table.match(method: .head, path: "/api/v1/processes/api-1/logs") == .handled(template: "/api/v1/processes/{id}/logs"))
+        #expect(table.match(method: .head, path: "/api/v1/processes/x/restart")
             == .methodNotAllowed(template: "/api/v1/processes/{id}/restart", allowed: [.post]))
     }
 

@@ -32,16 +32,17 @@ func withLiveServer<Value: Sendable>(
 }
 
 /// Runs the API the way the agent runs it — its own `run()` in a `ServiceGroup`, not
-/// HummingbirdTesting's wrapper — on an ephemeral loopback port, calls `body` with that port and
+/// HummingbirdTesting's wrapper — on `configuration`'s host and an ephemeral port, calls `body` with that port and
 /// shuts the server down whatever `body` throws.
 func withServedAPI(
     backend: FakeBackend = FakeBackend(),
     registry: MetricsRegistry = MetricsRegistry(),
+    configuration: APIServerConfiguration = APIServerConfiguration(host: "127.0.0.1", port: 0),
     _ body: @Sendable (Int) async throws -> Void
 ) async throws {
     let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
     let app = try AgentHTTPServer.makeApplication(
-        configuration: APIServerConfiguration(host: "127.0.0.1", port: 0),
+        configuration: configuration,
         backend: backend, registry: registry, logger: testLogger(),
         onServerRunning: { channel in
             portSink.yield(channel.localAddress?.port ?? 0)
@@ -112,4 +113,25 @@ func samples(_ exposition: String) -> [String: String] {
 
 func process(_ id: String, state: String = "running") -> ProcessView {
     ProcessView(id: id, state: state, pid: 4242, port: 30001, healthy: true, restarts: 2, createdAt: 1_700_000_000, startedAt: 1_700_000_001.5, hostnames: ["\(id).example.test"])
+}
+
+/// Polls `condition` until it holds; fails loudly with `what` after `timeout` (for server-side
+/// facts with no event to wait on, such as a connection count in the registry).
+func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while !condition() {
+        if ContinuousClock.now >= deadline { throw TimedOut(description: "timed out after \(timeout) waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The current value of one series in `registry`'s exposition.
+func sample(_ series: String, in registry: MetricsRegistry) -> String? {
+    var buffer: [UInt8] = []
+    registry.writeExposition(into: &buffer)
+    return samples(String(decoding: buffer, as: UTF8.self))[series]
 }

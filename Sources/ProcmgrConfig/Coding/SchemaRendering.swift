@@ -7,7 +7,7 @@ extension ProcessSpec {
         var node = ConfigNode.mapping([
             "id": .string(id),
             "command": .init(.sequence(command.map(ConfigNode.string))),
-            "env": .init(.mapping(env.keys.sorted().map { .init(key: $0, value: .string(env[$0]!)) })),
+            "env": .init(.mapping(env.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })),
             "working_dir": .string(workingDir),
             "port": port.configNode,
             "hostnames": .init(.sequence(hostnames.map(ConfigNode.string))),

@@ -3,7 +3,7 @@
 public enum ConfigDefaults {
     // agent
     public static let listen = ListenAddress(host: "127.0.0.1", port: 9464)
-    public static let portRange = PortRange(lower: 30000, upper: 31000)!
+    public static let portRange = PortRange(validLower: 30000, upper: 31000)
     public static let shutdownGracePeriod: Duration = .seconds(30)
     public static let orphans: OrphanPolicy = .kill
     public static let stateDir = "./.procmgr"

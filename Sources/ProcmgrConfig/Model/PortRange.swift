@@ -4,6 +4,12 @@ public struct PortRange: Sendable, Hashable, CustomStringConvertible {
     public let lower: UInt16
     public let upper: UInt16
 
+    /// A range whose bounds the caller knows to be valid (a constant); out-of-order bounds are swapped.
+    init(validLower lower: UInt16, upper: UInt16) {
+        self.lower = max(1, min(lower, upper))
+        self.upper = max(lower, upper)
+    }
+
     /// `nil` unless `1 ≤ lower ≤ upper`.
     public init?(lower: UInt16, upper: UInt16) {
         guard lower >= 1, lower <= upper else { return nil }

@@ -12,7 +12,9 @@ enum DocumentValidator {
         guard root.entries != nil else {
             throw invalid(root, "expected a mapping at the top level (keys: agent, processes), got \(root.kindDescription)")
         }
-        let fields = Fields(root, allowed: topLevelKeys, problems: &problems)!
+        guard let fields = Fields(root, allowed: topLevelKeys, problems: &problems) else {
+            throw invalid(root, "expected a mapping at the top level (keys: agent, processes), got \(root.kindDescription)")
+        }
         let settings = AgentValidator(baseDirectory: baseDirectory).validate(fields["agent"], problems: &problems)
         let adminMode = fields["agent"]?["admin"].map { !$0.isNull } ?? false
 

@@ -5,6 +5,8 @@
 //   guardian-host N [no-guardian] subreaper + guardian; N children `sh -c 'sleep 600 & …'`;
 //                                prints "CHILD <pid> <grandchild pid>" ×N, "READY", then waits.
 //                                `no-guardian` is the control: only PDEATHSIG protects.
+//                                A guardian that dies is re-spawned: "RESPAWNED <pid> <groups>"
+//                                (or "RESPAWN-FAILED <error>").
 //   state-host FILE N wait|exit  no guardian, children outlive us (killWithParent off); records
 //                                them in the state file FILE; prints CHILD lines and READY, then
 //                                waits (to be SIGKILLed) or exits 0 (to be restarted).
@@ -117,7 +119,16 @@ case "guardian-host":
         let guardian = withGuardian ? try Guardian.start(watcher: watcher) : nil
         let spawner = try SpawnThread(watcher: watcher, guardian: guardian)
         let capture = OutputCapture(reactor: reactor)
-        if let guardian { emit("GUARDIAN \(guardian.pid)") }
+        if let guardian {
+            emit("GUARDIAN \(guardian.pid)")
+            guardian.observe { event in
+                switch event {
+                case .died: break
+                case .respawned(let pid, let groups): emit("RESPAWNED \(pid) \(groups)")
+                case .respawnFailed(let error): emit("RESPAWN-FAILED \(error)")
+                }
+            }
+        }
         _ = await spawnFamilies(count: count, spawner: spawner, capture: capture, killWithParent: true)
         emit("READY")
         await waitForever()

@@ -52,7 +52,7 @@ public final class Agent: Service {
         if config.agent.orphans == .kill {
             // Children a previous agent left behind (its guardian was killed too, or it ran in
             // adopt mode) are not ours to keep: kill them before starting anew.
-            let report = try await OrphanSweeper.sweep(stateFile: stateFile)
+            let report = try await OrphanSweeper.sweep(stateFile: stateFile, logger: logger)
             if !report.killed.isEmpty {
                 logger.warning("killed leftovers of a previous agent", metadata: ["groups": "\(report.killed.map(\.pgid))"])
             }

@@ -88,7 +88,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "runtime-testhost",
-            dependencies: ["ProcmgrRuntime"],
+            dependencies: ["ProcmgrRuntime", "ProcmgrSupport"],
             swiftSettings: strictSwiftSettings
         ),
         .target(
@@ -148,6 +148,7 @@ let package = Package(
                 "ProcmgrConfig",
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
+                "ProcmgrSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,6 +168,7 @@ let package = Package(
                 "ProcmgrEngine",
                 "ProcmgrMetrics",
                 "ProcmgrRuntime",
+                "ProcmgrSupport",
                 "ProcmgrTestKit",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,7 +188,7 @@ let package = Package(
             name: "ProcmgrRuntimeTests",
             // The executable dependency only makes sure runtime-testhost is built before the
             // tests, which start it as a child process.
-            dependencies: ["ProcmgrRuntime", "runtime-testhost", "ProcmgrTestKit", "ProcmgrEngine", "ProcmgrMetrics"],
+            dependencies: ["ProcmgrRuntime", "runtime-testhost", "ProcmgrTestKit", "ProcmgrEngine", "ProcmgrMetrics", "ProcmgrSupport"],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

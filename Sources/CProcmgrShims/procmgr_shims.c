@@ -432,14 +432,6 @@ int procmgr_timerfd_create(void) {
     return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 }
 
-int procmgr_timerfd_arm(int fd, uint64_t nanoseconds) {
-    struct itimerspec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.it_value.tv_sec = (time_t)(nanoseconds / 1000000000ULL);
-    spec.it_value.tv_nsec = (long)(nanoseconds % 1000000000ULL);
-    return timerfd_settime(fd, 0, &spec, NULL);
-}
-
 int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns) {
     struct itimerspec spec;
     memset(&spec, 0, sizeof spec);

@@ -32,6 +32,8 @@ public final class Agent: Service {
     private let options: AgentOptions
     private let engine: AgentEngine
     private let runtime: ProcessRuntime
+    /// The runtime's one reactor thread, shared with the config file watcher.
+    private let reactor: EpollThread
     private let reconciler: Reconciler
     private let logger: Logger
     private let lock: StateDirectoryLock
@@ -61,7 +63,7 @@ public final class Agent: Service {
         if config.agent.orphans == .kill {
             // Children a previous agent left behind (its guardian was killed too, or it ran in
             // adopt mode) are not ours to keep: kill them before starting anew.
-            let report = try await OrphanSweeper.sweep(stateFile: stateFile)
+            let report = try await OrphanSweeper.sweep(stateFile: stateFile, logger: logger)
             if !report.killed.isEmpty {
                 logger.warning("killed leftovers of a previous agent", metadata: ["groups": "\(report.killed.map(\.pgid))"])
             }
@@ -75,6 +77,7 @@ public final class Agent: Service {
         try ProcessSelfMetrics.register(in: registry)
         let metrics = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
         runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        reactor = services.reactor
         if config.agent.orphans == .adopt {
             // Before the first update: the first sync of each id then adopts its child.
             let adoptable = try runtime.loadAdoptable()
@@ -194,7 +197,7 @@ public final class Agent: Service {
                 }
             }
             if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
-                let watcher = ConfigFileWatcher(path: path, interval: interval)
+                let watcher = ConfigFileWatcher(path: path, interval: interval, reactor: reactor)
                 group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
             }
             await withTaskCancellationHandler {

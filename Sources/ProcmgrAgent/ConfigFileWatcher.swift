@@ -11,6 +11,9 @@ import ProcmgrSupport
 /// files there cost one `stat` each, and a file that is briefly missing (mid-rename) is not a
 /// change.
 ///
+/// The inotify descriptor and the wait's deadline live on the agent's one reactor thread
+/// (``EpollThread``), beside exits, output and stops: a watcher costs no thread of its own.
+///
 /// Why not polling alone: a `stat` every 250 ms on the cooperative pool cost the agent ~0.1 % of
 /// a core (each wake-up of a sleeping task is two thread switches), twice the whole idle budget
 /// with 1,000 children. inotify costs nothing while nothing happens. A slow poll remains as a
@@ -18,6 +21,8 @@ import ProcmgrSupport
 /// inotify cannot be set up at all (watch limits), the watcher polls at `fallbackInterval`.
 struct ConfigFileWatcher: Sendable {
     let path: String
+    /// The agent's reactor, where the inotify descriptor is watched.
+    let reactor: EpollThread
     /// The poll period when inotify is unavailable.
     let fallbackInterval: Duration
     /// The safety-net poll period while inotify works.
@@ -34,15 +39,16 @@ struct ConfigFileWatcher: Sendable {
         var modifiedNanoseconds: Int
     }
 
-    init(path: String, interval: Duration) {
+    init(path: String, interval: Duration, reactor: EpollThread) {
         self.path = path
+        self.reactor = reactor
         self.fallbackInterval = interval
     }
 
     /// Calls `onChange` after each change until the task is cancelled. `onArmed` runs once the
     /// watch is in place: changes from then on are seen.
     func run(onArmed: @Sendable () -> Void = {}, onChange: @Sendable () async -> Void) async {
-        guard let events = DirectoryEvents(directories: Self.watchedDirectories(of: path)) else {
+        guard let events = DirectoryEvents(directories: Self.watchedDirectories(of: path), reactor: reactor) else {
             var last = signature()
             onArmed()
             await poll(every: fallbackInterval, last: &last, onChange: onChange)
@@ -103,7 +109,7 @@ struct ConfigFileWatcher: Sendable {
     }
 }
 
-/// inotify events of one directory, as "something happened" wake-ups on an epoll thread.
+/// inotify events of one directory, as "something happened" wake-ups on the reactor.
 private final class DirectoryEvents: Sendable {
     private struct State {
         var pending = false
@@ -119,14 +125,12 @@ private final class DirectoryEvents: Sendable {
     private let state = LockedState(State())
 
     /// `nil` when inotify is unavailable here (no watches left, an unsupported file system).
-    init?(directories: [String]) {
+    init?(directories: [String], reactor: EpollThread) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return nil }
         let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVED_FROM) | UInt32(IN_CREATE)
             | UInt32(IN_DELETE) | UInt32(IN_ATTRIB) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
-        guard directories.allSatisfy({ inotify_add_watch(fd, $0, mask) >= 0 }),
-              let reactor = try? EpollThread(name: "procmgr-config")
-        else {
+        guard directories.allSatisfy({ inotify_add_watch(fd, $0, mask) >= 0 }) else {
             Glibc.close(fd)
             return nil
         }
@@ -141,7 +145,6 @@ private final class DirectoryEvents: Sendable {
                 wake(with: true)
             }
         } catch {
-            reactor.shutdown()
             Glibc.close(fd)
             return nil
         }
@@ -186,8 +189,8 @@ private final class DirectoryEvents: Sendable {
     func close() {
         state.withLock { $0.closed = true }
         wake(with: false)
+        reactor.cancelTimer(timer)
         reactor.deregister(token, closing: true)
-        reactor.shutdown()
     }
 
     private func wake(with event: Bool) {

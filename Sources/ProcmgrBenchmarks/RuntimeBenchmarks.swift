@@ -1,11 +1,11 @@
 #if canImport(Glibc)
+import ProcmgrSupport
 import Glibc
 #endif
 import Logging
 import ProcmgrEngine
 import ProcmgrMetrics
 import ProcmgrRuntime
-import Synchronization
 
 /// procmgr's side of the supervisor comparison (`bench/compare-supervisors.sh`): the engine driving
 /// real children through ``ProcessRuntime``, wired as the agent wires them (one set of
@@ -361,7 +361,7 @@ enum RuntimeBenchmarks {
             print("warning: cannot start runtime-host: \(error)")
             return nil
         }
-        let lines = Mutex<[String]>([])
+        let lines = LockedState<[String]>([])
         let ready = OneShot<Void>()
         let capture = try? services.capture.attach(name: "runtime-host", stdout: host.stdoutFD, stderr: host.stderrFD) { line in
             lines.withLock { $0.append(line.text) }
@@ -570,7 +570,7 @@ final class StartLog: Sendable {
         var waiters: [ProcessID: Waiter] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     func record(_ id: ProcessID) {
         let now = ContinuousClock.now

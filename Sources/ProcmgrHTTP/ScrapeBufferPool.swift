@@ -7,7 +7,11 @@ import ProcmgrSupport
 /// concurrent scrapes each hold their own (the lock guards only the list, never
 /// the rendering or compressing). Sets are made on demand; at most
 /// `maxIdle` are kept, so a burst of parallel scrapes cannot pin memory forever.
-final class ScrapeBufferPool: Sendable {
+///
+/// `@unchecked`: ``ScrapeBuffers`` is a mutable class and not `Sendable`, so the lock that holds
+/// the idle sets is not either. Safe because a set is only ever in one place — in the idle list
+/// (under the lock) or lent to exactly one scrape, which gives it back and keeps no reference.
+final class ScrapeBufferPool: @unchecked Sendable {
     private let idle: LockedState<[ScrapeBuffers]>
     private let maxIdle: Int
     private let makeBuffers: @Sendable () throws -> ScrapeBuffers

@@ -63,6 +63,12 @@ public struct ChildRecord: Codable, Sendable, Hashable {
 /// write carrying every change made before it began, and a caller that must know its change is
 /// on disk awaits ``committed(_:)`` without holding a thread. The synchronous ``upsert(_:)``,
 /// ``remove(pid:)`` and ``replaceAll(_:)`` remain for setup and tools.
+///
+/// Faults: a write that fails (a full disk, a read-only or vanished directory) is logged, counted
+/// (``writeFailureCount``, ``onWriteFailure(_:)``: `procmgr_errors_total{phase="state"}`) and
+/// shows as staleness (``lastSuccessfulWrite``); the next change tries again. A file that cannot
+/// be parsed is moved aside at start-up (``loadRecovering(path:logger:)``), never a reason not
+/// to start.
 public final class ChildStateFile: Sendable {
     struct Document: Codable {
         var version: Int
@@ -79,6 +85,13 @@ public final class ChildStateFile: Sendable {
         var generation: Generation = 0
     }
 
+    private struct Health {
+        var failures = 0
+        /// Unix time (seconds) of the last write that reached the disk.
+        var lastSuccess: Double?
+        var failureObservers: [@Sendable (SystemError) -> Void] = []
+    }
+
     private struct Commits {
         /// The newest generation a finished write (successful or not) included.
         var written: Generation = 0
@@ -92,6 +105,7 @@ public final class ChildStateFile: Sendable {
     /// Held for a whole snapshot-and-write, so writes land in the order of their snapshots.
     private let writing = LockedState(())
     private let commits = LockedState(Commits())
+    private let health = LockedState(Health())
     private let logger: Logger
     /// Wakes the writer thread (a blocking eventfd; the thread sleeps in `read`).
     private let wakeFD: Int32
@@ -108,6 +122,20 @@ public final class ChildStateFile: Sendable {
     deinit {
         // Only reached when the writer thread never started (it keeps the file alive).
         close(wakeFD)
+    }
+
+    // MARK: Health
+
+    /// Writes that failed so far.
+    public var writeFailureCount: Int { health.withLock { $0.failures } }
+
+    /// When the file last reached the disk (nil: never, by this agent): a state file that no
+    /// longer follows the children is stale, and a restarted agent would act on old news.
+    public var lastSuccessfulWrite: Double? { health.withLock { $0.lastSuccess } }
+
+    /// Calls `observer` after every failed write (on the writing thread; keep it short).
+    public func onWriteFailure(_ observer: @escaping @Sendable (SystemError) -> Void) {
+        health.withLock { $0.failureObservers.append(observer) }
     }
 
     // MARK: Group commit
@@ -196,7 +224,19 @@ public final class ChildStateFile: Sendable {
             }
             if onlyIfNewer, commits.withLock({ $0.written >= generation }) { return }
             defer { finishCommit(through: generation) }
-            try write(Document(version: 1, agentPID: getpid(), children: children))
+            do throws(SystemError) {
+                try write(Document(version: 1, agentPID: getpid(), children: children))
+            } catch {
+                let observers = health.withLock { health in
+                    health.failures += 1
+                    return health.failureObservers
+                }
+                for observer in observers { observer(error) }
+                throw error
+            }
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            health.withLock { $0.lastSuccess = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 }
         }
     }
 
@@ -235,12 +275,56 @@ public final class ChildStateFile: Sendable {
         records.withLock { $0.byPID.values.sorted { $0.pid < $1.pid } }
     }
 
+    /// Reads a state file at start-up. A file that cannot be parsed (torn by a bug, edited by
+    /// hand, a disk error) is moved aside to `PATH.corrupt-<unix time>` for a post-mortem, with an
+    /// error log, and counts as empty: the agent starts, and what the file would have named is
+    /// left to the other lines of defence (the old guardian, PDEATHSIG, the subreaper's sweep).
+    /// Errors reading it at all (permissions) are thrown.
+    public static func loadRecovering(path: String, logger: Logger) throws(SystemError) -> [ChildRecord] {
+        do throws(StateFileError) {
+            return try decode(path: path)
+        } catch {
+            switch error {
+            case .unreadable(let error):
+                throw error
+            case .corrupt(let reason):
+                let aside = "\(path).corrupt-\(time(nil))"
+                if rename(path, aside) == 0 {
+                    logger.error(
+                        "the state file is corrupt; moved it aside and starting without it (leftovers of the previous agent are not swept by it)",
+                        metadata: ["path": "\(path)", "moved_to": "\(aside)", "reason": "\(reason)"])
+                } else {
+                    logger.error(
+                        "the state file is corrupt and cannot be moved aside; starting without it",
+                        metadata: ["path": "\(path)", "error": "\(SystemError.current("rename(\(path), \(aside))"))", "reason": "\(reason)"])
+                }
+                return []
+            }
+        }
+    }
+
+    private enum StateFileError: Error {
+        case unreadable(SystemError)
+        case corrupt(String)
+    }
+
     /// Reads a state file. A missing file is an empty list; a corrupt one is an error.
     public static func load(path: String) throws(SystemError) -> [ChildRecord] {
+        do throws(StateFileError) {
+            return try decode(path: path)
+        } catch {
+            switch error {
+            case .unreadable(let error): throw error
+            case .corrupt(let reason): throw SystemError("parse state file \(path) (\(reason))", errno: EINVAL)
+            }
+        }
+    }
+
+    private static func decode(path: String) throws(StateFileError) -> [ChildRecord] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return [] }
-            throw .current("open(\(path))")
+            throw .unreadable(.current("open(\(path))"))
         }
         defer { close(fd) }
         var data: [UInt8] = []
@@ -248,7 +332,7 @@ public final class ChildStateFile: Sendable {
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw .current("read(\(path))") }
+            if n < 0 { throw .unreadable(.current("read(\(path))")) }
             if n == 0 { break }
             data.append(contentsOf: chunk[0..<n])
         }
@@ -256,7 +340,7 @@ public final class ChildStateFile: Sendable {
         do {
             return try JSONDecoder().decode(Document.self, from: Data(data)).children
         } catch {
-            throw SystemError("parse state file \(path) (\(error))", errno: EINVAL)
+            throw .corrupt("\(error)")
         }
     }
 

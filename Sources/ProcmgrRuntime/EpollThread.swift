@@ -3,12 +3,15 @@ import Glibc
 import ProcmgrSupport
 import Synchronization
 
-/// One dedicated thread multiplexing many descriptors with `epoll`.
+/// One dedicated thread multiplexing many descriptors with `epoll`: the agent's reactor.
 ///
 /// Why: procmgr must scale to ~1,000 children. One thread per pipe, pidfd or heartbeat socket
-/// would mean thousands of threads; polling would add latency and burn CPU. A single
-/// level-triggered epoll loop per concern (exit watching, output capture, heartbeats) wakes
-/// only when something happened.
+/// would mean thousands of threads; polling would add latency and burn CPU. One level-triggered
+/// epoll loop wakes only when something happened, and the agent has exactly one
+/// (``RuntimeServices/reactor``): exit watching, output capture, heartbeats, group-stop
+/// deadlines and the config file watcher all register with it. (There were four such threads
+/// and a timerfd per stop; one thread is fewer wake-ups, fewer stacks, and one place where
+/// ordering holds: a handler never races another handler.)
 ///
 /// Rules:
 /// - Handlers run on the loop thread, one at a time, and must not block.
@@ -66,20 +69,12 @@ public final class EpollThread: Sendable {
     private let timerFD: Int32
     private let state = LockedState(State())
     private let loopThread = Atomic<UInt>(0)
-    private let tickInterval: Duration?
-    private let onTick: (@Sendable () -> Void)?
     /// Human-readable name (also the thread's name).
     public let name: String
 
-    /// Starts the loop thread.
-    /// - Parameters:
-    ///   - tickInterval: if set, `onTick` runs on the loop thread at least this often (used for
-    ///     safety sweeps, never for latency-critical work).
-    public init(
-        name: String,
-        tickInterval: Duration? = nil,
-        onTick: (@Sendable () -> Void)? = nil
-    ) throws(SystemError) {
+    /// Starts the loop thread. Periodic work (a safety sweep) is a timer that re-schedules
+    /// itself (``schedule(_:at:handler:)``).
+    public init(name: String) throws(SystemError) {
         let ep = procmgr_epoll_create()
         guard ep >= 0 else { throw .current("epoll_create1") }
         let wake = procmgr_eventfd(0, 1)
@@ -106,8 +101,6 @@ public final class EpollThread: Sendable {
         self.wakeFD = wake
         self.timerFD = timer
         self.name = name
-        self.tickInterval = tickInterval
-        self.onTick = onTick
         OSThread.start(name: name) { [self] in self.run() }
     }
 
@@ -239,17 +232,10 @@ public final class EpollThread: Sendable {
             datas.deallocate()
             events.deallocate()
         }
-        let clock = ContinuousClock()
-        var nextTick = tickInterval.map { clock.now.advanced(by: $0) }
         var dueTimers: [TimerHeap.Entry] = []
 
         while true {
-            var timeoutMS: Int32 = -1
-            if let next = nextTick {
-                let remaining = clock.now.duration(to: next)
-                timeoutMS = remaining <= .zero ? 0 : Int32(clamping: remaining.milliseconds + 1)
-            }
-            let count = procmgr_epoll_wait(epollFD, datas, events, Int32(capacity), timeoutMS)
+            let count = procmgr_epoll_wait(epollFD, datas, events, Int32(capacity), -1)
             if count < 0 {
                 // EBADF/EINVAL would mean a programming error; avoid a hot loop.
                 usleep(1000)
@@ -280,10 +266,6 @@ public final class EpollThread: Sendable {
                 close(wakeFD)
                 close(timerFD)
                 return
-            }
-            if let next = nextTick, clock.now >= next, let interval = tickInterval {
-                onTick?()
-                nextTick = clock.now.advanced(by: interval)
             }
         }
     }

@@ -1,3 +1,4 @@
+import ProcmgrSupport
 import CProcmgrShims
 import Glibc
 public import Logging
@@ -6,7 +7,8 @@ import Synchronization
 /// Notices process exits without polling and reaps every child, so no zombie remains.
 ///
 /// Why this design:
-/// - Each tracked process is watched through its pidfd on one dedicated epoll thread; a pidfd
+/// - Each tracked process is watched through its pidfd on the agent's reactor (the one
+///   ``EpollThread`` it shares with output capture, stops and the config watcher); a pidfd
 ///   becomes readable the moment the process exits, so an exit is noticed within about a
 ///   millisecond and reaped with `waitid(P_PIDFD)` (which cannot touch any other process).
 /// - Because the agent is a child subreaper, re-parented grandchildren become our children too
@@ -64,26 +66,33 @@ public final class ExitWatcher: Sendable {
     /// Children tracked by *any* watcher of this process, and creations in flight anywhere: the
     /// sweeping watcher must not reap what another watcher (an embedder's second runtime, a test
     /// harness next to the runtime under test) is about to collect through its own pidfd.
-    private static let processWide = Mutex(ProcessWideChildren())
+    private static let processWide = LockedState(ProcessWideChildren())
     /// The watcher that reaps untracked children, for whoever unblocks a deferred sweep.
     private static let sweeper = WeakBox<ExitWatcher>()
 
-    private let state = Mutex(State())
-    private let reactor: EpollThread
+    private let state = LockedState(State())
+    /// The reactor the pidfds are watched on.
+    public let reactor: EpollThread
     private let logger: Logger
     private let sweeps: Bool
+    private let safetySweepInterval: Duration
+    private let safetySweepTimer: EpollThread.TimerToken
     private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?
 
-    /// Starts the watcher thread.
-    /// - Parameter onUntrackedExit: called on the watcher thread for every reaped child that
+    /// Starts watching on `reactor` (handlers run there; keep it the agent's one reactor).
+    /// - Parameter onUntrackedExit: called on the reactor thread for every reaped child that
     ///   was not tracked (re-parented orphans); keep it short.
     public init(
+        reactor: EpollThread,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "procmgr.runtime.exit-watcher"),
         onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)? = nil
     ) throws(SystemError) {
+        self.reactor = reactor
         self.logger = logger
         self.onUntrackedExit = onUntrackedExit
+        self.safetySweepInterval = configuration.safetySweepInterval
+        self.safetySweepTimer = reactor.makeTimerToken()
         var sweeps = false
         if configuration.reapUntrackedChildren {
             sweeps = Self.sweeperClaimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
@@ -92,14 +101,10 @@ public final class ExitWatcher: Sendable {
             }
         }
         self.sweeps = sweeps
-        let box = WeakBox<ExitWatcher>()
-        reactor = try EpollThread(
-            name: "procmgr-exits",
-            tickInterval: configuration.safetySweepInterval,
-            onTick: { box.value?.sweep() }
-        )
-        box.value = self
-        if sweeps { Self.sweeper.value = self }
+        if sweeps {
+            Self.sweeper.value = self
+            scheduleSafetySweep()
+        }
         if sweeps && configuration.installSIGCHLDHandler {
             let fd = procmgr_eventfd(0, 1)
             guard fd >= 0 else { throw .current("eventfd(SIGCHLD)") }
@@ -109,6 +114,15 @@ public final class ExitWatcher: Sendable {
                 self?.sweep()
             }
             guard procmgr_install_sigchld_notifier(fd) == 0 else { throw .current("sigaction(SIGCHLD)") }
+        }
+    }
+
+    /// The safety-net sweep, on the reactor's timer heap (re-armed each time it runs).
+    private func scheduleSafetySweep() {
+        reactor.schedule(safetySweepTimer, at: EpollThread.deadline(after: safetySweepInterval)) { [weak self] in
+            guard let self else { return }
+            self.sweep()
+            self.scheduleSafetySweep()
         }
     }
 
@@ -188,8 +202,7 @@ public final class ExitWatcher: Sendable {
         case 0:
             if entry.pidfd.hasExited {
                 // Readable but not yet collectable: try again shortly (never observed).
-                Task { [reactor] in
-                    try? await Task.sleep(for: .milliseconds(1))
+                reactor.schedule(reactor.makeTimerToken(), at: EpollThread.deadline(after: .milliseconds(1))) { [reactor] in
                     reactor.rearm(entry.token, fd: entry.pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
                 }
             } else {
@@ -290,7 +303,7 @@ public final class ExitWatcher: Sendable {
 
 /// A weak reference that can be filled after the referent finished initialising.
 final class WeakBox<T: AnyObject & Sendable>: Sendable {
-    private let storage = Mutex<Weak>(Weak())
+    private let storage = LockedState<Weak>(Weak())
     private struct Weak { weak var value: T? }
     var value: T? {
         get { storage.withLock { $0.value } }

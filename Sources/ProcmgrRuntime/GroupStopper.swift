@@ -1,4 +1,4 @@
-import CProcmgrShims
+import ProcmgrSupport
 import Glibc
 import Synchronization
 
@@ -40,8 +40,9 @@ public struct StopResult: Sendable, Hashable {
 /// ever shrinks (a second call with a shorter grace makes the SIGKILL come earlier), the first
 /// signal is kept, and every caller gets the same result.
 ///
-/// Deadline: a kernel timer (timerfd) on a dedicated thread sends the SIGKILL at the grace
-/// deadline, so the kill is on time even when Swift's cooperative pool is busy.
+/// Deadline: a timer on the agent's reactor (its ``EpollThread`` timer heap, one timerfd for every
+/// deadline of the process) sends the SIGKILL at the grace deadline, so the kill is on time even
+/// when Swift's cooperative pool is busy.
 ///
 /// The stop runs to completion even if the calling task is cancelled.
 public final class GroupStopper: Sendable {
@@ -49,57 +50,58 @@ public final class GroupStopper: Sendable {
         let pgid: Int32
         let leader: PIDFD?
         let start: ContinuousClock.Instant
-        /// The deadline, and whether the timer descriptor may still be used (guarded together
-        /// so a late shrink can never arm a closed, possibly recycled, descriptor).
-        private let timing: Mutex<(deadline: ContinuousClock.Instant, timerOpen: Bool)>
+        /// The deadline, and whether the reactor timer may still be (re)scheduled (guarded
+        /// together so a late shrink can never re-arm a retired timer).
+        private let timing: LockedState<(deadline: ContinuousClock.Instant, timerOpen: Bool)>
         /// SIGKILL was sent (by the timer or by the stop loop).
         let killed = Atomic<Bool>(false)
         /// The grace phase is over; a late timer must not act any more.
         let graceOver = Atomic<Bool>(false)
         let wakeup = Wakeup()
         let result = OneShot<StopResult>()
-        let timerFD: Int32
+        private let reactor: EpollThread
+        private let timer: EpollThread.TimerToken
 
-        init(pgid: Int32, leader: PIDFD?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, timerFD: Int32) {
+        init(pgid: Int32, leader: PIDFD?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, reactor: EpollThread) {
             self.pgid = pgid
             self.leader = leader
             self.start = start
-            self.timing = Mutex((deadline, timerFD >= 0))
-            self.timerFD = timerFD
+            self.timing = LockedState((deadline, true))
+            self.reactor = reactor
+            self.timer = reactor.makeTimerToken()
         }
 
         var currentDeadline: ContinuousClock.Instant { timing.withLock { $0.deadline } }
 
-        /// Arms the kernel timer for the current deadline (relative; at least 1 ns so a
-        /// deadline in the past fires at once).
+        /// Schedules the SIGKILL on the reactor for the current deadline (a deadline in the past
+        /// fires at the reactor's next turn).
         func armTimer() {
             timing.withLock { timing in
                 guard timing.timerOpen else { return }
-                Self.arm(timerFD, for: timing.deadline)
+                schedule(for: timing.deadline)
             }
         }
 
-        /// Disarms the timer for good; the descriptor is closed by the caller afterwards.
+        /// Cancels the timer for good.
         func retireTimer() {
             timing.withLock { timing in
                 guard timing.timerOpen else { return }
                 timing.timerOpen = false
-                _ = procmgr_timerfd_arm(timerFD, 0)
+                reactor.cancelTimer(timer)
             }
         }
 
-        private static func arm(_ fd: Int32, for deadline: ContinuousClock.Instant) {
+        /// Called under `timing`'s lock, so a schedule never races a retire.
+        private func schedule(for deadline: ContinuousClock.Instant) {
             let remaining = ContinuousClock.now.duration(to: deadline)
-            let (seconds, attoseconds) = remaining.components
-            let nanoseconds = remaining <= .zero ? 1 : UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
-            _ = procmgr_timerfd_arm(fd, max(1, nanoseconds))
+            reactor.schedule(timer, at: EpollThread.deadline(after: max(remaining, .zero))) { [self] in timerFired() }
         }
 
         func shrink(to candidate: ContinuousClock.Instant) {
             let changed = timing.withLock { timing -> Bool in
                 guard candidate < timing.deadline else { return false }
                 timing.deadline = candidate
-                if timing.timerOpen { Self.arm(timerFD, for: candidate) }
+                if timing.timerOpen { schedule(for: candidate) }
                 return true
             }
             if changed { wakeup.signal() }
@@ -113,32 +115,26 @@ public final class GroupStopper: Sendable {
             wakeup.signal()
         }
 
-        /// Timer thread: the grace period has expired.
-        func timerFired() {
-            var expirations: UInt64 = 0
-            _ = read(timerFD, &expirations, 8)
+        /// Reactor thread: the grace period has expired.
+        private func timerFired() {
             guard !graceOver.load(ordering: .acquiring) else { return }
             kill()
         }
     }
 
-    private let operations = Mutex<[Int32: Operation]>([:])
+    private let operations = LockedState<[Int32: Operation]>([:])
     private let postKillTimeout: Duration
     private let reactor: EpollThread
 
     /// - Parameters:
+    ///   - reactor: the agent's reactor; grace deadlines are timers on its heap, and the SIGKILL
+    ///     is sent from its thread, so it is on time even when Swift's cooperative pool is
+    ///     congested.
     ///   - postKillTimeout: how long to wait for the group to disappear after SIGKILL before
     ///     reporting ``StopResult/groupEmpty`` = false.
-    ///   - reactor: the thread that fires grace deadlines (a new "procmgr-stop" thread by
-    ///     default). The SIGKILL is sent from there, by a kernel timer, so it is on time even
-    ///     when Swift's cooperative pool is congested.
-    public init(postKillTimeout: Duration = .seconds(5), reactor: EpollThread? = nil) throws(SystemError) {
+    public init(reactor: EpollThread, postKillTimeout: Duration = .seconds(5)) {
         self.postKillTimeout = postKillTimeout
-        if let reactor {
-            self.reactor = reactor
-        } else {
-            self.reactor = try EpollThread(name: "procmgr-stop")
-        }
+        self.reactor = reactor
     }
 
     /// Stops `process`'s group: sends `signal` to the group, waits until the leader exited and
@@ -163,7 +159,7 @@ public final class GroupStopper: Sendable {
                 existing.shrink(to: deadline)
                 return (existing, false)
             }
-            let operation = Operation(pgid: pgid, leader: leader, start: now, deadline: deadline, timerFD: procmgr_timerfd_create())
+            let operation = Operation(pgid: pgid, leader: leader, start: now, deadline: deadline, reactor: reactor)
             operations[pgid] = operation
             return (operation, true)
         }
@@ -196,34 +192,21 @@ public final class GroupStopper: Sendable {
 
         if leaderGone() && !Self.groupExists(pgid) {
             op.retireTimer()
-            if op.timerFD >= 0 { close(op.timerFD) }
             return result(.alreadyGone, empty: true)
-        }
-
-        // The grace deadline is a kernel timer on the stop thread: it SIGKILLs on time
-        // whatever the cooperative pool is doing. Without a timerfd, the loop below kills.
-        var token: EpollThread.Token?
-        if op.timerFD >= 0 {
-            token = try? reactor.register(fd: op.timerFD, events: EpollThread.Events.readable) { _ in op.timerFired() }
-            if token == nil {
-                op.retireTimer()
-                close(op.timerFD)
-            }
         }
 
         if Glibc.kill(-pgid, signal) != 0, errno == ESRCH {
             // The leader left its group (setpgid/setsid): reach it directly.
             leader?.sendSignal(signal)
         }
-        if token != nil { op.armTimer() }
+        // The grace deadline is a reactor timer: it SIGKILLs on time whatever the cooperative
+        // pool is doing.
+        op.armTimer()
 
         // Grace period: leader exit is event-driven; group emptiness is polled afterwards.
         let goneInGrace = await waitUntilGone(op, leaderGone: leaderGone, stopWhenKilled: true) { op.currentDeadline }
         op.graceOver.store(true, ordering: .releasing)
-        if let token {
-            op.retireTimer()
-            reactor.deregister(token, closing: true)
-        }
+        op.retireTimer()
         if goneInGrace && !op.killed.load(ordering: .acquiring) {
             return result(.exitedInGrace, empty: true)
         }

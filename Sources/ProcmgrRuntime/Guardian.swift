@@ -2,7 +2,6 @@ import CProcmgrShims
 import Glibc
 public import Logging
 import ProcmgrSupport
-import Synchronization
 
 /// A tiny separate process that SIGKILLs every registered process group when the agent dies,
 /// however it dies (including SIGKILL and OOM kills, where no code of the agent runs).
@@ -15,14 +14,20 @@ import Synchronization
 /// reads EOF and kills every registered group. It runs only async-signal-safe C code (it was
 /// forked from a multi-threaded process) and keeps the registry in an mmap'ed bitmap.
 ///
-/// Noticing a dead guardian: a send fails with EPIPE once no process holds the guardian's end.
-/// A child being spawned at the instant the guardian is forked holds a copy of that end until
-/// its exec (milliseconds), so start the guardian before spawning children.
+/// Noticing a dead guardian: it is the agent's child and watched through its pidfd by the
+/// ``ExitWatcher`` (on the reactor), so its death is seen within a millisecond. The agent then
+/// forks a new one and registers every live group with it again (a group registered meanwhile
+/// is kept in the list even though the send failed, so the new guardian gets it too). If that
+/// fails, it says so loudly: an error log, ``isUp`` false (for `/readyz` and the
+/// `procmgr_guardian_up` gauge) and a ``Event/respawnFailed(_:)`` to observers; it tries again
+/// every ``respawnRetryInterval``. A child being spawned at the instant a guardian is forked
+/// holds a copy of its socket end until its exec (milliseconds).
 ///
 /// Limits: a descendant that moved to another process group or session (a daemonizing
 /// grandchild) is not reached; use cgroups for that. A child that spawns grandchildren in the
 /// microseconds between clone and ``register(pgid:)`` and then loses the agent is covered only
-/// by PDEATHSIG.
+/// by PDEATHSIG. Without a watcher (``start(watcher:logger:)`` with nil) a dead guardian is
+/// noticed only by the next failing ``register(pgid:)``.
 public final class Guardian: Sendable {
     public enum GuardianError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The guardian process is gone (killed, crashed); groups are unprotected.
@@ -38,23 +43,60 @@ public final class Guardian: Sendable {
         }
     }
 
-    private struct State {
-        var socket: Int32?
-        var registered: Set<Int32> = []
+    /// What happened to the guardian process, for observers (metrics, alerts).
+    public enum Event: Sendable, Hashable {
+        /// The guardian process died while the agent still relied on it.
+        case died(pid: Int32, status: ProcessExitStatus)
+        /// A new guardian runs and every live group is registered with it.
+        case respawned(pid: Int32, groups: Int)
+        /// No guardian could be started: children would survive a crash of the agent.
+        case respawnFailed(SystemError)
     }
 
-    /// The guardian's pid.
-    public let pid: Int32
-    /// Fulfilled when the guardian process exits (when started with a watcher).
-    public let exit: ExitFuture?
-    private let state: Mutex<State>
+    private struct State {
+        var socket: Int32?
+        var pid: Int32
+        var exit: ExitFuture?
+        var registered: Set<Int32> = []
+        /// False between a death and a successful respawn.
+        var up = true
+        var respawns = 0
+        var observers: [@Sendable (Event) -> Void] = []
+    }
+
+    /// How long after a failed respawn the next attempt is made.
+    public static let respawnRetryInterval = Duration.seconds(5)
+
+    private let state: LockedState<State>
+    private let watcher: ExitWatcher?
+    private let retryTimer: EpollThread.TimerToken?
     private let logger: Logger
 
-    private init(pid: Int32, socket: Int32, exit: ExitFuture?, logger: Logger) {
-        self.pid = pid
-        self.exit = exit
-        self.state = Mutex(State(socket: socket))
+    private init(pid: Int32, socket: Int32, exit: ExitFuture?, watcher: ExitWatcher?, logger: Logger) {
+        self.state = LockedState(State(socket: socket, pid: pid, exit: exit))
+        self.watcher = watcher
+        self.retryTimer = watcher?.reactor.makeTimerToken()
         self.logger = logger
+        exit.map { watchForDeath(pid: pid, exit: $0) }
+    }
+
+    /// The current guardian's pid (a respawn changes it).
+    public var pid: Int32 { state.withLock { $0.pid } }
+
+    /// Fulfilled when the current guardian process exits (when started with a watcher).
+    public var exit: ExitFuture? { state.withLock { $0.exit } }
+
+    /// False while no guardian protects the groups (it died and could not be re-spawned yet):
+    /// the agent is not ready in that state (`/readyz`), and `procmgr_guardian_up` is 0.
+    public var isUp: Bool { state.withLock { $0.up } }
+
+    /// How many times a dead guardian was replaced.
+    public var respawnCount: Int { state.withLock { $0.respawns } }
+
+    /// Calls `observer` for every later ``Event``, on the thread that saw it (the reactor): keep
+    /// it short.
+    public func observe(_ observer: @escaping @Sendable (Event) -> Void) {
+        state.withLock { $0.observers.append(observer) }
     }
 
     /// A guardian forked by ``prefork()`` and not yet taken by ``start(watcher:logger:)``.
@@ -111,20 +153,25 @@ public final class Guardian: Sendable {
             return slot
         }) {
             let exit = watcher.flatMap { watcher in taken.pidfd.map { watcher.watch(pid: taken.pid, pidfd: $0) } }
-            return Guardian(pid: taken.pid, socket: taken.socket, exit: exit, logger: logger)
+            return Guardian(pid: taken.pid, socket: taken.socket, exit: exit, watcher: watcher, logger: logger)
         }
         var socket: Int32 = -1
         var pid: Int32 = 0
         if let watcher {
-            let exit = try watcher.withChildCreation { () throws(SystemError) -> ExitFuture? in
-                guard procmgr_guardian_start(&socket, &pid) == 0 else { throw .current("fork(guardian)") }
-                guard let pidfd = try? PIDFD.open(pid: pid) else { return nil }
-                return watcher.watch(pid: pid, pidfd: pidfd)
-            }
-            return Guardian(pid: pid, socket: socket, exit: exit, logger: logger)
+            let exit = try fork(watcher: watcher, socket: &socket, pid: &pid)
+            return Guardian(pid: pid, socket: socket, exit: exit, watcher: watcher, logger: logger)
         }
         guard procmgr_guardian_start(&socket, &pid) == 0 else { throw .current("fork(guardian)") }
-        return Guardian(pid: pid, socket: socket, exit: nil, logger: logger)
+        return Guardian(pid: pid, socket: socket, exit: nil, watcher: nil, logger: logger)
+    }
+
+    /// Forks a guardian watched by `watcher` (its exit future; nil if no pidfd could be opened).
+    private static func fork(watcher: ExitWatcher, socket: inout Int32, pid: inout Int32) throws(SystemError) -> ExitFuture? {
+        try watcher.withChildCreation { () throws(SystemError) -> ExitFuture? in
+            guard procmgr_guardian_start(&socket, &pid) == 0 else { throw .current("fork(guardian)") }
+            guard let pidfd = try? PIDFD.open(pid: pid) else { return nil }
+            return watcher.watch(pid: pid, pidfd: pidfd)
+        }
     }
 
     /// Protects a process group: it is SIGKILLed if the agent dies before ``unregister(pgid:)``.
@@ -148,6 +195,7 @@ public final class Guardian: Sendable {
             return state.socket
         }
         guard let socket else { return }
+        if let retryTimer { watcher?.reactor.cancelTimer(retryTimer) }
         _ = procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_DISARM), 0)
         close(socket)
     }
@@ -162,13 +210,81 @@ public final class Guardian: Sendable {
         if let socket { close(socket) }
     }
 
+    /// The registry change is kept even when the send fails: a guardian that is gone is being
+    /// replaced, and its replacement is given the whole list.
     private func send(op: Int32, pgid: Int32, update: (inout Set<Int32>) -> Void) throws(GuardianError) {
         let failure = state.withLock { state -> GuardianError? in
             guard let socket = state.socket else { return .disarmed }
-            guard procmgr_guardian_send(socket, op, pgid) == 0 else { return .guardianGone(errno: errno) }
             update(&state.registered)
+            guard procmgr_guardian_send(socket, op, pgid) == 0 else { return .guardianGone(errno: errno) }
             return nil
         }
         if let failure { throw failure }
+    }
+
+    // MARK: Death and respawn
+
+    private func watchForDeath(pid: Int32, exit: ExitFuture) {
+        exit.onFulfill { [weak self] status in self?.died(pid: pid, status: status) }
+    }
+
+    /// Reactor thread: a guardian process ended. Expected after ``disarm()`` / ``abandon()``;
+    /// otherwise the groups are unprotected until a new guardian has them all.
+    private func died(pid: Int32, status: ProcessExitStatus) {
+        let (relied, observers) = state.withLock { state -> (Bool, [@Sendable (Event) -> Void]) in
+            guard state.socket != nil, state.pid == pid else { return (false, []) }
+            state.up = false
+            return (true, state.observers)
+        }
+        guard relied else { return }
+        logger.error("the guardian process died; re-spawning it", metadata: ["pid": "\(pid)", "status": "\(status)"])
+        for observer in observers { observer(.died(pid: pid, status: status)) }
+        respawn()
+    }
+
+    /// Forks a new guardian and registers every live group with it, under the state lock so no
+    /// concurrent register or unregister is lost between the list and the new socket.
+    private func respawn() {
+        guard let watcher else { return }
+        let outcome = state.withLock { state -> Result<(pid: Int32, groups: Int, exit: ExitFuture?), SystemError>? in
+            guard let old = state.socket, !state.up else { return nil }
+            var socket: Int32 = -1
+            var pid: Int32 = 0
+            let exit: ExitFuture?
+            do throws(SystemError) {
+                exit = try Self.fork(watcher: watcher, socket: &socket, pid: &pid)
+            } catch {
+                return .failure(error)
+            }
+            for pgid in state.registered where procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_ADD), pgid) != 0 {
+                let error = SystemError.current("register group \(pgid) with the new guardian")
+                _ = procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_DISARM), 0)
+                close(socket)
+                return .failure(error)
+            }
+            close(old)
+            state.socket = socket
+            state.pid = pid
+            state.exit = exit
+            state.up = true
+            state.respawns += 1
+            return .success((pid, state.registered.count, exit))
+        }
+        guard let outcome else { return }
+        let observers = state.withLock { $0.observers }
+        switch outcome {
+        case .success(let new):
+            logger.notice("guardian re-spawned; every live group is protected again", metadata: ["pid": "\(new.pid)", "groups": "\(new.groups)"])
+            new.exit.map { watchForDeath(pid: new.pid, exit: $0) }
+            for observer in observers { observer(.respawned(pid: new.pid, groups: new.groups)) }
+        case .failure(let error):
+            logger.error(
+                "NO GUARDIAN: cannot re-spawn it; children would survive a crash of the agent. Retrying.",
+                metadata: ["error": "\(error)", "retry_in": "\(Self.respawnRetryInterval)"])
+            for observer in observers { observer(.respawnFailed(error)) }
+            if let retryTimer {
+                watcher.reactor.schedule(retryTimer, at: EpollThread.deadline(after: Self.respawnRetryInterval)) { [weak self] in self?.respawn() }
+            }
+        }
     }
 }

@@ -9,15 +9,12 @@ public enum HeartbeatError: Error, Sendable, Hashable, CustomStringConvertible {
     case closed
     /// Writing the PING failed (EAGAIN: the child has not read its PINGs for a long time).
     case writeFailed(errno: Int32)
-    /// The waiting task was cancelled.
-    case cancelled
 
     public var description: String {
         switch self {
         case .timeout(let sequence, let after): "no PONG \(sequence) within \(after)"
         case .closed: "heartbeat channel closed by the child"
         case .writeFailed(let code): "cannot send PING: \(ErrnoName.describe(code))"
-        case .cancelled: "heartbeat cancelled"
         }
     }
 }
@@ -31,26 +28,17 @@ public enum HeartbeatError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Usage: create the channel, spawn with `inheritedFDs: [channel.inheritedFD]` and
 /// `channel.environment` merged into the child's environment (`PROCMGR_HEARTBEAT_FD=3`), then
 /// call ``childStarted()`` so the agent's copy of the child end is closed (otherwise the child's
-/// exit would not be seen as EOF). ``ping(timeout:)`` measures one round trip.
+/// exit would not be seen as EOF), and ``startMonitoring(interval:timeout:onResult:)``.
 ///
-/// Time (latency and timeouts) of ``ping(timeout:)`` and ``monitor(interval:timeout:onResult:)``
-/// comes from the injected clock. Replies are read on an ``EpollThread`` (share the output
-/// capture's).
-///
-/// ``startMonitoring(interval:timeout:onResult:)`` is the agent's path: pings, timeouts and
-/// PONGs all happen on that loop thread, scheduled on its one timerfd, timed by CLOCK_MONOTONIC,
-/// and only results leave it. Why: with 1,000 children pinging every 2 s, a timer, a timeout
+/// Pings, timeouts and PONGs all happen on the agent's reactor thread (``EpollThread``),
+/// scheduled on its timer heap, timed by CLOCK_MONOTONIC, and only results leave it. There is
+/// no other way to ping (an async one-shot `ping` existed for tests only: the tests now drive
+/// this path). Why: with 1,000 children pinging every 2 s, a timer, a timeout
 /// task and a thread hop per ping cost ~10 % of a core; this way a ping is a send, a wakeup for
 /// the PONG and a heap update.
 public final class HeartbeatChannel: Sendable {
     /// The environment variable naming the child's descriptor.
     public static let environmentVariable = "PROCMGR_HEARTBEAT_FD"
-
-    private struct Pending {
-        let continuation: CheckedContinuation<Result<Duration, HeartbeatError>, Never>
-        let start: Duration
-        var timer: Task<Void, Never>?
-    }
 
     /// The loop-driven monitor: at any time either waiting to send the next PING (`outstanding`
     /// nil) or waiting for the PONG of `outstanding` — one timer covers both.
@@ -64,7 +52,6 @@ public final class HeartbeatChannel: Sendable {
 
     private struct State {
         var monitor: Monitor?
-        var pending: [UInt64: Pending] = [:]
         var nextSequence: UInt64 = 1
         var closed = false
         var childEnd: Int32?
@@ -85,12 +72,9 @@ public final class HeartbeatChannel: Sendable {
     /// would be a heap allocation for every PING and every PONG.
     private let monitorTimerHandler: @Sendable () -> Void
     private let state: LockedState<State>
-    private let elapsed: @Sendable () -> Duration
-    private let sleep: @Sendable (Duration) async throws -> Void
 
-    /// Creates the socketpair and starts listening for PONGs on `reactor`, with `clock` for
-    /// latency and timeouts.
-    public init<C: Clock>(reactor: EpollThread, childFDNumber: Int32 = 3, clock: C) throws(SystemError) where C.Duration == Duration {
+    /// Creates the socketpair and starts listening for PONGs on `reactor`.
+    public init(reactor: EpollThread, childFDNumber: Int32 = 3) throws(SystemError) {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw .current("socketpair")
@@ -102,9 +86,6 @@ public final class HeartbeatChannel: Sendable {
         self.childFDNumber = childFDNumber
         self.reactor = reactor
         self.state = LockedState(State(childEnd: fds[1]))
-        let origin = clock.now
-        self.elapsed = { origin.duration(to: clock.now) }
-        self.sleep = { duration in try await clock.sleep(for: duration) }
         self.token = reactor.makeToken()
         self.timer = reactor.makeTimerToken()
         let box = weakSelf
@@ -121,18 +102,13 @@ public final class HeartbeatChannel: Sendable {
         box.value = self
     }
 
-    /// Same, timed by the real monotonic clock.
-    public convenience init(reactor: EpollThread, childFDNumber: Int32 = 3) throws(SystemError) {
-        try self.init(reactor: reactor, childFDNumber: childFDNumber, clock: ContinuousClock())
-    }
-
     /// Pass this in ``SpawnSpec/inheritedFDs``.
     public var inheritedFD: FDMapping { FDMapping(childFD: childFDNumber, parentFD: childEndFD) }
 
     /// Merge into the child's environment.
     public var environment: [String: String] { [Self.environmentVariable: "\(childFDNumber)"] }
 
-    /// The latency of the last successful ping.
+    /// The latency of the last answered PING.
     public var lastLatency: Duration? { state.withLock { $0.lastLatency } }
 
     /// Closes the agent's copy of the child's end. Call right after the spawn (successful or
@@ -143,69 +119,6 @@ public final class HeartbeatChannel: Sendable {
             return state.childEnd
         }
         if let fd { Glibc.close(fd) }
-    }
-
-    /// Sends `PING <seq>` and waits for `PONG <seq>`. Returns the round-trip time.
-    public func ping(timeout: Duration) async throws(HeartbeatError) -> Duration {
-        let sequence = state.withLock { state in
-            defer { state.nextSequence += 1 }
-            return state.nextSequence
-        }
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Duration, HeartbeatError>, Never>) in
-                let start = elapsed()
-                let early = state.withLock { state -> HeartbeatError? in
-                    if state.closed { return .closed }
-                    if Task.isCancelled { return .cancelled }
-                    // Sent under the lock: close() marks `closed` under it before the
-                    // descriptor goes away, so we never write to a recycled fd number.
-                    let line = Array("PING \(sequence)\n".utf8)
-                    let sent = line.withUnsafeBytes { send(agentFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-                    if sent < 0 {
-                        let code = errno
-                        return code == EPIPE || code == ECONNRESET ? .closed : .writeFailed(errno: code)
-                    }
-                    state.pending[sequence] = Pending(continuation: continuation, start: start)
-                    return nil
-                }
-                if let early {
-                    continuation.resume(returning: .failure(early))
-                    return
-                }
-                let timer = Task { [sleep] in
-                    do { try await sleep(timeout) } catch { return }
-                    self.complete(sequence, with: .failure(.timeout(sequence: sequence, after: timeout)))
-                }
-                let keep = state.withLock { state -> Bool in
-                    guard state.pending[sequence] != nil else { return false }
-                    state.pending[sequence]?.timer = timer
-                    return true
-                }
-                if !keep { timer.cancel() }
-            }
-        } onCancel: {
-            self.complete(sequence, with: .failure(.cancelled))
-        }
-        return try result.get()
-    }
-
-    /// Pings every `interval` until cancelled or the channel closes, reporting each result.
-    public func monitor(
-        interval: Duration,
-        timeout: Duration,
-        onResult: @Sendable (Result<Duration, HeartbeatError>) async -> Void
-    ) async {
-        while !Task.isCancelled {
-            let result: Result<Duration, HeartbeatError>
-            do {
-                result = .success(try await ping(timeout: timeout))
-            } catch {
-                result = .failure(error)
-            }
-            await onResult(result)
-            if case .failure(.closed) = result { return }
-            do { try await sleep(interval) } catch { return }
-        }
     }
 
     /// Pings every `interval` (after each result) from the reactor's thread until the channel
@@ -240,7 +153,7 @@ public final class HeartbeatChannel: Sendable {
         reactor.cancelTimer(timer)
     }
 
-    /// Closes the channel; pending pings fail with ``HeartbeatError/closed``.
+    /// Closes the channel; a running monitor gets ``HeartbeatError/closed``.
     public func close() {
         shutDown()
         reactor.deregister(token, closing: true)
@@ -248,7 +161,6 @@ public final class HeartbeatChannel: Sendable {
     }
 
     deinit {
-        // Pending pings keep the channel alive, so none can be waiting here.
         reactor.cancelTimer(timer)
         reactor.deregister(token, closing: true)
         if let fd = state.withLock({ $0.childEnd }) { Glibc.close(fd) }
@@ -287,15 +199,10 @@ public final class HeartbeatChannel: Sendable {
             reactor.deregister(token, closing: true)
             return
         }
+        // A PONG that is not the outstanding one (late, after its timeout) is ignored.
         guard let first else { return }
-        var now: Duration?
-        func received(_ sequence: UInt64) {
-            if monitorReceived(sequence) { return }
-            if now == nil { now = elapsed() }
-            complete(sequence, at: now!)
-        }
-        received(first)
-        for sequence in more { received(sequence) }
+        _ = monitorReceived(first)
+        for sequence in more { _ = monitorReceived(sequence) }
     }
 
     /// A PONG for the monitor's outstanding PING: report it and schedule the next PING.
@@ -338,7 +245,8 @@ public final class HeartbeatChannel: Sendable {
             }
             let sequence = state.nextSequence
             state.nextSequence += 1
-            // Sent under the lock, like ping(): close() marks `closed` under it first.
+            // Sent under the lock: close() marks `closed` under it before the descriptor goes
+            // away, so a PING never goes to a recycled descriptor number.
             if let failure = sendPing(sequence) {
                 if failure == .closed {
                     state.monitor = nil
@@ -419,35 +327,11 @@ public final class HeartbeatChannel: Sendable {
         }
     }
 
-    private func complete(_ sequence: UInt64, at now: Duration) {
-        let pending = state.withLock { state -> Pending? in
-            guard let pending = state.pending.removeValue(forKey: sequence) else { return nil }
-            state.lastLatency = now - pending.start
-            return pending
-        }
-        guard let pending else { return }  // late PONG of a timed-out ping: ignored
-        pending.timer?.cancel()
-        pending.continuation.resume(returning: .success(now - pending.start))
-    }
-
-    private func complete(_ sequence: UInt64, with result: Result<Duration, HeartbeatError>) {
-        guard let pending = state.withLock({ $0.pending.removeValue(forKey: sequence) }) else { return }
-        pending.timer?.cancel()
-        pending.continuation.resume(returning: result)
-    }
-
     private func shutDown() {
-        let (pending, monitor) = state.withLock { state -> ([Pending], Monitor?) in
+        let monitor = state.withLock { state -> Monitor? in
             state.closed = true
-            defer {
-                state.pending.removeAll()
-                state.monitor = nil
-            }
-            return (Array(state.pending.values), state.monitor)
-        }
-        for entry in pending {
-            entry.timer?.cancel()
-            entry.continuation.resume(returning: .failure(.closed))
+            defer { state.monitor = nil }
+            return state.monitor
         }
         if let monitor {
             reactor.cancelTimer(timer)

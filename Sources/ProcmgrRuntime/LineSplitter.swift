@@ -90,30 +90,3 @@ struct LineSplitter {
         return count
     }
 }
-
-/// The last N lines, in a fixed-size ring.
-struct LineRing {
-    private var storage: [CapturedLine?]
-    private var next = 0
-    private(set) var count = 0
-
-    init(capacity: Int) {
-        storage = Array(repeating: nil, count: max(0, capacity))
-    }
-
-    var capacity: Int { storage.count }
-
-    mutating func append(_ line: CapturedLine) {
-        guard !storage.isEmpty else { return }
-        storage[next] = line
-        next = (next + 1) % storage.count
-        count = min(count + 1, storage.count)
-    }
-
-    /// Oldest first.
-    var lines: [CapturedLine] {
-        guard count > 0 else { return [] }
-        let start = (next - count + storage.count) % storage.count
-        return (0..<count).compactMap { storage[(start + $0) % storage.count] }
-    }
-}

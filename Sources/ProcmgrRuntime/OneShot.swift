@@ -1,4 +1,4 @@
-import Synchronization
+import ProcmgrSupport
 
 /// A value that is set once and can be awaited by any number of tasks, optionally with a
 /// deadline.
@@ -16,7 +16,7 @@ public final class OneShot<Value: Sendable>: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     public init() {}
 
@@ -144,7 +144,7 @@ final class Wakeup: Sendable {
         var generation: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     func signal() {
         let taken = state.withLock { state -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in

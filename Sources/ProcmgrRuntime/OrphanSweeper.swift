@@ -1,4 +1,5 @@
 import Glibc
+public import Logging
 
 /// Deals with children a previous agent left behind, using the ``ChildStateFile``.
 ///
@@ -35,8 +36,12 @@ public enum OrphanSweeper {
     /// SIGKILLs the process groups of every still-running entry and waits (up to `waitFor`)
     /// until they are gone. The leftovers are not our children (they were re-parented when the
     /// old agent died), so there is no exit event to wait on: this polls with a short backoff.
-    public static func sweep(stateFile path: String, waitFor: Duration = .seconds(2)) async throws(SystemError) -> SweepReport {
-        let records = try ChildStateFile.load(path: path)
+    /// A corrupt state file is moved aside and swept as empty (``ChildStateFile/loadRecovering(path:logger:)``).
+    public static func sweep(
+        stateFile path: String, waitFor: Duration = .seconds(2),
+        logger: Logger = Logger(label: "procmgr.runtime.orphans")
+    ) async throws(SystemError) -> SweepReport {
+        let records = try ChildStateFile.loadRecovering(path: path, logger: logger)
         var report = SweepReport()
         var pending: [ChildRecord] = []
         for record in records {
@@ -77,9 +82,12 @@ public enum OrphanSweeper {
     }
 
     /// Opens a pidfd for every entry whose leader still runs with the recorded start time.
-    /// Entries that are gone (or whose pid was recycled) are returned as `stale`.
-    public static func adopt(stateFile path: String) throws(SystemError) -> (adopted: [AdoptedProcess], stale: [ChildRecord]) {
-        let records = try ChildStateFile.load(path: path)
+    /// Entries that are gone (or whose pid was recycled) are returned as `stale`. A corrupt state
+    /// file is moved aside and adopts nothing.
+    public static func adopt(
+        stateFile path: String, logger: Logger = Logger(label: "procmgr.runtime.orphans")
+    ) throws(SystemError) -> (adopted: [AdoptedProcess], stale: [ChildRecord]) {
+        let records = try ChildStateFile.loadRecovering(path: path, logger: logger)
         var adopted: [AdoptedProcess] = []
         var stale: [ChildRecord] = []
         for record in records {

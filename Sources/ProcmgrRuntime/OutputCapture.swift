@@ -1,6 +1,6 @@
+import ProcmgrSupport
 import Glibc
 public import Logging
-import Synchronization
 
 /// Which pipe a line came from.
 public enum OutputStreamKind: String, Sendable, Hashable {
@@ -30,7 +30,7 @@ public struct OutputCaptureStats: Sendable, Hashable {
     public var truncatedLines = 0
 }
 
-/// Reads the stdout/stderr pipes of all children on ONE epoll thread.
+/// Reads the stdout/stderr pipes of all children on the agent's ONE reactor thread.
 ///
 /// Why one thread: it must scale to ~1,000 children (2,000 pipes) without 2,000 threads, and
 /// never block the agent. Each readiness event reads at most 64 KiB from one pipe and then
@@ -38,8 +38,8 @@ public struct OutputCaptureStats: Sendable, Hashable {
 /// consumer only slows the pipe (the child blocks in `write`), never the agent.
 ///
 /// Memory is bounded whatever a child writes: each line is cut at `maxLineBytes`
-/// (see ``LineSplitter``), and only the last `recentLines` lines are kept per process,
-/// so a capture holds at most about `recentLines × maxLineBytes` plus two partial lines.
+/// (see ``LineSplitter``), and a capture keeps no lines itself (`onLine` decides what to keep:
+/// the runtime keeps the last `recentLines` per process), so it holds at most two partial lines.
 public final class OutputCapture: Sendable {
     public struct FileOutput: Sendable, Hashable {
         /// Lines of both streams are appended here, rotated to `path.1` … `path.keep`.
@@ -57,7 +57,8 @@ public final class OutputCapture: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// Longer lines are cut and marked.
         public var maxLineBytes: Int
-        /// Size of the per-process ring buffer of recent lines (0: none).
+        /// How many recent lines the runtime keeps per process for the API, across restarts
+        /// (0: none). The capture itself keeps none: its `onLine` hands every line on.
         public var recentLines: Int
         /// Optional per-process file.
         public var file: FileOutput?
@@ -69,17 +70,14 @@ public final class OutputCapture: Sendable {
         }
     }
 
-    /// The loop the pipes are registered on (can be shared with ``HeartbeatChannel``).
+    /// The loop the pipes are registered on: the agent's one reactor (shared with exit watching,
+    /// stops, heartbeats and the config watcher).
     public let reactor: EpollThread
     private let scratch: ScratchBuffer
     private let logger: Logger
 
-    public init(reactor: EpollThread? = nil, logger: Logger = Logger(label: "procmgr.runtime.output")) throws(SystemError) {
-        if let reactor {
-            self.reactor = reactor
-        } else {
-            self.reactor = try EpollThread(name: "procmgr-output")
-        }
+    public init(reactor: EpollThread, logger: Logger = Logger(label: "procmgr.runtime.output")) {
+        self.reactor = reactor
         self.scratch = ScratchBuffer(size: 64 * 1024)
         self.logger = logger
     }
@@ -132,14 +130,13 @@ public final class OutputCaptureHandle: Sendable {
 
     private struct State {
         var streams: [OutputStreamKind: StreamState] = [:]
-        var ring: LineRing
         var writer: RotatingFileWriter?
         var stats = OutputCaptureStats()
         var openStreams = 0
     }
 
     public let name: String
-    private let state: Mutex<State>
+    private let state: LockedState<State>
     private let finished = OneShot<Void>()
     private let reactor: EpollThread
     private let logger: Logger
@@ -152,11 +149,8 @@ public final class OutputCaptureHandle: Sendable {
         self.logger = logger
         self.onLine = onLine
         self.maxLineBytes = configuration.maxLineBytes
-        self.state = Mutex(State(ring: LineRing(capacity: configuration.recentLines), writer: writer))
+        self.state = LockedState(State(writer: writer))
     }
-
-    /// The most recent lines (oldest first), at most `recentLines`.
-    public func recentLines() -> [CapturedLine] { state.withLock { $0.ring.lines } }
 
     public var stats: OutputCaptureStats { state.withLock { $0.stats } }
 
@@ -226,7 +220,6 @@ public final class OutputCaptureHandle: Sendable {
             result.reserveCapacity(lines.count)
             for (text, dropped) in lines {
                 let line = CapturedLine(stream: kind, text: text, truncatedBytes: dropped)
-                state.ring.append(line)
                 state.stats.lines += 1
                 if dropped > 0 { state.stats.truncatedLines += 1 }
                 if state.writer != nil {

@@ -1,5 +1,5 @@
+import ProcmgrSupport
 import Glibc
-import Synchronization
 
 /// Hands out TCP ports from a range to children (e.g. `PORT=30017`), never the same port to
 /// two holders.
@@ -37,14 +37,14 @@ public final class PortAllocator: Sendable {
     }
 
     public let range: ClosedRange<Int>
-    private let state: Mutex<State>
+    private let state: LockedState<State>
     private let isBindable: @Sendable (Int) -> Bool
 
     /// - Parameter isBindable: the bind check; replaceable in tests.
     public init(range: ClosedRange<Int>, isBindable: (@Sendable (Int) -> Bool)? = nil) {
         precondition(range.lowerBound >= 1 && range.upperBound <= 65535, "port range \(range) is not within 1-65535")
         self.range = range
-        self.state = Mutex(State(cursor: range.lowerBound))
+        self.state = LockedState(State(cursor: range.lowerBound))
         self.isBindable = isBindable ?? PortAllocator.canBindLoopback
     }
 

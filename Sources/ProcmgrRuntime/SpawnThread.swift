@@ -1,7 +1,7 @@
+import ProcmgrSupport
 import CProcmgrShims
 import Glibc
 public import Logging
-import Synchronization
 
 /// Starts every child of the agent from one dedicated, long-lived OS thread.
 ///
@@ -34,7 +34,7 @@ public final class SpawnThread: Sendable {
         let continuation: CheckedContinuation<Result<SpawnedProcess, SpawnError>, Never>
     }
 
-    private let queue = Mutex<[Request]>([])
+    private let queue = LockedState<[Request]>([])
     private let wakeFD: Int32
     private let devNullFD: Int32
     /// Reserved low descriptors (each on /dev/null between spawns); only the spawn thread

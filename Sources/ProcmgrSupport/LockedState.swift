@@ -12,7 +12,10 @@ import Darwin
 /// no longer find real ones. TSan intercepts `pthread_mutex_lock`, so this lock keeps the
 /// sanitizer useful; its uncontended cost is a few nanoseconds more. Use it for state shared between
 /// tasks; use `Atomic` for single hot counters.
-public final class LockedState<Value>: @unchecked Sendable {
+///
+/// Sendable only when `Value` is: a lock makes access exclusive, but a non-Sendable value (a
+/// class reference, say) handed out of ``withLock(_:)`` could still be shared unguarded.
+public final class LockedState<Value> {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
@@ -63,3 +66,6 @@ public final class LockedState<Value>: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 }
+
+// Safety: every access to `value` goes through `withLock`, which holds the pthread mutex.
+extension LockedState: @unchecked Sendable where Value: Sendable {}

@@ -1,5 +1,5 @@
+import ProcmgrSupport
 import ProcmgrEngine
-import Synchronization
 
 struct SimulatedConfig: ProcessConfiguration, Hashable {
     var id: String
@@ -15,7 +15,7 @@ struct SimulatedStartError: Error, CustomStringConvertible {
 final class SimulatedSyncer: ProcessSyncer {
     typealias Config = SimulatedConfig
 
-    private let failuresLeft = Mutex(["worker-2": 2])
+    private let failuresLeft = LockedState(["worker-2": 2])
 
     func syncProcess(_ id: ProcessID, config: SimulatedConfig, updateType: UpdateType) async throws -> SyncOutcome {
         try await Task.sleep(for: .milliseconds(5))

@@ -5,6 +5,8 @@
 //   guardian-host N [no-guardian] subreaper + guardian; N children `sh -c 'sleep 600 & …'`;
 //                                prints "CHILD <pid> <grandchild pid>" ×N, "READY", then waits.
 //                                `no-guardian` is the control: only PDEATHSIG protects.
+//                                A guardian that dies is re-spawned: "RESPAWNED <pid> <groups>"
+//                                (or "RESPAWN-FAILED <error>").
 //   state-host FILE N wait|exit  no guardian, children outlive us (killWithParent off); records
 //                                them in the state file FILE; prints CHILD lines and READY, then
 //                                waits (to be SIGKILLed) or exits 0 (to be restarted).
@@ -22,18 +24,18 @@
 //                                `changed`: the processes' command differs (they print "tock K").
 //   heartbeat-child              answers heartbeats (HeartbeatResponder), prints "ready", waits.
 //   capture-flood MB             captures a child writing MB MiB with no newline then MB MiB of
-//                                100-byte lines; prints "FLOOD <lines> <bytes> <recent> <growth KiB>"
+//                                100-byte lines; prints "FLOOD <lines> <bytes> <growth KiB>"
 //                                where growth is this process's peak RSS minus its RSS before —
 //                                measured here because a test process's RSS is every test's.
 //   release-code                 pages out its own code (ExecutablePages.release) and prints
 //                                "PAGES <resident KiB before> <after> <bytes advised>": alone in
 //                                its process, so no other test faults code back in between.
+import ProcmgrSupport
 import Glibc
 import Logging
 import ProcmgrEngine
 import ProcmgrMetrics
 import ProcmgrRuntime
-import Synchronization
 
 /// Writes one whole line to a descriptor, unbuffered (the test reads it as it comes).
 func writeLine(_ line: String, to fd: Int32) {
@@ -74,7 +76,7 @@ let childScript = "sleep 600 & echo \"CHILD $$ $!\"; sleep 600"
 
 /// Spawns `count` children, forwards their "CHILD" lines, returns their handles.
 func spawnFamilies(count: Int, spawner: SpawnThread, capture: OutputCapture, killWithParent: Bool) async -> [ProcessHandle] {
-    let seen = Mutex<Int>(0)
+    let seen = LockedState<Int>(0)
     let allSeen = OneShot<Void>()
     var handles: [ProcessHandle] = []
     for _ in 0..<count {
@@ -111,12 +113,22 @@ case "guardian-host":
     let count = arguments.count > 2 ? Int(arguments[2]) ?? 50 : 50
     do {
         try Subreaper.enable()
-        let watcher = try ExitWatcher()
+        let reactor = try EpollThread(name: "procmgr-reactor")
+        let watcher = try ExitWatcher(reactor: reactor)
         let withGuardian = !(arguments.count > 3 && arguments[3] == "no-guardian")
         let guardian = withGuardian ? try Guardian.start(watcher: watcher) : nil
         let spawner = try SpawnThread(watcher: watcher, guardian: guardian)
-        let capture = try OutputCapture()
-        if let guardian { emit("GUARDIAN \(guardian.pid)") }
+        let capture = OutputCapture(reactor: reactor)
+        if let guardian {
+            emit("GUARDIAN \(guardian.pid)")
+            guardian.observe { event in
+                switch event {
+                case .died: break
+                case .respawned(let pid, let groups): emit("RESPAWNED \(pid) \(groups)")
+                case .respawnFailed(let error): emit("RESPAWN-FAILED \(error)")
+                }
+            }
+        }
         _ = await spawnFamilies(count: count, spawner: spawner, capture: capture, killWithParent: true)
         emit("READY")
         await waitForever()
@@ -127,9 +139,10 @@ case "guardian-host":
 case "state-host":
     guard arguments.count >= 5, let count = Int(arguments[3]) else { fail("usage: state-host FILE N wait|exit") }
     do {
-        let watcher = try ExitWatcher()
+        let reactor = try EpollThread(name: "procmgr-reactor")
+        let watcher = try ExitWatcher(reactor: reactor)
         let spawner = try SpawnThread(watcher: watcher)
-        let capture = try OutputCapture()
+        let capture = OutputCapture(reactor: reactor)
         let stateFile = ChildStateFile(path: arguments[2], durable: false)
         let handles = await spawnFamilies(count: count, spawner: spawner, capture: capture, killWithParent: false)
         for (index, handle) in handles.enumerated() {
@@ -145,8 +158,9 @@ case "state-host":
 case "adopt-host":
     guard arguments.count >= 3 else { fail("usage: adopt-host FILE") }
     do {
-        let watcher = try ExitWatcher()
-        let stopper = try GroupStopper()
+        let reactor = try EpollThread(name: "procmgr-reactor")
+        let watcher = try ExitWatcher(reactor: reactor)
+        let stopper = GroupStopper(reactor: reactor)
         let (adopted, stale) = try OrphanSweeper.adopt(stateFile: arguments[2])
         var handles: [ProcessHandle] = []
         for process in adopted {
@@ -219,21 +233,22 @@ case "heartbeat-child":
 case "capture-flood":
     guard arguments.count == 3, let megabytes = Int(arguments[2]) else { fail("usage: capture-flood MB") }
     do {
-        let watcher = try ExitWatcher(configuration: .init(reapUntrackedChildren: false))
+        let reactor = try EpollThread(name: "procmgr-reactor")
+        let watcher = try ExitWatcher(reactor: reactor, configuration: .init(reapUntrackedChildren: false))
         let spawner = try SpawnThread(watcher: watcher)
-        let capture = try OutputCapture()
+        let capture = OutputCapture(reactor: reactor)
         let bytes = megabytes * 1_048_576
         let before = statusKiB("VmRSS")
         let process = try await spawner.spawn(SpawnSpec(
             arguments: ["sh", "-c", "head -c \(bytes) /dev/zero | tr '\\0' x; echo; yes \(String(repeating: "a", count: 99)) | head -c \(bytes)"],
             environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
-        let lines = Mutex(0)
+        let lines = LockedState(0)
         let handle = try capture.attach(name: "flood", stdout: process.stdoutFD, stderr: process.stderrFD) { _ in
             lines.withLock { $0 += 1 }
         }
         _ = await process.exit.wait()
         await handle.waitUntilFinished()
-        emit("FLOOD \(lines.withLock { $0 }) \(handle.stats.bytes) \(handle.recentLines().count) \(statusKiB("VmHWM") - before)")
+        emit("FLOOD \(lines.withLock { $0 }) \(handle.stats.bytes) \(statusKiB("VmHWM") - before)")
         exit(0)
     } catch {
         fail("\(error)")

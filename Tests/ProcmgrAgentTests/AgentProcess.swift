@@ -24,9 +24,10 @@ final class AgentTestRuntime: Sendable {
     let capture: OutputCapture
 
     private init() throws {
-        watcher = try ExitWatcher(configuration: .init(reapUntrackedChildren: false))
+        let reactor = try EpollThread(name: "agent-tests-reactor")
+        watcher = try ExitWatcher(reactor: reactor, configuration: .init(reapUntrackedChildren: false))
         spawner = try SpawnThread(watcher: watcher)
-        capture = try OutputCapture()
+        capture = OutputCapture(reactor: reactor)
     }
 }
 

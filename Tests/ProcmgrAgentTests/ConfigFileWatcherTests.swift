@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcmgrRuntime
 import ProcmgrSupport
 import Testing
 @testable import ProcmgrAgent
@@ -7,10 +8,19 @@ import Testing
 /// The config file watcher with its polls out of reach (10 minutes): only inotify can make these
 /// pass. Real files and a real inotify; each change awaited with a deadline that fails loudly.
 @Suite struct ConfigFileWatcherTests {
+    /// One reactor for every watcher of the suite, as the agent shares its one.
+    static let reactor: EpollThread = {
+        do {
+            return try EpollThread(name: "config-watch-test")
+        } catch {
+            fatalError("cannot start the reactor: \(error)")
+        }
+    }()
+
     /// Starts a watcher on `path` and returns once its watch is in place; `changes` counts what
     /// it reported.
     private func start(_ path: String, changes: LockedState<Int>) async -> Task<Void, Never> {
-        var watcher = ConfigFileWatcher(path: path, interval: .seconds(600))
+        var watcher = ConfigFileWatcher(path: path, interval: .seconds(600), reactor: Self.reactor)
         watcher.safetyInterval = .seconds(600)
         let (armedStream, armed) = AsyncStream<Void>.makeStream()
         let task = Task { [watcher] in

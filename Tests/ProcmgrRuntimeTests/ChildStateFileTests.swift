@@ -1,5 +1,6 @@
 import Glibc
 import ProcmgrRuntime
+import ProcmgrSupport
 import Testing
 
 /// The state file's own encoder and its group commit (the sweep and adoption tests use it
@@ -49,4 +50,95 @@ import Testing
         try file.flush()
         #expect(try ChildStateFile.load(path: path).map(\.name) == ["x"])
     }
+}
+
+/// What the state file does when the disk misbehaves: it never stops the agent, and says so.
+@Suite struct ChildStateFileFaultTests {
+    @Test("a corrupt state file is moved aside, the sweep runs and the agent can start")
+    func corruptFileIsMovedAside() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        let path = directory + "/children.json"
+        let garbage = #"{"agentPID":12,"children":[{"name":"half-writ"#
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try #require(fd >= 0)
+        #expect(write(fd, garbage, garbage.utf8.count) == garbage.utf8.count)
+        close(fd)
+        #expect(throws: SystemError.self) { try ChildStateFile.load(path: path) }
+
+        let report = try await OrphanSweeper.sweep(stateFile: path)
+        #expect(report.killed.isEmpty && report.stale.isEmpty && report.survivors.isEmpty)
+        #expect(access(path, F_OK) != 0, "the corrupt file no longer stands in the way")
+        let asides = directoryEntries(directory).filter { $0.hasPrefix("children.json.corrupt-") }
+        try #require(asides.count == 1, "moved aside once: \(directoryEntries(directory))")
+        let suffix = try #require(Int(asides[0].dropFirst("children.json.corrupt-".count)), "a unix time: \(asides[0])")
+        #expect(abs(suffix - time(nil)) < 60)
+        #expect(readWhole(directory + "/" + asides[0]) == garbage, "kept for a post-mortem, byte for byte")
+
+        // The agent then writes a fresh file in its place, and adoption of the new file works.
+        let file = ChildStateFile(path: path, durable: false)
+        try file.replaceAll([])
+        #expect(try ChildStateFile.load(path: path).isEmpty)
+        #expect(try OrphanSweeper.adopt(stateFile: path).adopted.isEmpty)
+    }
+
+    @Test("a failing write is counted, reported and shows as staleness; the next good write clears it")
+    func writeFailuresAreCounted() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        // A regular file where the state directory should be: open() fails with ENOTDIR, for
+        // root too (permission bits would not stop root).
+        let blocker = directory + "/state"
+        let fd = open(blocker, O_WRONLY | O_CREAT, 0o644)
+        try #require(fd >= 0)
+        close(fd)
+        let file = ChildStateFile(path: blocker + "/children.json", durable: false)
+        let observed = LockedState<[SystemError]>([])
+        file.onWriteFailure { error in observed.withLock { $0.append(error) } }
+
+        #expect(throws: SystemError.self) { try file.upsert(ChildRecord(name: "a", pid: 100, pgid: 100, startTime: 1)) }
+        #expect(file.writeFailureCount == 1)
+        #expect(file.lastSuccessfulWrite == nil)
+        // The group-commit path: the waiter is released (nothing may hang on a bad disk) and
+        // the failure counted.
+        await file.committed(file.record(ChildRecord(name: "b", pid: 101, pgid: 101, startTime: 1)))
+        #expect(file.writeFailureCount == 2)
+        let errors = observed.withLock { $0 }
+        #expect(errors.count == 2)
+        #expect(errors.allSatisfy { $0.errno == ENOTDIR }, "\(errors)")
+
+        // The directory appears: the next change reaches the disk with every record.
+        #expect(unlink(blocker) == 0 && mkdir(blocker, 0o755) == 0)
+        let before = Double(time(nil))
+        try file.upsert(ChildRecord(name: "c", pid: 102, pgid: 102, startTime: 1))
+        #expect(try ChildStateFile.load(path: blocker + "/children.json").map(\.pid) == [100, 101, 102])
+        let success = try #require(file.lastSuccessfulWrite)
+        #expect(success >= before - 1 && success <= Double(time(nil)) + 1)
+        #expect(file.writeFailureCount == 2)
+    }
+}
+
+private func directoryEntries(_ path: String) -> [String] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+private func readWhole(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }

@@ -1,6 +1,6 @@
+import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
-import Synchronization
 import Testing
 
 @Suite("ExitWatcher")
@@ -57,7 +57,7 @@ struct ExitWatcherTests {
         let clock = ContinuousClock()
         for _ in 0..<30 {
             let child = try await runtime.spawner.spawn(SpawnSpec(arguments: ["sleep", "600"], environment: baseEnvironment, captureOutput: false))
-            let noticed = Mutex<ContinuousClock.Instant?>(nil)
+            let noticed = LockedState<ContinuousClock.Instant?>(nil)
             child.exit.onFulfill { _ in noticed.withLock { $0 = clock.now } }
             let start = clock.now
             #expect(kill(child.pid, SIGKILL) == 0)

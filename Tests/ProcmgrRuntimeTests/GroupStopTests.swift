@@ -1,6 +1,6 @@
+import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
-import Synchronization
 import Testing
 
 /// Timing-sensitive: serialized so the stops of one test do not compete with another's.
@@ -30,7 +30,7 @@ struct GroupStopTests {
         let clock = ContinuousClock()
         // When the leader's death was noticed, on the exit watcher's thread (independent of
         // how busy Swift's cooperative pool is).
-        let leaderDied = Mutex<ContinuousClock.Instant?>(nil)
+        let leaderDied = LockedState<ContinuousClock.Instant?>(nil)
         child.process.exit.onFulfill { _ in leaderDied.withLock { $0 = clock.now } }
         let start = clock.now
         let result = await runtime.stopper.stop(child.handle, grace: grace)

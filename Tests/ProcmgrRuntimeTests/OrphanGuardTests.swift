@@ -120,21 +120,68 @@ struct OrphanGuardTests {
         _ = await runtime.stopper.stop(unregistered.handle, grace: .seconds(5))
     }
 
-    @Test("a dead guardian is reported on register")
-    func deadGuardianIsReported() async throws {
-        let guardian = try Guardian.start(watcher: TestRuntime.shared.watcher)
-        kill(guardian.pid, SIGKILL)
-        #expect(await guardian.exit?.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
-        // The guardian's socket end can live on for a moment in a child that another test is
-        // spawning right now (copied at clone, closed at exec), so allow a short while.
-        try await eventually("register reports the dead guardian") {
-            do {
-                try guardian.register(pgid: 12345)
-                return false
-            } catch {
-                return true
-            }
+    @Test("a dead guardian is re-spawned and keeps every registered group", arguments: 0..<3)
+    func deadGuardianIsRespawned(round: Int) async throws {
+        let runtime = TestRuntime.shared
+        let guardian = try Guardian.start(watcher: runtime.watcher)
+        let events = LineCollector()
+        guardian.observe { event in
+            if case .respawned(let pid, let groups) = event { events.append(CapturedLine(stream: .stdout, text: "respawned \(pid) \(groups)")) }
         }
+        let child = try await spawnCaptured(["sh", "-c", "sleep 600 & echo \"CHILD $$ $!\"; sleep 600"])
+        _ = try await child.output.waitFor("CHILD line") { $0.text.hasPrefix("CHILD ") }
+        let family = try descendants(from: child.output.texts)
+        try guardian.register(pgid: child.pgid)
+        let first = try #require(guardian.exit)
+        let firstPID = guardian.pid
+        #expect(guardian.isUp)
+
+        kill(firstPID, SIGKILL)
+        #expect(await first.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
+        let line = try await events.waitFor("the respawn event", timeout: .seconds(5)) { $0.text.hasPrefix("respawned ") }
+        #expect(line.text == "respawned \(guardian.pid) 1")
+        #expect(guardian.pid != firstPID && guardian.isUp && guardian.respawnCount == 1)
+        #expect(family.allSatisfy { $0.existsAndRuns }, "killing the guardian alone must not kill the children")
+
+        // The new guardian does its job: the agent's end closes, the registered group dies.
+        let second = try #require(guardian.exit)
+        guardian.abandon()
+        #expect(await child.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
+        #expect(await second.wait(timeout: .seconds(5)) == .exited(code: 0))
+        try await eventually("the grandchild is dead and reaped") { !family.contains(where: \.exists) }
+        #expect(guardian.respawnCount == 1, "an abandoned guardian's exit is expected: no respawn")
+    }
+
+    @Test("guardian killed, then the agent SIGKILLed: no descendant survives", arguments: 0..<2)
+    func guardianKilledThenAgentKilled(round: Int) async throws {
+        let host = try await spawnCaptured([try testHostPath(), "guardian-host", "10"])
+        try await host.output.waitFor(line: "READY", timeout: .seconds(60))
+        let family = try descendants(from: host.output.texts)
+        #expect(family.count == 20)
+        let guardianLine = try #require(host.output.texts.first { $0.hasPrefix("GUARDIAN ") })
+        let firstGuardian = try #require(Int32(guardianLine.dropFirst(9)))
+
+        #expect(kill(firstGuardian, SIGKILL) == 0)
+        let respawned = try await host.output.waitFor("the host re-spawns its guardian", timeout: .seconds(10)) {
+            $0.text.hasPrefix("RESPAWNED ") || $0.text.hasPrefix("RESPAWN-FAILED ")
+        }
+        let fields = respawned.text.split(separator: " ")
+        try #require(fields.count == 3 && fields[0] == "RESPAWNED", "\(respawned.text)")
+        let newGuardian = try #require(Int32(fields[1]))
+        #expect(fields[2] == "10", "every live group registered again")
+        #expect(newGuardian != firstGuardian && isAlive(newGuardian))
+        #expect(family.allSatisfy { $0.existsAndRuns })
+
+        #expect(kill(host.pid, SIGKILL) == 0)
+        #expect(await host.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
+        try await eventually("all 20 descendants of the killed agent are dead", timeout: .seconds(5)) {
+            !family.contains(where: \.existsAndRuns)
+        }
+        let groups = stride(from: 0, to: family.count, by: 2).map { family[$0].pid }
+        try await eventually("no process is left in any of the 10 process groups", timeout: .seconds(5)) {
+            groups.allSatisfy { ProcFS.members(ofGroup: $0).isEmpty }
+        }
+        try await eventually("the re-spawned guardian exited") { !isAlive(newGuardian) }
     }
 
     @Test("state file sweep kills what a crashed agent left behind, and spares recycled pids")

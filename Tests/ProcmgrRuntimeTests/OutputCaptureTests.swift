@@ -1,6 +1,6 @@
 import Glibc
-import ProcmgrRuntime
-import Synchronization
+import ProcmgrSupport
+@testable import ProcmgrRuntime
 import Testing
 
 @Suite("OutputCapture")
@@ -30,13 +30,16 @@ struct OutputCaptureTests {
     func flood(round: Int) async throws {
         let runtime = TestRuntime.shared
         let process = try await runtime.spawner.spawn(SpawnSpec(arguments: ["python3", "-c", Self.floodScript], environment: baseEnvironment))
-        let counters = Mutex(Counters())
+        let counters = LockedState(Counters())
+        // The runtime keeps a process's recent lines (the API's logs) this way.
+        let recent = RecentLines(capacity: 100)
         let clock = ContinuousClock()
         let start = clock.now
         let capture = try runtime.capture.attach(
             name: "flood", stdout: process.stdoutFD, stderr: process.stderrFD,
-            configuration: .init(maxLineBytes: 16 * 1024, recentLines: 100)
+            configuration: .init(maxLineBytes: 16 * 1024)
         ) { line in
+            recent.append(line)
             counters.withLock { counters in
                 counters.lines += 1
                 counters.last = line
@@ -69,10 +72,10 @@ struct OutputCaptureTests {
             #expect(line.truncatedBytes == 1_000_000 - 16 * 1024)
             #expect(line.text == String(repeating: "y", count: 16 * 1024) + " …[truncated \(1_000_000 - 16 * 1024) bytes]")
         }
-        let recent = capture.recentLines()
-        #expect(recent.count == 100, "ring buffer must hold exactly its capacity")
-        #expect(recent.last?.text == "the-end-without-newline")
-        #expect(recent.allSatisfy { $0.text.utf8.count <= 16 * 1024 + 64 })
+        let kept = recent.lines
+        #expect(kept.count == 100, "ring buffer must hold exactly its capacity")
+        #expect(kept.last?.text == "the-end-without-newline")
+        #expect(kept.allSatisfy { $0.text.utf8.count <= 16 * 1024 + 64 })
         if round == 0 {
             let megabytes = Double(expectedBytes) / 1_048_576
             print("[measure] flood: \(Int(megabytes)) MB, \(result.lines) lines captured in \(Int(elapsed.milliseconds)) ms (\(Int(megabytes / (elapsed.milliseconds / 1000))) MB/s, debug build)")

@@ -1,6 +1,6 @@
+import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
-import Synchronization
 import Testing
 
 /// The primitives shared by all tests. One per test process, as in the agent: only one
@@ -14,6 +14,8 @@ final class TestRuntime: Sendable {
         }
     }()
 
+    /// The one reactor, as in the agent: exits, output, stops and heartbeats share its thread.
+    let reactor: EpollThread
     let watcher: ExitWatcher
     let spawner: SpawnThread
     let capture: OutputCapture
@@ -21,10 +23,11 @@ final class TestRuntime: Sendable {
 
     private init() throws {
         try Subreaper.enable()
-        watcher = try ExitWatcher()
+        reactor = try EpollThread(name: "procmgr-reactor")
+        watcher = try ExitWatcher(reactor: reactor)
         spawner = try SpawnThread(watcher: watcher)
-        capture = try OutputCapture()
-        stopper = try GroupStopper()
+        capture = OutputCapture(reactor: reactor)
+        stopper = GroupStopper(reactor: reactor)
     }
 }
 
@@ -51,10 +54,10 @@ final class LineCollector: Sendable {
         var keepAll: Bool
     }
 
-    private let state: Mutex<State>
+    private let state: LockedState<State>
 
     init(keepAll: Bool = true) {
-        state = Mutex(State(keepAll: keepAll))
+        state = LockedState(State(keepAll: keepAll))
     }
 
     var lines: [CapturedLine] { state.withLock { $0.lines } }

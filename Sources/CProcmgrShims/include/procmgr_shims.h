@@ -139,10 +139,6 @@ int procmgr_eventfd(unsigned int initval, int nonblocking);
 
 /// timerfd on CLOCK_MONOTONIC, CLOEXEC | NONBLOCK.
 int procmgr_timerfd_create(void);
-/// Arms a one-shot timer `nanoseconds` from now (0 disarms; a past deadline fires at once:
-/// pass 1).
-int procmgr_timerfd_arm(int fd, uint64_t nanoseconds);
-
 /// Arms a one-shot timer for an absolute CLOCK_MONOTONIC time in nanoseconds (a time already
 /// past fires at once).
 int procmgr_timerfd_arm_absolute(int fd, uint64_t deadline_ns);

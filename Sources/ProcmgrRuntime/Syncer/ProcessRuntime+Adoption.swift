@@ -21,7 +21,7 @@ extension ProcessRuntime {
     @discardableResult
     public func loadAdoptable() throws(SystemError) -> [ChildRecord] {
         guard services.adoptionOutputDirectory != nil, let stateFile = services.stateFile else { return [] }
-        let (found, stale) = try OrphanSweeper.adopt(stateFile: stateFile.path)
+        let (found, stale) = try OrphanSweeper.adopt(stateFile: stateFile.path, logger: logger)
         for record in stale { record.adoptableOutput?.remove() }
         var claimable: [OrphanSweeper.AdoptedProcess] = []
         var unclaimable: [OrphanSweeper.AdoptedProcess] = []

@@ -73,11 +73,26 @@ public final class ProcessRuntime: ProcessSyncer {
         let metrics = self.metrics
         let ports = services.ports
         let instances = self.instances
+        let guardian = services.guardian
+        let stateFile = services.stateFile
+        guardian?.observe { event in
+            switch event {
+            case .died, .respawnFailed: metrics.agentError(phase: "guardian")
+            case .respawned: break
+            }
+        }
+        stateFile?.onWriteFailure { _ in metrics.agentError(phase: "state") }
         registry.addCollector {
             metrics.portsInUse.set(Double(ports.inUse))
+            metrics.guardianUp.set(guardian?.isUp == true ? 1 : 0)
+            metrics.stateFileLastWrite.set(stateFile?.lastSuccessfulWrite ?? 0)
             Self.collectResources(instances: instances, metrics: metrics)
         }
     }
+
+    /// False while `orphans: kill` has no guardian process (it died and could not be re-spawned
+    /// yet): children would survive a crash of the agent. For `/readyz`; true without a guardian.
+    public var orphanGuardUp: Bool { services.guardian?.isUp ?? true }
 
     /// Connects the runtime to the engine that drives it.
     public func bind<C: Clock>(to manager: ProcessManager<ProcessRuntime, C>) where C.Duration == Duration {

@@ -5,7 +5,7 @@ import ProcmgrMetrics
 /// hook, so a purged process leaves nothing behind.
 struct RuntimeMetrics: Sendable {
     static let restartReasons = ["exit", "health", "heartbeat", "config", "manual"]
-    static let errorPhases = ["spawn", "health", "heartbeat"]
+    static let errorPhases = ["spawn", "health", "heartbeat", "state", "guardian"]
     static let healthResults = ["success", "failure", "timeout"]
 
     let restarts: CounterFamily
@@ -17,6 +17,8 @@ struct RuntimeMetrics: Sendable {
     let heartbeatTimeouts: CounterFamily
     let childCPU: CounterFamily
     let childMemory: GaugeFamily
+    let guardianUp: Gauge
+    let stateFileLastWrite: Gauge
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -38,6 +40,15 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_child_cpu_seconds_total", help: "CPU time of the process group, from /proc.", labelNames: ["process"])
         childMemory = try registry.gaugeFamily(
             name: "procmgr_child_resident_memory_bytes", help: "Resident memory of the process group, from /proc.", labelNames: ["process"])
+        guardianUp = try registry.gauge(
+            name: "procmgr_guardian_up", help: "1 while a guardian process protects the children (orphans: kill), else 0.")
+        stateFileLastWrite = try registry.gauge(
+            name: "procmgr_state_file_last_write_success_timestamp_seconds", help: "Unix time of the last successful write of children.json (0: none yet).")
+    }
+
+    /// Agent-level errors (`procmgr_errors_total{process="",phase=…}`): no process to name.
+    func agentError(phase: String) {
+        errors.labels(["", phase]).increment()
     }
 
     /// Removes every series of a process.

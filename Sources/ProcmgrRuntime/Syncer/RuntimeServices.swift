@@ -2,7 +2,7 @@ public import Logging
 
 /// The OS-facing parts one agent process shares between all its programs: one spawn thread (so
 /// PDEATHSIG stays tied to a thread that lives as long as the agent), one exit watcher, one
-/// stopper, one capture loop, one port range, and the orphan guard.
+/// stopper, one capture, one port range, and the orphan guard — all on one reactor thread.
 public struct RuntimeServices: Sendable {
     public let watcher: ExitWatcher
     public let spawner: SpawnThread
@@ -19,6 +19,10 @@ public struct RuntimeServices: Sendable {
     /// Set, together with a state file and without PDEATHSIG, children outlive the agent and a
     /// new one adopts them (``ProcessRuntime/loadAdoptable()``).
     public let adoptableOutputDirectory: String?
+
+    /// The agent's one reactor (``EpollThread``): exits, output, stops, heartbeats and the config
+    /// watcher all register with it.
+    public var reactor: EpollThread { capture.reactor }
 
     /// The FIFO directory when children are started to survive the agent and be re-adopted.
     var adoptionOutputDirectory: String? { killWithAgent || stateFile == nil ? nil : adoptableOutputDirectory }
@@ -47,14 +51,15 @@ public struct RuntimeServices: Sendable {
         logger: Logger = Logger(label: "procmgr.runtime")
     ) throws -> RuntimeServices {
         try Subreaper.enable()
-        let watcher = try ExitWatcher(logger: logger)
+        let reactor = try EpollThread(name: "procmgr-reactor")
+        let watcher = try ExitWatcher(reactor: reactor, logger: logger)
         if !killOrphans { Guardian.discardPreforked() }
         let guardian = killOrphans ? try Guardian.start(watcher: watcher, logger: logger) : nil
         return RuntimeServices(
             watcher: watcher,
             spawner: try SpawnThread(watcher: watcher, guardian: guardian, logger: logger),
-            stopper: try GroupStopper(),
-            capture: try OutputCapture(logger: logger),
+            stopper: GroupStopper(reactor: reactor),
+            capture: OutputCapture(reactor: reactor, logger: logger),
             ports: PortAllocator(range: portRange),
             guardian: guardian,
             stateFile: stateFilePath.map { ChildStateFile(path: $0) },

@@ -2,11 +2,10 @@ import ProcmgrEngine
 import ProcmgrMetrics
 
 /// The runtime's metric families (SPEC §3.4). Per-process series are removed by the terminated
-/// hook, so a purged process leaves nothing behind.
+/// hook, so a purged process leaves nothing behind; which label values to remove comes from the
+/// label enums' `allCases`, never from a list kept beside them.
 struct RuntimeMetrics: Sendable {
-    static let restartReasons = ["exit", "health", "heartbeat", "config", "manual"]
-    static let errorPhases = ["spawn", "health", "heartbeat"]
-    static let healthResults = ["success", "failure", "timeout"]
+    static let healthResults = HealthCheckResult.allCases.map(\.rawValue)
 
     let restarts: CounterFamily
     let errors: CounterFamily
@@ -17,6 +16,7 @@ struct RuntimeMetrics: Sendable {
     let heartbeatTimeouts: CounterFamily
     let childCPU: CounterFamily
     let childMemory: GaugeFamily
+    let childOutputSuppressed: CounterFamily
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -38,17 +38,30 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_child_cpu_seconds_total", help: "CPU time of the process group, from /proc.", labelNames: ["process"])
         childMemory = try registry.gaugeFamily(
             name: "procmgr_child_resident_memory_bytes", help: "Resident memory of the process group, from /proc.", labelNames: ["process"])
+        childOutputSuppressed = try registry.counterFamily(
+            name: "procmgr_child_output_suppressed_lines_total",
+            help: "Output lines of the process kept out of the agent's own log by its rate limit (the logs API keeps them).",
+            labelNames: ["process"])
+    }
+
+    func restart(_ process: ProcessID, reason: RestartReason) {
+        restarts.labels([process, reason.rawValue]).increment()
+    }
+
+    func error(_ process: ProcessID, phase: ErrorPhase) {
+        errors.labels([process, phase.rawValue]).increment()
     }
 
     /// Removes every series of a process.
     func purge(process: ProcessID) {
-        for reason in Self.restartReasons { restarts.remove([process, reason]) }
-        for phase in Self.errorPhases { errors.remove([process, phase]) }
+        for reason in RestartReason.allCases { restarts.remove([process, reason.rawValue]) }
+        for phase in ErrorPhase.recorded(by: .runtime) { errors.remove([process, phase.rawValue]) }
         healthy.remove([process])
-        for result in Self.healthResults { healthChecks.remove([process, result]) }
+        for result in HealthCheckResult.allCases { healthChecks.remove([process, result.rawValue]) }
         heartbeatLatency.remove([process])
         heartbeatTimeouts.remove([process])
         childCPU.remove([process])
         childMemory.remove([process])
+        childOutputSuppressed.remove([process])
     }
 }

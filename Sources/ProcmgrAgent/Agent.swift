@@ -63,7 +63,9 @@ public final class Agent: Service {
         self.registry = registry
         try ProcessSelfMetrics.register(in: registry)
         let metrics = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
-        runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        runtime = try ProcessRuntime(
+            services: services, registry: registry, logger: logger,
+            childOutputLogging: ChildOutputLogging(enabled: config.agent.logChildOutput))
         if config.agent.orphans == .adopt {
             // Before the first update: the first sync of each id then adopts its child.
             let adoptable = try runtime.loadAdoptable()
@@ -90,7 +92,7 @@ public final class Agent: Service {
             admin = nil
         }
         api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
-            await controller.reload(trigger: "api")
+            await controller.reload(trigger: .api)
         }
     }
 
@@ -111,7 +113,7 @@ public final class Agent: Service {
     }
 
     public func run() async throws {
-        let outcome = await controller.reload(trigger: "startup")
+        let outcome = await controller.reload(trigger: .startup)
         if case .rejected(let error) = outcome {
             // Validated in init; only a file changed in between can get here.
             throw error
@@ -124,7 +126,7 @@ public final class Agent: Service {
             // from the cache of an earlier run) is it.
             do {
                 _ = try await admin.source.initial { body in
-                    await self.controller.applyAdmin(body.data, trigger: body.fromCache ? "admin cache" : "admin")
+                    await self.controller.applyAdmin(body.data, trigger: body.fromCache ? .adminCache : .admin)
                 }
                 api.markReady()
                 complete = true
@@ -150,7 +152,7 @@ public final class Agent: Service {
             if let admin {
                 group.addTask {
                     await admin.source.run { body in
-                        let accepted = await self.controller.applyAdmin(body.data, trigger: "admin")
+                        let accepted = await self.controller.applyAdmin(body.data, trigger: .admin)
                         if accepted { self.api.markReady() }
                         return accepted
                     }
@@ -158,7 +160,7 @@ public final class Agent: Service {
             }
             if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
                 let watcher = ConfigFileWatcher(path: path, interval: interval)
-                group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
+                group.addTask { await watcher.run { await self.controller.reload(trigger: .fileChange) } }
             }
             await withTaskCancellationHandler {
                 try? await gracefulShutdown()
@@ -219,7 +221,7 @@ public final class Agent: Service {
 
     private func reloadOnSIGHUP() async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            await controller.reload(trigger: "SIGHUP")
+            await controller.reload(trigger: .sighup)
         }
     }
 

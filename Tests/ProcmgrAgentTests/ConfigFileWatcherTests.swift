@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProcmgrSupport
+import ProcmgrTestKit
 import Testing
 @testable import ProcmgrAgent
 

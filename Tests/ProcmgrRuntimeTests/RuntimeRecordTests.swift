@@ -13,10 +13,14 @@ struct RuntimeRecordTests {
         defer { removeTree(directory) }
         try await RuntimeHarness.with { h in
             let stopFile = directory + "/stop"
-            // On TERM (its sleep dies of it) it spins until the test creates the file.
-            let script = "trap 'while [ ! -e \(stopFile) ]; do :; done; exit 0' TERM; sleep 60 & wait"
+            // On TERM (its sleep dies of it) it spins until the test creates the file, then kills
+            // its whole group (a sleep forked just after the TERM would keep the group alive).
+            let script = "trap 'while [ ! -e \(stopFile) ]; do :; done; kill -KILL 0' TERM; echo ready; sleep 60 & wait"
             h.manager.update("burner", config: managed(["sh", "-c", script], grace: .seconds(60)), type: .create)
-            try await eventually("the program runs") { h.runtime.snapshot(of: "burner")?.pid != nil }
+            // The trap must be set before the TERM, or the shell dies of it at once.
+            try await eventually("the program runs and set its trap") {
+                h.runtime.snapshot(of: "burner")?.pid != nil && h.output(of: "burner") == ["ready"]
+            }
             let first = h.runtime.snapshot(of: "burner")?.pid
             #expect(h.runtime.requestRestart(of: "burner"))
             // Each scrape samples the dying group while the sync waits for it to stop: the old

@@ -133,6 +133,9 @@ let package = Package(
             dependencies: [
                 "ProcmgrHTTP",
                 "ProcmgrMetrics",
+                // Only for the metric label enums the synthetic agent's series use.
+                "ProcmgrEngine",
+                "ProcmgrRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

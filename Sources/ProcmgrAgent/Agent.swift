@@ -76,7 +76,9 @@ public final class Agent: Service {
         self.registry = registry
         try ProcessSelfMetrics.register(in: registry)
         let metrics = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
-        runtime = try ProcessRuntime(services: services, registry: registry, logger: logger)
+        runtime = try ProcessRuntime(
+            services: services, registry: registry, logger: logger,
+            childOutputLogging: ChildOutputLogging(enabled: config.agent.logChildOutput))
         reactor = services.reactor
         if config.agent.orphans == .adopt {
             // Before the first update: the first sync of each id then adopts its child.
@@ -104,7 +106,7 @@ public final class Agent: Service {
             admin = nil
         }
         api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
-            await controller.reload(trigger: "api")
+            await controller.reload(trigger: .api)
         }
     }
 
@@ -147,7 +149,7 @@ public final class Agent: Service {
             try? await admin?.client.shutdown()
             return
         }
-        let outcome = await controller.reload(trigger: "startup")
+        let outcome = await controller.reload(trigger: .startup)
         if case .rejected(let error) = outcome {
             // Validated in init; only a file changed in between can get here.
             throw error
@@ -160,7 +162,7 @@ public final class Agent: Service {
             // from the cache of an earlier run) is it.
             do {
                 _ = try await admin.source.initial { body in
-                    await self.controller.applyAdmin(body.data, trigger: body.fromCache ? "admin cache" : "admin")
+                    await self.controller.applyAdmin(body.data, trigger: body.fromCache ? .adminCache : .admin)
                 }
                 api.markReady()
                 complete = true
@@ -181,7 +183,7 @@ public final class Agent: Service {
             group.addTask { await self.runtime.run() }
             group.addTask { await self.reloadOnSIGHUP() }
             if let tokenFile = config.agent.tokenFile {
-                let watcher = ConfigFileWatcher(path: tokenFile, interval: .seconds(1))
+                let watcher = ConfigFileWatcher(path: tokenFile, interval: .seconds(1), reactor: reactor)
                 group.addTask { await watcher.run { self.rereadToken() } }
             }
             group.addTask { await self.killOnSecondStopSignal() }
@@ -190,7 +192,7 @@ public final class Agent: Service {
             if let admin {
                 group.addTask {
                     await admin.source.run { body in
-                        let accepted = await self.controller.applyAdmin(body.data, trigger: "admin")
+                        let accepted = await self.controller.applyAdmin(body.data, trigger: .admin)
                         if accepted { self.api.markReady() }
                         return accepted
                     }
@@ -198,7 +200,7 @@ public final class Agent: Service {
             }
             if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
                 let watcher = ConfigFileWatcher(path: path, interval: interval, reactor: reactor)
-                group.addTask { await watcher.run { await self.controller.reload(trigger: "file change") } }
+                group.addTask { await watcher.run { await self.controller.reload(trigger: .fileChange) } }
             }
             await withTaskCancellationHandler {
                 try? await gracefulShutdown()
@@ -260,7 +262,7 @@ public final class Agent: Service {
     private func reloadOnSIGHUP() async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
             rereadToken()
-            await controller.reload(trigger: "SIGHUP")
+            await controller.reload(trigger: .sighup)
         }
     }
 

@@ -1,3 +1,4 @@
+import ProcmgrEngine
 public import ProcmgrMetrics
 
 /// The agent's own families (SPEC §3.4): config reloads and build info. The engine, runtime and
@@ -19,7 +20,7 @@ public struct AgentMetrics: Sendable {
             help: "Unix time of the last config load or reload that was applied.")
         configErrors = try registry.counterFamily(
             name: "procmgr_errors_total", help: "Errors by process and lifecycle phase.", labelNames: ["process", "phase"]
-        ).labels(["", "config"])
+        ).labels(["", ErrorPhase.config.rawValue])
         try registry.gaugeFamily(
             name: "procmgr_build_info", help: "Always 1; the version label says which procmgr is running.",
             labelNames: ["version"]

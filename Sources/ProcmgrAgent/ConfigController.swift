@@ -42,7 +42,7 @@ public actor ConfigController {
 
     /// Re-reads the local config and applies it (with the last admin response, in admin mode).
     @discardableResult
-    public func reload(trigger: String) -> Outcome {
+    public func reload(trigger: ReloadTrigger) -> Outcome {
         let config: AgentConfig
         let specs: [ProcessSpec]
         do throws(ConfigError) {
@@ -61,7 +61,7 @@ public actor ConfigController {
 
     /// Applies an admin-service response. Returns whether it was valid (and applied): only an
     /// accepted response may become the cached "last good".
-    public func applyAdmin(_ body: Data, trigger: String) -> Bool {
+    public func applyAdmin(_ body: Data, trigger: ReloadTrigger) -> Bool {
         guard let config = current else { return false }
         do throws(ConfigError) {
             let specs = try desiredProcesses(config: config, adminBody: body)
@@ -82,17 +82,17 @@ public actor ConfigController {
         return try ConfigLoader.mergeAdmin(response: adminBody, into: config, scope: .schemaAndFilesystem)
     }
 
-    private func accept(_ specs: [ProcessSpec], trigger: String) -> Outcome {
+    private func accept(_ specs: [ProcessSpec], trigger: ReloadTrigger) -> Outcome {
         let summary = reconciler.apply(specs, environment: environment)
         metrics.recordReload(success: true, at: wallClock())
-        logger.info("config applied", metadata: ["trigger": "\(trigger)", "config": "\(origin.name)", "changes": "\(summary)"])
+        logger.info("config applied", metadata: ["trigger": "\(trigger.rawValue)", "config": "\(origin.name)", "changes": "\(summary)"])
         return .applied(summary)
     }
 
-    private func reject(_ error: ConfigError, trigger: String) -> Outcome {
+    private func reject(_ error: ConfigError, trigger: ReloadTrigger) -> Outcome {
         metrics.recordReload(success: false, at: wallClock())
         logger.error("config rejected; processes keep running unchanged",
-                     metadata: ["trigger": "\(trigger)", "config": "\(origin.name)", "problems": "\(error.lines.joined(separator: "; "))"])
+                     metadata: ["trigger": "\(trigger.rawValue)", "config": "\(origin.name)", "problems": "\(error.lines.joined(separator: "; "))"])
         return .rejected(error)
     }
 }

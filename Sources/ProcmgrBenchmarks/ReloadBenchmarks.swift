@@ -31,7 +31,7 @@ enum ReloadBenchmarks {
                     let before = try await pid(of: "p0", in: agent)
                     let start = ContinuousClock.now
                     write(file, directory: directory, version: round)
-                    if round > rounds { await agent.controller.reload(trigger: "bench") }
+                    if round > rounds { await agent.controller.reload(trigger: .api) }
                     _ = try await waitForPIDs(agent, count: processes) { $0["p0"] != before }
                     let elapsed = (ContinuousClock.now - start).benchmarkSeconds * 1000
                     if round > rounds { viaReload.append(elapsed) } else { viaFile.append(elapsed) }

@@ -7,7 +7,7 @@ import ProcmgrMetrics
 /// in its terminated hook, and the engine removes the ones it recorded when it purges the worker.
 struct EngineMetrics: Sendable {
     /// The engine's own phases of `procmgr_errors_total`, indexed like `WorkerStateMachine.Operation`.
-    static let errorPhases = ["sync", "terminating", "terminated"]
+    static let errorPhases: [ErrorPhase] = [.sync, .terminating, .terminated]
 
     let processes: GaugeFamily
     let processesByState: [Gauge]
@@ -83,7 +83,7 @@ struct EngineMetrics: Sendable {
     }
 
     func recordError(process: ProcessID, operation: Int) {
-        errors.labels([process, Self.errorPhases[operation]]).increment()
+        errors.labels([process, Self.errorPhases[operation].rawValue]).increment()
     }
 
     /// Removes every per-process series the engine created, so a purged process leaves nothing
@@ -93,7 +93,7 @@ struct EngineMetrics: Sendable {
         processesByState[finalState.rawValue].decrement()
         for state in statesEntered { transitions.remove([process, state.description]) }
         for (index, phase) in Self.errorPhases.enumerated() where errorOperations.contains(index) {
-            errors.remove([process, phase])
+            errors.remove([process, phase.rawValue])
         }
         if finalState == .terminating { endedTermination(process: process) }
     }

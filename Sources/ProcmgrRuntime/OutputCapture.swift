@@ -83,7 +83,8 @@ public final class OutputCapture: Sendable {
     }
 
     /// Starts capturing. Takes ownership of `stdout` / `stderr` (closed at EOF or
-    /// ``OutputCaptureHandle/detach()``).
+    /// ``OutputCaptureHandle/detach()``, and before it throws: a pipe left open with no reader
+    /// would block its writer for ever).
     ///
     /// `onLine` runs on the capture thread for every line, in order per stream; it must be
     /// quick and must not block (log it, count it, hand it off).
@@ -96,14 +97,19 @@ public final class OutputCapture: Sendable {
     ) throws(SystemError) -> OutputCaptureHandle {
         var writer: RotatingFileWriter?
         if let file = configuration.file {
-            writer = try RotatingFileWriter(path: file.path, maxBytes: file.maxBytes, keep: file.keep)
+            do throws(SystemError) {
+                writer = try RotatingFileWriter(path: file.path, maxBytes: file.maxBytes, keep: file.keep)
+            } catch {
+                for fd in [stdout, stderr] { if let fd { close(fd) } }
+                throw error
+            }
         }
         let handle = OutputCaptureHandle(name: name, configuration: configuration, writer: writer, reactor: reactor, logger: logger, onLine: onLine)
         var streams: [(OutputStreamKind, Int32)] = []
         if let stdout { streams.append((.stdout, stdout)) }
         if let stderr { streams.append((.stderr, stderr)) }
         handle.expect(streams.count)
-        for (kind, fd) in streams {
+        for (index, (kind, fd)) in streams.enumerated() {
             let token = reactor.makeToken()
             handle.setToken(token, for: kind)
             do {
@@ -112,7 +118,7 @@ public final class OutputCapture: Sendable {
                 }
             } catch {
                 handle.detach()
-                close(fd)
+                for (_, unregistered) in streams[index...] { close(unregistered) }
                 throw error
             }
         }

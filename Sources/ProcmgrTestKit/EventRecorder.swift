@@ -73,19 +73,3 @@ public final class EventRecorder<Event: Sendable>: Sendable {
         }
     }
 }
-
-/// Polls `condition` until it holds, yielding between checks; `false` once `timeout` (real time)
-/// passed. For state that has no event to wait on; fails loudly instead of hanging.
-public func eventually(
-    timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool
-) async -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    var pause = Duration.microseconds(50)
-    while clock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: pause)
-        pause = min(pause * 2, .milliseconds(20))
-    }
-    return await condition()
-}

@@ -1,6 +1,6 @@
 import ProcmgrSupport
 
-/// A clock that moves only when a test says so.
+/// A clock that moves only when a test says so: the one manual clock of every test target.
 ///
 /// Sleepers are resumed by ``advance(by:)`` exactly when their deadline is reached, so
 /// backoff, resync and retention logic can be tested without waiting real time and without
@@ -28,6 +28,8 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var sleepers: [Sleeper] = []
         var nextToken: UInt64 = 0
+        /// Tests waiting for a number of sleepers (``waitForSleepers(_:timeout:)``).
+        var sleeperWaiters: [(count: Int, waiter: OneShotFlag)] = []
     }
 
     private let state = LockedState(State())
@@ -40,6 +42,24 @@ public final class ManualClock: Clock, Sendable {
     /// Deadlines of the tasks sleeping now, earliest first.
     public var sleeperDeadlines: [Instant] { state.withLock { $0.sleepers.map(\.deadline).sorted() } }
 
+    /// How many tasks sleep on this clock now.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Waits (event-driven, real time) until at least `count` tasks sleep on this clock: the
+    /// code under test has reached its next wait. Throws ``PollTimeout`` after `timeout`.
+    public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async throws {
+        let flag = OneShotFlag()
+        let already = state.withLock { state -> Bool in
+            if state.sleepers.count >= count { return true }
+            state.sleeperWaiters.append((count, flag))
+            return false
+        }
+        if already { return }
+        guard await flag.wait(timeout: timeout) else {
+            throw PollTimeout(description: "timed out after \(timeout) waiting for \(count) sleeper(s) on the manual clock; have \(sleeperCount)")
+        }
+    }
+
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let token = state.withLock { state -> UInt64 in
             state.nextToken += 1
@@ -47,13 +67,17 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome = state.withLock { state -> Result<Void, any Error>? in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if deadline <= state.now { return .success(()) }
+                let (outcome, woken) = state.withLock { state -> (Result<Void, any Error>?, [OneShotFlag]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if deadline <= state.now { return (.success(()), []) }
                     state.sleepers.append(Sleeper(token: token, deadline: deadline, continuation: continuation))
-                    return nil
+                    let count = state.sleepers.count
+                    let woken = state.sleeperWaiters.filter { $0.count <= count }.map(\.waiter)
+                    state.sleeperWaiters.removeAll { $0.count <= count }
+                    return (nil, woken)
                 }
                 if let outcome { continuation.resume(with: outcome) }
+                for flag in woken { flag.raise() }
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in

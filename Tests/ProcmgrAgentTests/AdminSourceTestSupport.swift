@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ProcmgrSupport
+import ProcmgrTestKit
 import ServiceLifecycle
 import Testing
 
@@ -31,64 +32,31 @@ final class Recorder<Element: Sendable>: Sendable {
 
     /// The element at `index`, waiting up to `timeout` for it to be appended.
     func element(_ index: Int, within timeout: Duration = .seconds(10), _ what: String = "event") async throws -> Element {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if let element = items.withLock({ index < $0.count ? $0[index] : nil }) { return element }
-            guard ContinuousClock.now < deadline else {
-                throw TimedOut(description: "waited \(timeout) for \(what) #\(index); have \(count)")
-            }
-            try await Task.sleep(for: .milliseconds(1))
+        var found: Element?
+        try await eventually("\(what) #\(index) (have \(count))", timeout: timeout) {
+            found = items.withLock { index < $0.count ? $0[index] : nil }
+            return found != nil
         }
+        guard let found else { throw TimedOut(description: "\(what) #\(index) vanished") }
+        return found
     }
 }
 
-/// A clock whose sleeps last until the test releases them, one at a time, in virtual time.
-///
-/// Each sleep the poll loop asks for is recorded (its exact duration) and then held, so the test
-/// knows the loop has finished handling the previous response, can check everything, change the
-/// service, and let exactly one more poll happen with `release()`.
-final class SteppingClock: Clock {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private struct State {
-        var now = Duration.zero
-        var released = 0
-        var consumed = 0
-    }
-
-    private let state = LockedState(State())
-    /// Every sleep requested, in order.
-    let sleeps = Recorder<Duration>()
-
-    var now: Instant { Instant(offset: state.withLock { $0.now }) }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let index = sleeps.append(now.duration(to: deadline))
-        while state.withLock({ $0.released <= index }) {
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        state.withLock { $0.now = max($0.now, deadline.offset) }
-    }
-
-    /// Waits until the loop asks for its next sleep (so the previous poll is fully handled) and
-    /// returns how long it asked for; the sleep stays held until `release()`.
+/// The poll loop, one poll at a time: the loop's next sleep on the shared ``ManualClock`` tells
+/// the test the previous response was fully handled; the test checks everything, changes the
+/// service, and lets exactly one more poll happen with `release()`.
+extension ManualClock {
+    /// Waits until the loop sleeps and returns how long it asked for; the sleep lasts until
+    /// `release()`.
     func nextSleep(within timeout: Duration = .seconds(10)) async throws -> Duration {
-        let index = state.withLock { state in
-            defer { state.consumed += 1 }
-            return state.consumed
-        }
-        return try await sleeps.element(index, within: timeout, "sleep")
+        try await waitForSleepers(1, timeout: timeout)
+        guard let deadline = sleeperDeadlines.first else { throw TimedOut(description: "the sleeper left before it was read") }
+        return now.duration(to: deadline)
     }
 
-    /// Ends the oldest held sleep: the loop polls once more.
+    /// Ends the loop's sleep: it polls once more.
     func release() {
-        state.withLock { $0.released += 1 }
+        if let deadline = sleeperDeadlines.first { advance(to: deadline) }
     }
 }
 

@@ -4,10 +4,11 @@ import ProcmgrAgent
 import ProcmgrConfig
 import ProcmgrEngine
 import ProcmgrMetrics
+import ProcmgrTestKit
 import Testing
 
 /// `AdminSource` against a real HTTP service on a loopback socket. Polls are paced by a
-/// `SteppingClock`: each test lets exactly one poll happen at a time and checks what reached the
+/// `ManualClock`: each test lets exactly one poll happen at a time and checks what reached the
 /// service, what was delivered and how long the loop then asked to wait.
 @Suite(.timeLimit(.minutes(1)))
 struct AdminSourceTests {
@@ -51,7 +52,7 @@ struct AdminSourceTests {
 
     static func makeSource(
         _ spec: AdminSourceSpec, _ client: HTTPClient, registry: MetricsRegistry = MetricsRegistry(),
-        clock: SteppingClock = SteppingClock()
+        clock: ManualClock = ManualClock()
     ) throws -> AdminSource {
         try AdminSource(spec: spec, client: client, logger: quietLogger("admin-source"), registry: registry,
                         tuning: tuning, clock: clock, random: { 0.5 })
@@ -74,7 +75,7 @@ struct AdminSourceTests {
             try await withHTTPClient { client in
                 service.serve(.json(Self.bodyA, etag: "\"v1\""))
                 let registry = MetricsRegistry()
-                let clock = SteppingClock()
+                let clock = ManualClock()
                 let source = try Self.makeSource(fixture.spec(service.url), client, registry: registry, clock: clock)
                 let deliveries = Recorder<AdminBody>()
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -116,7 +117,7 @@ struct AdminSourceTests {
             try await withHTTPClient { client in
                 service.serve(.json(Self.bodyA, etag: "\"v1\""))
                 let registry = MetricsRegistry()
-                let clock = SteppingClock()
+                let clock = ManualClock()
                 let source = try Self.makeSource(fixture.spec(service.url), client, registry: registry, clock: clock)
                 let deliveries = Recorder<AdminBody>()
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -169,7 +170,7 @@ struct AdminSourceTests {
         try await withFakeAdminService { service in
             try await withHTTPClient { client in
                 service.serve(.json(Self.bodyA, etag: "\"v1\""))
-                let clock = SteppingClock()
+                let clock = ManualClock()
                 let source = try Self.makeSource(fixture.spec(service.url), client, clock: clock)
                 let deliveries = Recorder<(etag: String?, accepted: Bool)>()
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -228,7 +229,7 @@ struct AdminSourceTests {
             #expect(leftovers == ["cache.json"], "no temp file left behind")
 
             // A new agent, the service gone: it starts from the cache, then polls on the backoff.
-            let clock = SteppingClock()
+            let clock = ManualClock()
             let restarted = try Self.makeSource(fixture.spec(url), client, clock: clock)
             let body = try await restarted.initial(accept: { Self.validates($0) })
             #expect(body == AdminBody(data: Data(Self.bodyA.utf8), etag: nil, fromCache: true))
@@ -259,7 +260,7 @@ struct AdminSourceTests {
         try await withFakeAdminService { service in
             try await withHTTPClient { client in
                 service.serve(.json(Self.invalidB, etag: "\"v2\""))
-                let clock = SteppingClock()
+                let clock = ManualClock()
                 let source = try Self.makeSource(fixture.spec(service.url), client, clock: clock)
                 let body = try await source.initial(accept: { Self.validates($0) })
                 #expect(body == AdminBody(data: Data(Self.bodyA.utf8), fromCache: true))
@@ -285,7 +286,7 @@ struct AdminSourceTests {
             try await withHTTPClient { client in
                 service.serve(.stall(.seconds(1)))
                 let registry = MetricsRegistry()
-                let clock = SteppingClock()
+                let clock = ManualClock()
                 var tuning = Self.tuning
                 tuning.requestTimeout = .milliseconds(200)
                 let source = try AdminSource(

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NIOHTTP1
+import ProcmgrTestKit
 import Testing
 
 /// `orphans: adopt` end to end: an agent restart (SIGTERM, start again) keeps every program

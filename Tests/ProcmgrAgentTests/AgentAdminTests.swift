@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcmgrTestKit
 import Testing
 
 /// `procmgr run` with `agent.admin`: the process list comes from a real local HTTP service, local

@@ -179,16 +179,6 @@ func processExists(_ pid: Int32) -> Bool {
     return !stat.isZombie
 }
 
-/// Polls until `condition` holds or fails loudly (for facts with no event: a process that is
-/// not our child disappearing).
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while !condition() {
-        if ContinuousClock.now >= deadline { throw AgentTestFailure("timed out after \(timeout) waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 /// `procmgr`, built next to the test bundle.
 func procmgrPath() throws -> String {
     let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcmgrRuntime
 import ProcmgrSupport
+import ProcmgrTestKit
 import Testing
 @testable import ProcmgrAgent
 

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NIOHTTP1
+import ProcmgrTestKit
 import Testing
 
 /// Live reload against a real `procmgr run` and real children: only what changed is restarted,

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcmgrAgent
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// `procmgr run` stopping: SIGTERM terminates every process in parallel and exits 0 leaving no

@@ -31,6 +31,13 @@ struct DefaultsTests {
         #expect(config.agent.orphans == .kill)
         #expect(config.agent.tokenFile == nil)
         #expect(config.agent.admin == nil)
+        #expect(config.agent.logChildOutput)
+    }
+
+    @Test("agent.log_child_output reads a boolean")
+    func logChildOutput() throws {
+        #expect(try Support.load("agent:\n  log_child_output: false\nprocesses: []", base: "/srv").agent.logChildOutput == false)
+        #expect(try Support.load("agent:\n  log_child_output: true\nprocesses: []", base: "/srv").agent.logChildOutput)
     }
 
     @Test("a partial backoff block keeps the other defaults")

@@ -35,6 +35,8 @@ let invalidCases: [InvalidCase] = [
                 "processes[0].grace_period: expected a duration (e.g. 500ms, 10s, 2m), got a mapping"),
     InvalidCase("agent shutdown grace", "agent:\n  shutdown_grace_period: forever",
                 #"agent.shutdown_grace_period: "forever" is not a duration (e.g. 500ms, 10s, 2m)"#),
+    InvalidCase("agent log_child_output", "agent:\n  log_child_output: \"yes\"",
+                "agent.log_child_output: expected true or false, got a string"),
     // Enumerations
     InvalidCase("unknown restart policy", p("restart: sometimes"),
                 #"processes[0].restart: "sometimes" is not one of always, on-failure, never"#),
@@ -83,7 +85,7 @@ let invalidCases: [InvalidCase] = [
     InvalidCase("misspelled process key", p("restrat: always"),
                 "processes[0].restrat: unknown key (expected one of: id, command, env, working_dir, port, hostnames, restart, backoff, grace_period, stop_signal, health, heartbeat, log_file); did you mean restart?"),
     InvalidCase("unknown agent key", "agent:\n  listen_on: 127.0.0.1:1",
-                "agent.listen_on: unknown key (expected one of: listen, ports, shutdown_grace_period, orphans, state_dir, token_file, admin); did you mean listen?"),
+                "agent.listen_on: unknown key (expected one of: listen, ports, shutdown_grace_period, orphans, state_dir, token_file, admin, log_child_output); did you mean listen?"),
     InvalidCase("unknown top-level key", "proceses: []",
                 "proceses: unknown key (expected one of: agent, processes); did you mean processes?"),
     InvalidCase("unknown backoff key", p("backoff: { inital: 1s }"),

@@ -71,8 +71,11 @@ struct Harness: Sendable {
         _ condition: @escaping @Sendable (ProcessStatus) -> Bool
     ) async {
         let manager = self.manager
-        let held = await eventually { manager.status(of: id).map(condition) ?? false }
-        #expect(held, "status of \(id) never matched; last: \(String(describing: manager.status(of: id)))", sourceLocation: sourceLocation)
+        do {
+            try await eventually("the status of \(id) matches", timeout: .seconds(30)) { manager.status(of: id).map(condition) ?? false }
+        } catch {
+            Issue.record("\(error); last: \(String(describing: manager.status(of: id)))", sourceLocation: sourceLocation)
+        }
     }
 
     /// Exposition lines that mention `process="id"`.

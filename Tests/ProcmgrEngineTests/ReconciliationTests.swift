@@ -75,7 +75,7 @@ struct ReconciliationTests {
             h.clock.advance(by: .seconds(119))
             #expect(h.manager.status(of: "a") != nil)
             h.clock.advance(by: .seconds(1))
-            let purged = await eventually { h.manager.status(of: "a") == nil }
+            let purged = (try? await eventually("a is purged", timeout: .seconds(30)) { h.manager.status(of: "a") == nil }) != nil
             #expect(purged)
             #expect(h.seriesLines(of: "a").isEmpty)
         }

@@ -5,8 +5,8 @@ import NIOCore
 import ProcmgrHTTP
 import ProcmgrMetrics
 import ProcmgrSupport
-import ServiceLifecycle
 import ProcmgrTestKit
+import ServiceLifecycle
 import Testing
 
 /// A real Prometheus scrapes the server: proof that a real scraper accepts our
@@ -146,19 +146,14 @@ final class PrometheusProcess: Sendable {
         return try #require(found)
     }
 
-    /// `condition` until true; a short pause between attempts is polling, the
-    /// deadline is what fails the test loudly.
+    /// `condition` until true (``eventually``), ending at once if Prometheus exited.
     private func poll(deadline: Duration, what: () -> String, _ condition: () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let end = clock.now + deadline
-        while clock.now < end {
+        try await eventually("\(what()); last: \(lastProblem.withLock { $0 })", timeout: deadline, every: .milliseconds(250)) {
             guard process.isRunning else {
                 throw Timeout(description: "prometheus exited (status \(process.terminationStatus)) while waiting for \(what())")
             }
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(250))
+            return try await condition()
         }
-        throw Timeout(description: "no \(what()) within \(deadline); last: \(lastProblem.withLock { $0 })")
     }
 
     /// One GET against the Prometheus API; `nil` (and `lastProblem` set) while

@@ -147,7 +147,7 @@ struct EndToEndTests {
         peers.append(prometheus)
         let api = PrometheusAPI(port: prometheusPort, peer: prometheus)
         _ = try await api.waitForData(#"count(up{job="procmgr"} == 1) == 2"#, timeout: .seconds(60))
-        try await poll("Alertmanager to be ready", timeout: .seconds(30)) {
+        try await eventually("Alertmanager to be ready", timeout: .seconds(30)) {
             (try? await HTTP.get("http://127.0.0.1:\(alertmanagerPort)/-/ready"))?.status == 200
         }
 
@@ -159,13 +159,13 @@ struct EndToEndTests {
 
         // The stuck termination.
         var leader: Int32 = 0
-        try await poll("the stuck program to run", timeout: .seconds(30)) {
+        try await eventually("the stuck program to run", timeout: .seconds(30)) {
             leader = ProcessTable.pids(withMarker: marker).first { ProcessTable.processGroup($0) == $0 } ?? 0
             return leader != 0
         }
         try freezer.add(leader)
         try freezer.freeze()
-        try await poll("the freezer to report FROZEN", timeout: .seconds(10)) { freezer.state == "FROZEN" }
+        try await eventually("the freezer to report FROZEN", timeout: .seconds(10)) { freezer.state == "FROZEN" }
         let stop = try await HTTP.post("\(agentURL)/api/v1/processes/stuck-1/stop")
         #expect((200..<300).contains(stop.status), "stop answered \(stop.status): \(String(decoding: stop.body, as: UTF8.self))")
 
@@ -264,7 +264,7 @@ struct EndToEndTests {
     private func listeningPort(of agent: Peer) async throws -> Int {
         let pattern = try NSRegularExpression(pattern: #"http://127\.0\.0\.1:(\d+)"#)
         var port = 0
-        try await poll("procmgr run to print http://127.0.0.1:PORT", timeout: .seconds(30)) {
+        try await eventually("procmgr run to print http://127.0.0.1:PORT", timeout: .seconds(30)) {
             guard agent.isRunning else { throw TestFailure("procmgr run exited:\n\(agent.log())") }
             let log = agent.log()
             if let match = pattern.firstMatch(in: log, range: NSRange(log.startIndex..., in: log)),
@@ -302,7 +302,7 @@ struct PrometheusAPI {
     func waitForData(_ expression: String, timeout: Duration) async throws -> Double {
         let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
         var value: Double?
-        try await poll("Prometheus to return data for \(expression)", timeout: timeout, every: .milliseconds(200)) {
+        try await eventually("Prometheus to return data for \(expression)", timeout: timeout, every: .milliseconds(200)) {
             guard peer.isRunning else { throw TestFailure("prometheus exited:\n\(peer.log().suffix(3000))") }
             guard let (_, body) = try? await HTTP.get("http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)"),
                   let data = HTTP.json(body)?["data"] as? [String: Any],

@@ -1,4 +1,5 @@
 import Foundation
+import ProcmgrTestKit
 import Testing
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -65,23 +66,12 @@ func runTool(_ executable: String, _ arguments: [String], timeout: Duration = .s
     process.arguments = ["-c", #"out="$1"; st="$2"; shift 2; "$@" > "$out" 2>&1; echo $? > "$st.tmp" && mv "$st.tmp" "$st""#,
                          "sh", output.path, status.path, executable] + arguments
     try process.run()
-    try await poll("\(executable) \(arguments.joined(separator: " ")) to finish", timeout: timeout) {
+    try await eventually("\(executable) \(arguments.joined(separator: " ")) to finish", timeout: timeout) {
         FileManager.default.fileExists(atPath: status.path)
     }
     let statusText = try String(contentsOf: status, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     guard let code = Int32(statusText) else { throw TestFailure("bad status file: \(statusText)") }
     return (code, try String(contentsOf: output, encoding: .utf8))
-}
-
-/// Polls `condition` until true; the deadline fails the test loudly.
-func poll(_ what: String, timeout: Duration, every pause: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async throws {
-    let clock = ContinuousClock()
-    let end = clock.now + timeout
-    while true {
-        if try await condition() { return }
-        if clock.now >= end { throw TestFailure("timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: pause)
-    }
 }
 
 /// Wall-clock seconds since the epoch, for comparing with the agent's gauges.

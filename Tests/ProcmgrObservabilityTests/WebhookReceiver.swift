@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ProcmgrTestKit
 import ServiceLifecycle
 import Synchronization
 
@@ -52,7 +53,7 @@ final class WebhookReceiver: Sendable {
     /// The first firing delivery of `alertname` for `process`, waiting up to `timeout`.
     func waitFor(_ alertname: String, process: String, timeout: Duration) async throws -> Delivery {
         var found: Delivery?
-        try await poll("Alertmanager to deliver \(alertname){process=\"\(process)\"} to the webhook", timeout: timeout, every: .milliseconds(50)) {
+        try await eventually("Alertmanager to deliver \(alertname){process=\"\(process)\"} to the webhook", timeout: timeout, every: .milliseconds(50)) {
             found = all.first { $0.labels["alertname"] == alertname && $0.labels["process"] == process && $0.status == "firing" }
             return found != nil
         }

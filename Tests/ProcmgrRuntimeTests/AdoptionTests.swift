@@ -1,5 +1,6 @@
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// "CHILD <id> <pid> <port>" lines of an adopt-runtime host.

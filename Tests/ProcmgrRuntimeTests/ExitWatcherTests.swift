@@ -1,6 +1,7 @@
 import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 @Suite("ExitWatcher")

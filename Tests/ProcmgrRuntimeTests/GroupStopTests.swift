@@ -1,6 +1,7 @@
 import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// Timing-sensitive: serialized so the stops of one test do not compete with another's.

@@ -1,6 +1,7 @@
 import Glibc
 import ProcmgrEngine
 @testable import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 @Suite("Health verdict (thresholds)")

@@ -1,6 +1,7 @@
 import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// The answering loop of examples/heartbeat_child.py, inline so the test needs no file.

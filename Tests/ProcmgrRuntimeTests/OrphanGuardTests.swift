@@ -1,5 +1,6 @@
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// A descendant recorded by a test host: pid plus start time (so a recycled pid is not

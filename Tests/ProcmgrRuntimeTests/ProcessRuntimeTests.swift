@@ -3,6 +3,7 @@ import Logging
 import ProcmgrEngine
 import ProcmgrMetrics
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 /// The engine driving real programs through ``ProcessRuntime``.
@@ -17,6 +18,8 @@ struct RuntimeHarness: Sendable {
     static func with<T: Sendable>(
         portRange: ClosedRange<Int> = 39_000...39_099,
         configure: (inout EngineConfiguration) -> Void = { _ in },
+        logger runtimeLogger: Logger? = nil,
+        childOutputLogging: ChildOutputLogging = ChildOutputLogging(),
         _ body: @Sendable (RuntimeHarness) async throws -> T
     ) async throws -> T {
         let shared = TestRuntime.shared
@@ -30,7 +33,8 @@ struct RuntimeHarness: Sendable {
         var configuration = EngineConfiguration()
         configuration.errorBackoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(80), multiplier: 2, jitter: 0)
         configure(&configuration)
-        let runtime = try ProcessRuntime(services: services, registry: registry, logger: logger, random: { 0.5 })
+        let runtime = try ProcessRuntime(
+            services: services, registry: registry, logger: runtimeLogger ?? logger, childOutputLogging: childOutputLogging, random: { 0.5 })
         let manager = try ProcessManager(syncer: runtime, configuration: configuration, registry: registry, logger: logger)
         runtime.bind(to: manager)
         let harness = RuntimeHarness(manager: manager, runtime: runtime, registry: registry, ports: ports)

@@ -1,5 +1,6 @@
 import Glibc
 import ProcmgrRuntime
+import ProcmgrTestKit
 import Testing
 
 @Suite("Spawn")

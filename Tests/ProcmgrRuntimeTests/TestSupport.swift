@@ -149,22 +149,6 @@ func runToCompletion(
     return (status, child.output.texts)
 }
 
-/// Polls `condition` until true or the deadline, failing loudly. Used only where the kernel
-/// offers no event (a process that is not our child disappearing, /proc contents).
-func eventually(
-    _ what: String,
-    timeout: Duration = .seconds(10),
-    _ condition: () -> Bool
-) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    var delay = Duration.milliseconds(1)
-    while !condition() {
-        if ContinuousClock.now >= deadline { throw TestFailure("timed out after \(timeout) waiting until \(what)") }
-        try await Task.sleep(for: delay)
-        delay = min(delay * 2, .milliseconds(50))
-    }
-}
-
 /// True if a process with this pid exists and is not a zombie (and, when given, still has
 /// the same start time — guards against pid reuse).
 func isAlive(_ pid: Int32, startTime: UInt64? = nil) -> Bool {

@@ -87,6 +87,7 @@ extension AgentSettings {
             "shutdown_grace_period": .duration(shutdownGracePeriod),
             "orphans": .string(orphans.rawValue),
             "state_dir": .string(stateDir),
+            "log_child_output": .init(.bool(logChildOutput)),
         ])
         if let tokenFile { node.append("token_file", .string(tokenFile)) }
         if let admin { node.append("admin", admin.configNode) }

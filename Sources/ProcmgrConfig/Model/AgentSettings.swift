@@ -14,6 +14,9 @@ public struct AgentSettings: Sendable, Hashable {
     public var tokenFile: String?
     /// Where processes come from besides the local file, if anywhere.
     public var admin: AdminSourceSpec?
+    /// Whether the children's output lines are also copied (escaped and rate-limited) into the
+    /// agent's own log; the logs API and `log_file` keep them either way.
+    public var logChildOutput: Bool
 
     public init(
         listen: ListenAddress = ConfigDefaults.listen,
@@ -22,7 +25,8 @@ public struct AgentSettings: Sendable, Hashable {
         orphans: OrphanPolicy = ConfigDefaults.orphans,
         stateDir: String = ConfigDefaults.stateDir,
         tokenFile: String? = nil,
-        admin: AdminSourceSpec? = nil
+        admin: AdminSourceSpec? = nil,
+        logChildOutput: Bool = ConfigDefaults.logChildOutput
     ) {
         self.listen = listen
         self.portRange = portRange
@@ -31,5 +35,6 @@ public struct AgentSettings: Sendable, Hashable {
         self.stateDir = stateDir
         self.tokenFile = tokenFile
         self.admin = admin
+        self.logChildOutput = logChildOutput
     }
 }

@@ -6,6 +6,7 @@ public enum ConfigDefaults {
     public static let portRange = PortRange(validLower: 30000, upper: 31000)
     public static let shutdownGracePeriod: Duration = .seconds(30)
     public static let orphans: OrphanPolicy = .kill
+    public static let logChildOutput = true
     public static let stateDir = "./.procmgr"
     public static let adminPollInterval: Duration = .seconds(5)
     /// File name of the admin cache inside `state_dir` when `cache_file` is not set.

@@ -3,7 +3,7 @@ import Foundation
 /// Checks the `agent:` block and builds `AgentSettings` with defaults applied
 /// and paths resolved against the config file's directory.
 struct AgentValidator {
-    static let keys = ["listen", "ports", "shutdown_grace_period", "orphans", "state_dir", "token_file", "admin"]
+    static let keys = ["listen", "ports", "shutdown_grace_period", "orphans", "state_dir", "token_file", "admin", "log_child_output"]
 
     let baseDirectory: String?
 
@@ -41,6 +41,13 @@ struct AgentValidator {
         }
         settings.stateDir = resolve(fields["state_dir"].flatMap { problems.pathString($0) } ?? ConfigDefaults.stateDir)
         settings.tokenFile = fields["token_file"].flatMap { problems.pathString($0) }.map(resolve)
+        if let node = fields["log_child_output"] {
+            if case .bool(let value) = node.value {
+                settings.logChildOutput = value
+            } else {
+                problems.add(node, "expected true or false, got \(node.kindDescription)")
+            }
+        }
         if let admin = fields["admin"] {
             settings.admin = self.admin(admin, stateDir: settings.stateDir, problems: &problems)
         }

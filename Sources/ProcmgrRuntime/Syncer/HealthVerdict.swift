@@ -1,5 +1,5 @@
 /// The result of one probe, as counted in `procmgr_health_checks_total{result}`.
-enum HealthCheckResult: String, Sendable, Hashable {
+enum HealthCheckResult: String, Sendable, Hashable, CaseIterable {
     case success, failure, timeout
 }
 

@@ -70,10 +70,10 @@ extension ProcessRuntime {
 
     /// Makes an adopted child the process's running child. Its exit status will be `unknown`
     /// (it is not our child), and its run time for the backoff reset counts from now.
-    func adopt(_ process: OrphanSweeper.AdoptedProcess, id: ProcessID, config: ManagedProcess, instance: inout RuntimeInstance) {
+    func adopt(_ process: OrphanSweeper.AdoptedProcess, id: ProcessID, config: ManagedProcess) {
         let record = process.record
         let handle = process.handle(watcher: services.watcher)
-        instance.port = record.port
+        update(id) { $0.port = record.port }
         let output = record.adoptableOutput
         var ends: (stdout: Int32, stderr: Int32)?
         do {
@@ -84,12 +84,25 @@ extension ProcessRuntime {
         let child = RunningChild(
             spawned: SpawnedProcess(handle: handle, stdoutFD: nil, stderrFD: nil), config: config,
             startedAt: ContinuousClock().now, heartbeat: nil, adoptableOutput: output)
-        began(id, child: child, stdout: ends?.stdout, stderr: ends?.stderr, instance: &instance)
-        if record.configFingerprint != config.fingerprint || config.heartbeat != nil {
-            instance.pendingRestartReason = "config"
-            store(id, instance)
+        do {
+            try began(id, child: child, stdout: ends?.stdout, stderr: ends?.stderr)
+        } catch {
+            // The child is not ours to kill for a missing log file: capture without it (so its
+            // FIFOs are drained), and say so.
+            metrics.error(id, phase: .spawn)
+            logger.error("adopted child's output file cannot be opened; capturing without it", metadata: ["process": "\(id)", "error": "\(error)"])
+            do {
+                ends = try output?.openForAgent()
+                try began(id, child: child, stdout: ends?.stdout, stderr: ends?.stderr, captureFile: false)
+            } catch {
+                logger.error("adopted child's output cannot be captured", metadata: ["process": "\(id)", "error": "\(error)"])
+            }
         }
-        logger.notice("adopted", metadata: ["process": "\(id)", "pid": "\(record.pid)", "restart": "\(instance.pendingRestartReason ?? "no")"])
+        let restart = record.configFingerprint != config.fingerprint || config.heartbeat != nil
+        if restart {
+            update(id) { _ = $0.policy.handle(.configChanged, rules: Policy.Rules(config), now: .now, random: random()) }
+        }
+        logger.notice("adopted", metadata: ["process": "\(id)", "pid": "\(record.pid)", "restart": "\(restart ? RestartReason.config.rawValue : "no")"])
     }
 
     /// Kills one leftover group and forgets it: state file, port, FIFOs.

@@ -37,15 +37,17 @@ extension ProcessRuntime {
             let stillCurrent = instances.withLock { instances -> Bool in
                 guard isCurrent(job, in: instances) else { return false }
                 metrics.healthChecks.labels([job.id, result.rawValue]).increment()
-                if result != .success { metrics.errors.labels([job.id, "health"]).increment() }
+                if result != .success { metrics.error(job.id, phase: .health) }
                 switch transition {
                 case .becameHealthy:
                     // The engine is told inside the lock, so gauge, engine and record agree.
-                    instances[job.id]!.healthySince = clock.now
+                    instances[job.id]?.policy.becameHealthy(at: clock.now)
                     metrics.healthy.labels([job.id]).set(1)
                     hooks.withLock { $0 }?.setHealthy(job.id, true)
                 case .becameUnhealthy:
-                    instances[job.id]!.pendingRestartReason = "health"
+                    if let child = instances[job.id]?.child {
+                        _ = instances[job.id]?.policy.handle(.checkFailed(.health), rules: Policy.Rules(child.config), now: clock.now, random: random())
+                    }
                     metrics.healthy.labels([job.id]).set(0)
                     hooks.withLock { $0 }?.setHealthy(job.id, false)
                 case nil:
@@ -74,6 +76,6 @@ extension ProcessRuntime {
 
     private func isCurrent(_ job: HealthJob, in instances: [ProcessID: RuntimeInstance]) -> Bool {
         guard let instance = instances[job.id], let child = instance.child else { return false }
-        return child.spawned.pid == job.pid && job.exit.value == nil && instance.pendingRestartReason == nil
+        return child.spawned.pid == job.pid && job.exit.value == nil && instance.policy.pending == nil
     }
 }

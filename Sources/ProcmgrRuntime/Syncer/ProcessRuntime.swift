@@ -19,8 +19,9 @@ import ProcmgrSupport
 ///   per-process series.
 ///
 /// An exit is reported to the engine through ``bind(to:)``'s `requestSync`, so a crash is acted on
-/// within a millisecond, not at the next resync. Per-process state lives behind one lock; every
-/// wait (spawn, stop) happens outside it.
+/// within a millisecond, not at the next resync. What to do is the restart policy's decision
+/// (``RestartStateMachine``); this performs it. Per-process state lives behind one lock and is
+/// changed in place, at the point of change; every wait (spawn, stop) happens outside it.
 public final class ProcessRuntime: ProcessSyncer {
     public typealias Config = ManagedProcess
 
@@ -58,14 +59,18 @@ public final class ProcessRuntime: ProcessSyncer {
     /// Bounds the starts in flight (see ``StartGate``): twice the spawn thread's batch is plenty
     /// to keep it busy.
     private let startGate = StartGate(width: 16)
+    /// How the children's output reaches the agent's own log.
+    let childOutputLogging: ChildOutputLogging
 
     public init(
         services: RuntimeServices,
         registry: MetricsRegistry,
         logger: Logger = Logger(label: "procmgr.runtime"),
+        childOutputLogging: ChildOutputLogging = ChildOutputLogging(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) throws(MetricsRegistryError) {
         self.services = services
+        self.childOutputLogging = childOutputLogging
         self.metrics = try RuntimeMetrics(registry: registry)
         self.logger = logger
         self.random = random
@@ -77,11 +82,11 @@ public final class ProcessRuntime: ProcessSyncer {
         let stateFile = services.stateFile
         guardian?.observe { event in
             switch event {
-            case .died, .respawnFailed: metrics.agentError(phase: "guardian")
+            case .died, .respawnFailed: metrics.agentError(phase: .guardian)
             case .respawned: break
             }
         }
-        stateFile?.onWriteFailure { _ in metrics.agentError(phase: "state") }
+        stateFile?.onWriteFailure { _ in metrics.agentError(phase: .state) }
         registry.addCollector {
             metrics.portsInUse.set(Double(ports.inUse))
             metrics.guardianUp.set(guardian?.isUp == true ? 1 : 0)
@@ -144,8 +149,8 @@ public final class ProcessRuntime: ProcessSyncer {
     /// the next sync, counted with reason `manual`.
     public func requestRestart(of id: ProcessID) -> Bool {
         let known = instances.withLock { instances -> Bool in
-            guard instances[id]?.child != nil else { return false }
-            instances[id]!.pendingRestartReason = "manual"
+            guard let child = instances[id]?.child else { return false }
+            _ = instances[id]?.policy.handle(.manual, rules: Policy.Rules(child.config), now: .now, random: random())
             return true
         }
         if known { hooks.withLock { $0 }?.requestSync(id) }
@@ -173,70 +178,64 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: ProcessSyncer
 
+    /// Asks the restart policy what to do and does it: every decision is taken under the lock
+    /// on the record as it is now, and every wait (stop, spawn) happens outside it, after which
+    /// only the fields the step changed are written.
     public func syncProcess(_ id: ProcessID, config: ManagedProcess, updateType: UpdateType) async throws -> SyncOutcome {
-        var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
-        if instance.terminated { instance = RuntimeInstance() }  // the id was created anew
-        let clock = ContinuousClock()
-        if instance.child == nil, let adoptable = claimAdoptable(id) {
-            adopt(adoptable, id: id, config: config, instance: &instance)
+        let rules = Policy.Rules(config)
+        let hasChild = instances.withLock { instances -> Bool in
+            if instances[id]?.terminated != false { instances[id] = RuntimeInstance() }  // new, or the id was created anew
+            return instances[id]?.child != nil
         }
-
-        if let child = instance.child {
-            let exited = child.spawned.exit.value
-            let restartReason = exited == nil ? (instance.pendingRestartReason ?? (child.config != config ? "config" : nil)) : nil
-            if exited == nil, restartReason == nil {
-                return settled(id, instance: &instance, now: clock.now)
+        if !hasChild, let adoptable = claimAdoptable(id) {
+            adopt(adoptable, id: id, config: config)
+        }
+        let decided = update(id) { instance -> (RunningChild?, Policy.Action) in
+            let now = ContinuousClock.now
+            guard let child = instance.child else { return (nil, instance.policy.handle(.tick, rules: rules, now: now, random: random())) }
+            if let status = child.spawned.exit.value {
+                return (child, instance.policy.handle(.exited(status), rules: rules, now: now, random: random()))
             }
-            // Stop what is left of the group: all of it for a restart, the leftovers of a crash.
-            _ = await services.stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod)
-            let status = await child.spawned.exit.wait()
-            release(child, id: id, instance: &instance)
-            instance.lastExit = status
-            if let restartReason {
-                // A failed probe or heartbeat is a failure like a crash, so `restart:` decides,
-                // as kubelet's restartPolicy does for a liveness kill: `never` stops here,
-                // `on-failure` and `always` restart. Config and manual restarts are the
-                // operator's own request and always start the program again.
-                let failed = restartReason == "health" || restartReason == "heartbeat"
-                if failed, config.restart == .never {
-                    instance.pendingRestartReason = nil
-                    store(id, instance)
-                    logger.notice("process stopped after a failed \(restartReason) check; not restarted", metadata: ["process": "\(id)", "status": "\(status)"])
-                    return .terminal(reason: "stopped: \(restartReason) check failed; restart: never")
+            if child.config != config { _ = instance.policy.handle(.configChanged, rules: rules, now: now, random: random()) }
+            return (child, instance.policy.handle(.tick, rules: rules, now: now, random: random()))
+        }
+        var (child, action) = decided
+        while true {
+            switch action {
+            case .resync(let resync):
+                return outcome(resync)
+            case .stopForGood(let reason):
+                let status = await stop(child, id: id)
+                let metadata: Logger.Metadata = ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"]
+                switch reason {
+                case .exitedRestartNever, .exitedCleanly:
+                    logger.notice("process exited", metadata: metadata)
+                case .healthCheckFailed, .heartbeatMissed:
+                    logger.notice("process stopped after a failed check; not restarted (restart: never)", metadata: metadata)
                 }
-                noteRestart(id, reason: restartReason, instance: &instance)
-                instance.nextStartAt = nil
-                // Repeated failed checks back off (the circuit breaker) instead of hammering a
-                // program that cannot get well.
-                if failed { backOff(after: child, config: config, instance: &instance, now: clock.now) }
-            } else {
-                logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status)"])
-                switch config.restart {
-                case .never:
-                    store(id, instance)
-                    return .terminal(reason: "exited (\(status)); restart: never")
-                case .onFailure where status == .exited(code: 0):
-                    store(id, instance)
-                    return .terminal(reason: "exited cleanly; restart: on-failure")
-                default:
-                    backOff(after: child, config: config, instance: &instance, now: clock.now)
-                    noteRestart(id, reason: "exit", instance: &instance)
+                return .terminal(reason: reason.message(status: status))
+            case .stopAndRestart(let reason, _):
+                let status = await stop(child, id: id)
+                if reason == .exit {
+                    logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"])
+                }
+                metrics.restart(id, reason: reason)
+                hooks.withLock { $0 }?.recordRestart(id)
+                child = nil
+                action = update(id) { $0.policy.handle(.tick, rules: rules, now: .now, random: random()) }
+            case .start:
+                let recorded = try await startGate.pass { try await start(id, config: config) }
+                if services.adoptionOutputDirectory != nil, let recorded {
+                    // Adopt mode: the next agent finds its children only through the state file, so the
+                    // child is on disk before it counts as running. (Kill mode does not wait: there the
+                    // guardian kills the children with the agent, and the file is only a second net.)
+                    await services.stateFile?.committed(recorded)
+                }
+                (child, action) = update(id) { instance in
+                    (instance.child, instance.policy.handle(.tick, rules: rules, now: .now, random: random()))
                 }
             }
         }
-
-        if let nextStart = instance.nextStartAt, clock.now < nextStart {
-            store(id, instance)
-            return .resync(after: clock.now.duration(to: nextStart))
-        }
-        let recorded = try await startGate.pass { try await start(id, config: config, instance: &instance) }
-        if services.adoptionOutputDirectory != nil, let recorded {
-            // Adopt mode: the next agent finds its children only through the state file, so the
-            // child is on disk before it counts as running. (Kill mode does not wait: there the
-            // guardian kills the children with the agent, and the file is only a second net.)
-            await services.stateFile?.committed(recorded)
-        }
-        return settled(id, instance: &instance, now: clock.now)
     }
 
     public func syncTerminatingProcess(_ id: ProcessID, config: ManagedProcess, termination: TerminationContext) async throws {
@@ -248,12 +247,8 @@ public final class ProcessRuntime: ProcessSyncer {
             await stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: termination.remaining)
         }
         logger.info("stopped", metadata: ["process": "\(id)", "outcome": "\(result.outcome.rawValue)", "elapsed": "\(result.elapsed)"])
-        var instance = instances.withLock { $0[id] ?? RuntimeInstance() }
-        if instance.child?.spawned.pid == child.spawned.pid {
-            instance.lastExit = await child.spawned.exit.wait()
-            release(child, id: id, instance: &instance)
-            store(id, instance)
-        }
+        let status = await child.spawned.exit.wait()
+        release(child, id: id, status: status)
     }
 
     public func syncTerminatedProcess(_ id: ProcessID, config: ManagedProcess) async throws {
@@ -272,6 +267,7 @@ public final class ProcessRuntime: ProcessSyncer {
             _ = await output.waitUntilFinished(timeout: .milliseconds(100))
             output.detach()
         }
+        instance?.outputLog?.flush()
         metrics.purge(process: id)
         let evicted = retainedLogs.withLock { retained -> [ProcessID] in
             retained.removeAll { $0 == id }
@@ -289,25 +285,46 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: Steps
 
+    typealias Policy = RestartStateMachine<ContinuousClock.Instant>
+
+    /// Runs `body` on the process's record under the lock: the only way a sync changes it.
+    @discardableResult
+    func update<T>(_ id: ProcessID, _ body: (inout RuntimeInstance) -> T) -> T {
+        instances.withLock { instances in body(&instances[id, default: RuntimeInstance()]) }
+    }
+
+    private func outcome(_ resync: Policy.Resync) -> SyncOutcome {
+        switch resync {
+        case .now: .resync(after: .zero)
+        case .after(let delay): .resync(after: delay)
+        case .whenHealthy: .running  // the probe asks for a sync when it passes
+        case .idle: idleResync()
+        }
+    }
+
+    /// Stops what is left of the child's group (all of it for a restart, the leftovers of an
+    /// exit) and releases it; returns its exit status.
+    private func stop(_ child: RunningChild?, id: ProcessID) async -> ProcessExitStatus? {
+        guard let child else { return nil }
+        _ = await services.stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod)
+        let status = await child.spawned.exit.wait()
+        release(child, id: id, status: status)
+        return status
+    }
+
     /// Starts the program; returns the state-file change that records it, if there is a file.
-    private func start(_ id: ProcessID, config: ManagedProcess, instance: inout RuntimeInstance) async throws -> ChildStateFile.Generation? {
+    private func start(_ id: ProcessID, config: ManagedProcess) async throws -> ChildStateFile.Generation? {
+        let port: Int?
         do {
-            if instance.port == nil {
-                switch config.port {
-                case .none: break
-                case .auto: instance.port = try services.ports.allocate()
-                case .fixed(let port):
-                    try services.ports.reserve(fixed: port)
-                    instance.port = port
-                }
-            }
+            port = try reservePort(id, config: config)
+            try checkOutputFile(config.output.file)
         } catch {
-            store(id, instance)
-            metrics.errors.labels([id, "spawn"]).increment()
+            metrics.error(id, phase: .spawn)
+            logger.error("cannot start", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
         var environment = config.environment
-        if let port = instance.port { environment["PORT"] = "\(port)" }
+        if let port { environment["PORT"] = "\(port)" }
         var inherited: [FDMapping] = []
         var heartbeat: HeartbeatChannel?
         if config.heartbeat != nil {
@@ -321,13 +338,12 @@ public final class ProcessRuntime: ProcessSyncer {
             output = try services.adoptionOutputDirectory.map { directory throws(SystemError) in try AdoptableOutput.Ends.create(directory: directory, name: id) }
         } catch {
             heartbeat?.close()
-            store(id, instance)
-            metrics.errors.labels([id, "spawn"]).increment()
+            metrics.error(id, phase: .spawn)
             logger.error("cannot create the output FIFOs", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
         let spec = SpawnSpec(
-            arguments: config.resolvedArguments(port: instance.port),
+            arguments: config.resolvedArguments(port: port),
             environment: environment,
             workingDirectory: config.workingDirectory,
             captureOutput: output == nil,
@@ -342,8 +358,7 @@ public final class ProcessRuntime: ProcessSyncer {
             heartbeat?.close()
             output?.closeChildEnds()
             output?.discard()
-            store(id, instance)
-            metrics.errors.labels([id, "spawn"]).increment()
+            metrics.error(id, phase: .spawn)
             logger.error("spawn failed", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
@@ -353,42 +368,89 @@ public final class ProcessRuntime: ProcessSyncer {
         var record = ChildRecord(name: id, process: spawned.handle)
         if let output {
             record.configFingerprint = config.fingerprint
-            record.port = instance.port
+            record.port = port
             record.stdoutPath = output.paths.stdoutPath
             record.stderrPath = output.paths.stderrPath
         }
         let recorded = services.stateFile?.record(record)
         let child = RunningChild(
             spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths)
-        began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD, instance: &instance)
-        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(instance.port.map(String.init) ?? "-")"])
+        do {
+            try began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD)
+        } catch {
+            // Nobody reads its output (the capture closed the pipes): a program that runs on
+            // like that blocks or dies on its next write while the API says running. It is
+            // stopped now and the start counts as failed, so the engine retries with backoff
+            // and shows the error.
+            _ = await services.stopper.stop(spawned.handle, signal: SIGKILL, grace: .zero)
+            release(child, id: id, status: await spawned.exit.wait())
+            metrics.error(id, phase: .spawn)
+            logger.error("cannot capture the output; program stopped", metadata: ["process": "\(id)", "error": "\(error)"])
+            throw OutputCaptureError(process: id, underlying: error)
+        }
+        logger.info("started", metadata: ["process": "\(id)", "pid": "\(spawned.pid)", "port": "\(port.map(String.init) ?? "-")"])
         return recorded
     }
 
+    /// The process's port, reserved at its first start and kept across restarts.
+    private func reservePort(_ id: ProcessID, config: ManagedProcess) throws -> Int? {
+        if let port = instances.withLock({ $0[id]?.port }) { return port }
+        let port: Int?
+        switch config.port {
+        case .none: return nil
+        case .auto: port = try services.ports.allocate()
+        case .fixed(let fixed):
+            try services.ports.reserve(fixed: fixed)
+            port = fixed
+        }
+        update(id) { $0.port = port }
+        return port
+    }
+
+    /// Opens (creating it) and closes the configured output file, so a start whose output
+    /// cannot be written fails before anything is spawned, with the path in the error.
+    private func checkOutputFile(_ file: OutputCapture.FileOutput?) throws(OutputFileError) {
+        guard let file else { return }
+        do {
+            var writer = try RotatingFileWriter(path: file.path, maxBytes: file.maxBytes, keep: file.keep)
+            writer.close()
+        } catch {
+            throw OutputFileError(path: file.path, underlying: error)
+        }
+    }
+
     /// Takes over a child that now runs (just spawned, or adopted): output capture, exit and
-    /// health watching, heartbeats.
-    func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, instance: inout RuntimeInstance) {
+    /// health watching, heartbeats. Throws when its output cannot be captured (the pipes are
+    /// closed then; the caller decides the child's fate).
+    func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, captureFile: Bool = true) throws(SystemError) {
         let config = child.config
         let spawned = child.spawned
-        let logger = self.logger
-        let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
-        instance.recent = recent
+        let (recent, outputLog, previous) = update(id) { instance in
+            let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
+            instance.recent = recent
+            if instance.outputLog == nil, childOutputLogging.enabled {
+                instance.outputLog = ChildOutputLog(
+                    process: id, settings: childOutputLogging, logger: logger, suppressed: metrics.childOutputSuppressed.labels([id]))
+            }
+            defer { instance.output = nil }
+            return (recent, instance.outputLog, instance.output)
+        }
+        previous?.detach()
         var captureConfiguration = config.output
         captureConfiguration.recentLines = 0  // kept across restarts in `recent` instead
-        instance.output?.detach()
-        instance.output = try? services.capture.attach(
-            name: id, stdout: stdout, stderr: stderr, configuration: captureConfiguration
-        ) { line in
+        if !captureFile { captureConfiguration.file = nil }
+        let output = try services.capture.attach(name: id, stdout: stdout, stderr: stderr, configuration: captureConfiguration) { line in
             recent.append(line)
-            logger.info("\(line.text)", metadata: ["process": "\(id)", "stream": "\(line.stream.rawValue)"])
+            outputLog?.log(line)
         }
-        instance.child = child
-        instance.pendingRestartReason = nil
-        instance.nextStartAt = nil
-        instance.healthySince = nil
-        store(id, instance)
+        let port = update(id) { instance -> Int? in
+            instance.output = output
+            instance.child = child
+            instance.policy.started(at: child.startedAt, probed: config.health != nil)
+            return instance.port
+        }
         // With a probe, healthy only once the probe says so.
-        let probe = config.health.flatMap { settings in instance.port.map { HealthJob(id: id, pid: spawned.pid, exit: spawned.exit, port: $0, settings: settings) } }
+        let probe = config.health.flatMap { settings in port.map { HealthJob(id: id, pid: spawned.pid, exit: spawned.exit, port: $0, settings: settings) } }
         if config.health != nil && probe == nil {
             logger.warning("health probe configured without a port; not probing", metadata: ["process": "\(id)"])
         }
@@ -402,57 +464,26 @@ public final class ProcessRuntime: ProcessSyncer {
         if let probe { monitorJobsContinuation.yield(.health(probe)) }
     }
 
-    /// The program runs: forget old failures once it ran long enough, and ask to be looked at
-    /// again exactly then.
-    private func settled(_ id: ProcessID, instance: inout RuntimeInstance, now: ContinuousClock.Instant) -> SyncOutcome {
-        guard let child = instance.child else { return .running }
-        defer { store(id, instance) }
-        guard instance.failuresInRow > 0 else { return idleResync() }
-        // Not healthy yet: the probe asks for a sync when it passes.
-        guard let stableSince = child.stableSince(healthySince: instance.healthySince) else { return .running }
-        let ran = stableSince.duration(to: now)
-        let resetAfter = child.config.backoff.resetAfter
-        if ran >= resetAfter {
-            instance.failuresInRow = 0
-            return idleResync()
-        }
-        return .resync(after: resetAfter - ran)
-    }
-
-    private func release(_ child: RunningChild, id: ProcessID, instance: inout RuntimeInstance) {
+    /// The child's group is gone: forget it everywhere, carry its CPU into the total, and let
+    /// the policy count a decided restart's delay from now. Only if it is still the process's
+    /// child: the record is updated in place, never replaced.
+    func release(_ child: RunningChild, id: ProcessID, status: ProcessExitStatus) {
         child.heartbeat?.close()
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
         services.stateFile?.forget(pid: child.spawned.pid)
         child.adoptableOutput?.remove()
-        instance.accumulatedCPUSeconds += instance.lastCPUSample
-        instance.lastCPUSample = 0
-        instance.child = nil
+        let outputLog = update(id) { instance -> ChildOutputLog? in
+            guard instance.child === child else { return nil }
+            instance.accumulatedCPUSeconds += instance.lastCPUSample
+            instance.lastCPUSample = 0
+            instance.child = nil
+            instance.lastExit = status
+            instance.policy.stopped(at: .now)
+            return instance.outputLog
+        }
+        outputLog?.flush()
         metrics.healthy.labels([id]).set(0)
         hooks.withLock { $0 }?.setHealthy(id, false)
-    }
-
-    /// Counts a failure into the restart backoff and sets the time of the next start. A program
-    /// that ran well for reset_after before this failure starts a new series of failures,
-    /// whether or not a resync happened to reset the count meanwhile.
-    private func backOff(after child: RunningChild, config: ManagedProcess, instance: inout RuntimeInstance, now: ContinuousClock.Instant) {
-        if let stableSince = child.stableSince(healthySince: instance.healthySince), stableSince.duration(to: now) >= child.config.backoff.resetAfter {
-            instance.failuresInRow = 0
-        }
-        instance.failuresInRow += 1
-        let delay = config.backoff.delays.delay(afterFailures: instance.failuresInRow, random: random())
-        instance.nextStartAt = now.advanced(by: delay)
-        instance.restartDelays = Array((instance.restartDelays + [delay]).suffix(16))
-    }
-
-    private func noteRestart(_ id: ProcessID, reason: String, instance: inout RuntimeInstance) {
-        instance.restarts += 1
-        instance.pendingRestartReason = nil
-        metrics.restarts.labels([id, reason]).increment()
-        hooks.withLock { $0 }?.recordRestart(id)
-    }
-
-    func store(_ id: ProcessID, _ instance: RuntimeInstance) {
-        instances.withLock { $0[id] = instance }
     }
 
     // MARK: Heartbeats
@@ -469,10 +500,10 @@ public final class ProcessRuntime: ProcessSyncer {
                 latency.observe(roundTrip)
             case .failure(.timeout):
                 metrics.heartbeatTimeouts.labels([job.id]).increment()
-                metrics.errors.labels([job.id, "heartbeat"]).increment()
+                metrics.error(job.id, phase: .heartbeat)
                 let restart = self.instances.withLock { instances -> Bool in
-                    guard instances[job.id]?.child?.spawned.pid == job.pid else { return false }
-                    instances[job.id]!.pendingRestartReason = "heartbeat"
+                    guard let child = instances[job.id]?.child, child.spawned.pid == job.pid else { return false }
+                    _ = instances[job.id]?.policy.handle(.checkFailed(.heartbeat), rules: Policy.Rules(child.config), now: .now, random: self.random())
                     return true
                 }
                 if restart {
@@ -505,9 +536,12 @@ public final class ProcessRuntime: ProcessSyncer {
         let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
         let totals = instances.withLock { instances -> [(ProcessID, Double, UInt64)] in
             groups.compactMap { id, pgid in
-                guard let sample = usage[pgid], instances[id] != nil else { return nil }
-                instances[id]!.lastCPUSample = max(instances[id]!.lastCPUSample, sample.cpuSeconds)
-                return (id, instances[id]!.accumulatedCPUSeconds + instances[id]!.lastCPUSample, sample.rssBytes)
+                // Only the group sampled: the child may have been released (and its CPU carried
+                // into the total) since.
+                guard let sample = usage[pgid], var instance = instances[id], instance.child?.spawned.pgid == pgid else { return nil }
+                instance.lastCPUSample = max(instance.lastCPUSample, sample.cpuSeconds)
+                instances[id] = instance
+                return (id, instance.accumulatedCPUSeconds + instance.lastCPUSample, sample.rssBytes)
             }
         }
         for (id, cpu, rss) in totals {

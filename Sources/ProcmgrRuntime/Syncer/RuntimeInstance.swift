@@ -1,6 +1,6 @@
 /// A program the runtime started and has not yet seen stopped.
-/// Immutable, and a class so that ``RuntimeInstance`` (a dictionary value, copied in and out of
-/// the lock on every sync) stays small: inline, the config made each instance ~1 KiB.
+/// Immutable, and a class so that ``RuntimeInstance`` (a dictionary value) stays small: inline,
+/// the config made each instance ~1 KiB.
 final class RunningChild: Sendable {
     let spawned: SpawnedProcess
     /// The config it was started with (a different desired config means a restart).
@@ -17,34 +17,26 @@ final class RunningChild: Sendable {
         self.heartbeat = heartbeat
         self.adoptableOutput = adoptableOutput
     }
-
-    /// Since when the program counts as running well, for the backoff reset: its start, or with
-    /// a health probe the moment its probe last passed (`nil` while not healthy).
-    func stableSince(healthySince: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
-        config.health == nil ? startedAt : healthySince
-    }
 }
 
 /// The runtime's record of one managed process, across restarts of its program.
+///
+/// Lives in ``ProcessRuntime``'s lock and is only ever changed there, field by field, at the
+/// point of change: a sync never copies it out, awaits and writes the copy back (that lost
+/// whatever the heartbeat monitor, the health probe or the resource sampler wrote meanwhile).
 struct RuntimeInstance: Sendable {
     var child: RunningChild?
     /// Held from the first start until the worker is terminated, so restarts keep their port.
     var port: Int?
-    /// Exits since the program last ran for `resetAfter`; drives the restart backoff.
-    var failuresInRow = 0
-    var restarts = 0
+    /// Restarts, backoff, pending restart requests: the policy's own state.
+    var policy = RestartStateMachine<ContinuousClock.Instant>()
     var lastExit: ProcessExitStatus?
-    /// Not before this may the program be started again.
-    var nextStartAt: ContinuousClock.Instant?
-    /// The restart delays chosen after the most recent exits (at most 16), newest last.
-    var restartDelays: [Duration] = []
-    /// When the current child's health probe last turned healthy; `nil` before and after.
-    var healthySince: ContinuousClock.Instant?
-    /// Set by a health or heartbeat failure or a manual restart; the next sync restarts for this reason.
-    var pendingRestartReason: String?
     var output: OutputCaptureHandle?
     /// What the program printed, across restarts; kept after it stopped, for the logs API.
     var recent: RecentLines?
+    /// The program's lines as they go to the agent's own log (escaped, rate-limited), across
+    /// restarts; `nil` when child output is not logged.
+    var outputLog: ChildOutputLog?
     /// The worker was terminated: only the logs are kept (see `ProcessRuntime.retainedLogs`).
     var terminated = false
     /// CPU seconds of earlier children, and the latest sample of the current one.
@@ -53,8 +45,8 @@ struct RuntimeInstance: Sendable {
 
     var snapshot: RuntimeSnapshot {
         RuntimeSnapshot(
-            pid: child?.spawned.pid, port: port, restarts: restarts, lastExit: lastExit.map { "\($0)" },
-            nextStartAt: nextStartAt, restartDelays: restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
+            pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
+            nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
             programStartedAt: child?.startedAt)
     }
 }

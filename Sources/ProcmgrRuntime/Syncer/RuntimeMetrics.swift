@@ -2,11 +2,10 @@ import ProcmgrEngine
 import ProcmgrMetrics
 
 /// The runtime's metric families (SPEC §3.4). Per-process series are removed by the terminated
-/// hook, so a purged process leaves nothing behind.
+/// hook, so a purged process leaves nothing behind; which label values to remove comes from the
+/// label enums' `allCases`, never from a list kept beside them.
 struct RuntimeMetrics: Sendable {
-    static let restartReasons = ["exit", "health", "heartbeat", "config", "manual"]
-    static let errorPhases = ["spawn", "health", "heartbeat", "state", "guardian"]
-    static let healthResults = ["success", "failure", "timeout"]
+    static let healthResults = HealthCheckResult.allCases.map(\.rawValue)
 
     let restarts: CounterFamily
     let errors: CounterFamily
@@ -19,6 +18,7 @@ struct RuntimeMetrics: Sendable {
     let childMemory: GaugeFamily
     let guardianUp: Gauge
     let stateFileLastWrite: Gauge
+    let childOutputSuppressed: CounterFamily
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -44,22 +44,35 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_guardian_up", help: "1 while a guardian process protects the children (orphans: kill), else 0.")
         stateFileLastWrite = try registry.gauge(
             name: "procmgr_state_file_last_write_success_timestamp_seconds", help: "Unix time of the last successful write of children.json (0: none yet).")
+        childOutputSuppressed = try registry.counterFamily(
+            name: "procmgr_child_output_suppressed_lines_total",
+            help: "Output lines of the process kept out of the agent's own log by its rate limit (the logs API keeps them).",
+            labelNames: ["process"])
     }
 
     /// Agent-level errors (`procmgr_errors_total{process="",phase=…}`): no process to name.
-    func agentError(phase: String) {
-        errors.labels(["", phase]).increment()
+    func agentError(phase: ErrorPhase) {
+        errors.labels(["", phase.rawValue]).increment()
+    }
+
+    func restart(_ process: ProcessID, reason: RestartReason) {
+        restarts.labels([process, reason.rawValue]).increment()
+    }
+
+    func error(_ process: ProcessID, phase: ErrorPhase) {
+        errors.labels([process, phase.rawValue]).increment()
     }
 
     /// Removes every series of a process.
     func purge(process: ProcessID) {
-        for reason in Self.restartReasons { restarts.remove([process, reason]) }
-        for phase in Self.errorPhases { errors.remove([process, phase]) }
+        for reason in RestartReason.allCases { restarts.remove([process, reason.rawValue]) }
+        for phase in ErrorPhase.recorded(by: .runtime) { errors.remove([process, phase.rawValue]) }
         healthy.remove([process])
-        for result in Self.healthResults { healthChecks.remove([process, result]) }
+        for result in HealthCheckResult.allCases { healthChecks.remove([process, result.rawValue]) }
         heartbeatLatency.remove([process])
         heartbeatTimeouts.remove([process])
         childCPU.remove([process])
         childMemory.remove([process])
+        childOutputSuppressed.remove([process])
     }
 }

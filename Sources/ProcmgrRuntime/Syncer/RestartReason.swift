@@ -1,0 +1,57 @@
+/// Why a running program was stopped and started again: the `reason` label of
+/// `procmgr_restarts_total` (SPEC §3.4). The metric's label values are the raw values, and the
+/// series a purged process leaves are removed for `allCases`.
+public enum RestartReason: String, Sendable, Hashable, CaseIterable {
+    /// The program exited on its own and `restart:` allowed it to start again.
+    case exit
+    /// Its health probe failed `failure_threshold` times in a row.
+    case health
+    /// A heartbeat was not answered within its timeout.
+    case heartbeat
+    /// Its effective config changed (or an adopted child was started with another one).
+    case config
+    /// The operator asked for it (`POST …/restart`).
+    case manual
+}
+
+/// A check of a running program that can fail and so stop it.
+enum CheckKind: String, Sendable, Hashable, CaseIterable {
+    case health
+    case heartbeat
+
+    /// A failed check restarts with the check's own reason.
+    var restartReason: RestartReason {
+        switch self {
+        case .health: .health
+        case .heartbeat: .heartbeat
+        }
+    }
+}
+
+/// Why the runtime ends a worker for good (a terminal sync result): the policy said the program
+/// must not start again.
+public enum TerminationReason: String, Sendable, Hashable, CaseIterable {
+    /// It exited and `restart: never`.
+    case exitedRestartNever = "exited; restart: never"
+    /// It exited with status 0 and `restart: on-failure`.
+    case exitedCleanly = "exited cleanly; restart: on-failure"
+    /// Its health probe failed and `restart: never`.
+    case healthCheckFailed = "stopped: health check failed; restart: never"
+    /// A heartbeat was missed and `restart: never`.
+    case heartbeatMissed = "stopped: heartbeat check failed; restart: never"
+
+    static func checkFailed(_ kind: CheckKind) -> TerminationReason {
+        switch kind {
+        case .health: .healthCheckFailed
+        case .heartbeat: .heartbeatMissed
+        }
+    }
+
+    /// What the engine shows as the worker's termination reason; an exit names its status.
+    func message(status: ProcessExitStatus?) -> String {
+        switch self {
+        case .exitedRestartNever: "exited (\(status.map { "\($0)" } ?? "unknown")); restart: never"
+        default: rawValue
+        }
+    }
+}

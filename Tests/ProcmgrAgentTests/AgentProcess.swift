@@ -6,6 +6,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import ProcmgrRuntime
 import ProcmgrSupport
+import ProcmgrTestKit
 import Testing
 
 /// The primitives the agent tests spawn with: their own exit watcher that only watches its own
@@ -129,23 +130,19 @@ final class AgentProcess: Sendable {
         _ what: String, timeout: Duration = .seconds(20),
         until condition: ([String: [String: Any]]) -> Bool
     ) async throws -> [String: [String: Any]] {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         var last: [String: [String: Any]] = [:]
-        while ContinuousClock.now < deadline {
+        try await eventually("\(what); processes: \(last); output: \(output.suffix(20))", timeout: timeout, every: .milliseconds(20)) {
             last = try await processes()
-            if condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(20))
+            return condition(last)
         }
-        throw AgentTestFailure("timed out after \(timeout) waiting until \(what); processes: \(last); output: \(output.suffix(20))")
+        return last
     }
 
     /// Waits until the agent logged a line containing `text` (its children's output is logged
     /// with their process id as metadata).
     func waitForLogLine(_ text: String, timeout: Duration = .seconds(20)) async throws {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while !output.contains(where: { $0.contains(text) }) {
-            if ContinuousClock.now >= deadline { throw AgentTestFailure("no log line with \"\(text)\" within \(timeout); output: \(output.suffix(20))") }
-            try await Task.sleep(for: .milliseconds(10))
+        try await eventually("a log line with \"\(text)\"; output: \(output.suffix(20))", timeout: timeout) {
+            output.contains { $0.contains(text) }
         }
     }
 

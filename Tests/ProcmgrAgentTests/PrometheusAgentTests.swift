@@ -79,10 +79,10 @@ struct LocalPrometheus {
     /// Polls an instant query until its first sample satisfies `accept`; fails loudly with the
     /// last answer.
     func waitForValue(_ query: String, timeout: Duration = .seconds(60), accept: (Double) -> Bool) async throws -> Double {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         var last = "no answer yet"
+        var found: Double?
         let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
-        while ContinuousClock.now < deadline {
+        try await eventually("an acceptable sample for \(query); last: \(last)", timeout: timeout, every: .milliseconds(250)) {
             if process.exit.value != nil { throw AgentTestFailure("prometheus exited while waiting for \(query)") }
             do {
                 let reply = try await AgentProcess.get(url: "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)")
@@ -91,14 +91,15 @@ struct LocalPrometheus {
                    let result = (data["result"] as? [[String: Any]])?.first,
                    let value = result["value"] as? [Any], value.count == 2,
                    let text = value[1] as? String, let number = Double(text), accept(number) {
-                    return number
+                    found = number
                 }
             } catch {
                 last = "\(error)"
             }
-            try await Task.sleep(for: .milliseconds(250))
+            return found != nil
         }
-        throw AgentTestFailure("no acceptable sample for \(query) within \(timeout); last: \(last)")
+        guard let found else { throw AgentTestFailure("no sample for \(query)") }
+        return found
     }
 }
 

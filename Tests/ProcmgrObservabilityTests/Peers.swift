@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import NIOCore
 import NIOHTTP1
+import ProcmgrTestKit
 
 /// A long-running child (Prometheus, Alertmanager, the agent) with its output in a log file.
 /// Its exit is judged from /proc, never from `Process` (see `runTool`).
@@ -85,12 +86,7 @@ enum ProcessTable {
 
     /// Polls /proc (a process that may not be our child has no exit event for us).
     static func waitUntilGone(_ pid: Int32, timeout: Duration) async -> Bool {
-        let end = ContinuousClock.now + timeout
-        while isAlive(pid) {
-            if ContinuousClock.now >= end { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        (try? await eventually("\(pid) is gone", timeout: timeout) { !isAlive(pid) }) != nil
     }
 }
 

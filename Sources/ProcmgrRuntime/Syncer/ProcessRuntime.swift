@@ -428,7 +428,8 @@ public final class ProcessRuntime: ProcessSyncer {
         let (recent, outputLog, previous) = update(id) { instance in
             let recent = instance.recent ?? RecentLines(capacity: config.output.recentLines)
             instance.recent = recent
-            if instance.outputLog == nil, childOutputLogging.enabled {
+            // A logger that drops info lines would only count and note lines nobody sees.
+            if instance.outputLog == nil, childOutputLogging.enabled, logger.logLevel <= .info {
                 instance.outputLog = ChildOutputLog(
                     process: id, settings: childOutputLogging, logger: logger, suppressed: metrics.childOutputSuppressed.labels([id]))
             }

@@ -121,6 +121,20 @@ struct ConfigFileReaderTests {
         }
     }
 
+    @Test("the limit is the caller's: a small one refuses, the largest possible one reads")
+    func callerLimit() throws {
+        try Support.withTemporaryDirectory { dir in
+            try Support.write("0123456789", to: dir + "/token")
+            #expect(throws: ConfigFileReader.Failure.tooLarge(size: 10, limit: 9)) {
+                try ConfigFileReader.read(path: dir + "/token", limit: 9)
+            }
+            #expect(try ConfigFileReader.read(path: dir + "/token", limit: 10).count == 10)
+            #expect(try ConfigFileReader.read(path: dir + "/token", limit: .max).count == 10)
+            try Support.write("", to: dir + "/empty")
+            #expect(try ConfigFileReader.read(path: dir + "/empty", limit: 0).isEmpty)
+        }
+    }
+
     @Test("a symbolic link to a regular file is followed")
     func symlink() throws {
         try Support.withTemporaryDirectory { dir in

@@ -45,6 +45,7 @@ public enum ConfigFileReader {
 
     /// The whole file at `path` when it is a regular file of at most `limit` bytes.
     public static func read(path: String, limit: Int = maxConfigBytes) throws(Failure) -> Data {
+        let limit = max(0, limit)
         var status = stat()
         guard stat(path, &status) == 0 else { throw failure(errno) }
         try requireRegular(status)
@@ -61,8 +62,11 @@ public enum ConfigFileReader {
         let chunkSize = 64 << 10
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         while true {
+            // One byte past the limit is enough to know the file grew over it.
+            let remaining = limit - data.count
+            let request = remaining >= chunkSize ? chunkSize : remaining + 1
             let count = chunk.withUnsafeMutableBytes { buffer in
-                systemRead(descriptor, buffer.baseAddress, min(chunkSize, limit + 1 - data.count))
+                systemRead(descriptor, buffer.baseAddress, request)
             }
             if count < 0 {
                 if errno == EINTR { continue }

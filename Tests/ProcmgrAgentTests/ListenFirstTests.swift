@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProcmgrRuntime
 import ProcmgrSupport
+import ProcmgrTestKit
 import Testing
 
 /// A socket listening on 127.0.0.1 on a kernel-chosen port, held for the test.

@@ -1,6 +1,7 @@
 import Foundation
 import ProcmgrHTTP
 import ProcmgrMetrics
+import ProcmgrTestKit
 import Testing
 
 /// The API cannot be starved: at the cap the longest-idle connection makes room for a new one,

@@ -115,20 +115,6 @@ func process(_ id: String, state: String = "running") -> ProcessView {
     ProcessView(id: id, state: state, pid: 4242, port: 30001, healthy: true, restarts: 2, createdAt: 1_700_000_000, startedAt: 1_700_000_001.5, hostnames: ["\(id).example.test"])
 }
 
-/// Polls `condition` until it holds; fails loudly with `what` after `timeout` (for server-side
-/// facts with no event to wait on, such as a connection count in the registry).
-func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while !condition() {
-        if ContinuousClock.now >= deadline { throw TimedOut(description: "timed out after \(timeout) waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// The current value of one series in `registry`'s exposition.
 func sample(_ series: String, in registry: MetricsRegistry) -> String? {
     var buffer: [UInt8] = []

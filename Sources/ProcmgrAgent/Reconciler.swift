@@ -82,7 +82,7 @@ public final class Reconciler: Sendable {
         }
         for spec in specs {
             let id = spec.id
-            let wanted = next[spec.id]!.managed
+            guard let wanted = next[spec.id]?.managed else { continue }  // every spec is in `next`
             guard let before = previous[spec.id] else {
                 engine.update(id, config: wanted, type: .create)
                 summary.created.append(spec.id)
@@ -94,7 +94,7 @@ public final class Reconciler: Sendable {
             }
             // A worker past running cannot take an update; `.create` starts it anew once finished.
             let state = engine.status(of: id)?.state
-            let type: UpdateType = (state == nil || state! >= .terminating) ? .create : .update
+            let type: UpdateType = (state.map { $0 >= .terminating } ?? true) ? .create : .update
             engine.update(id, config: wanted, type: type)
             summary.changed.append(spec.id)
         }

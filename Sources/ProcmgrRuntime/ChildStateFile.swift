@@ -183,7 +183,15 @@ public final class ChildStateFile: Sendable {
             defer { commits.writerStarted = true }
             return !commits.writerStarted
         }
-        if startWriter { OSThread.start(name: "procmgr-state") { [self] in self.runWriter() } }
+        if startWriter {
+            do {
+                try OSThread.start(name: "procmgr-state") { [self] in self.runWriter() }
+            } catch {
+                // The next change tries again; until then the file is stale, which is counted.
+                commits.withLock { $0.writerStarted = false }
+                logger.error("cannot start the state file's writer thread", metadata: ["error": "\(error)"])
+            }
+        }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
         return generation
@@ -360,7 +368,7 @@ public final class ChildStateFile: Sendable {
         guard fd >= 0 else { throw .current("open(\(temporary))") }
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            let n = bytes.withUnsafeBytes { raw in raw.baseAddress.map { Glibc.write(fd, $0 + written, raw.count - written) } ?? 0 }
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 let error = SystemError.current("write(\(temporary))")

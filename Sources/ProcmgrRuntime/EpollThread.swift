@@ -101,7 +101,7 @@ public final class EpollThread: Sendable {
         self.wakeFD = wake
         self.timerFD = timer
         self.name = name
-        OSThread.start(name: name) { [self] in self.run() }
+        try OSThread.start(name: name) { [self] in self.run() }
     }
 
     /// True when called from this loop's thread.

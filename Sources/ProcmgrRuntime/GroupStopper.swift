@@ -151,6 +151,9 @@ public final class GroupStopper: Sendable {
         signal: Int32 = ProcessSignal.term,
         grace: Duration
     ) async -> StopResult {
+        // Process group ids come from our own spawns and from state-file records checked against
+        // /proc before use; 0 and 1 would signal the agent or init.
+        // invariant: never a pgid taken from input unchecked.
         precondition(pgid > 1, "refusing to signal process group \(pgid)")
         let now = ContinuousClock.now
         let deadline = now.advanced(by: max(grace, .zero))

@@ -210,7 +210,7 @@ public final class HeartbeatChannel: Sendable {
         let now = EpollThread.now
         let delivery = state.withLock { state -> (@Sendable (Result<Duration, HeartbeatError>) -> Void, Duration, UInt64)? in
             guard let monitor = state.monitor, let outstanding = monitor.outstanding, outstanding.sequence == sequence else { return nil }
-            state.monitor!.outstanding = nil
+            state.monitor?.outstanding = nil
             let latency = Duration.nanoseconds(Int64(now &- outstanding.sentAt))
             state.lastLatency = latency
             return (monitor.onResult, latency, now &+ monitor.interval)
@@ -239,7 +239,7 @@ public final class HeartbeatChannel: Sendable {
         let report = state.withLock { state -> (@Sendable (Result<Duration, HeartbeatError>) -> Void, Result<Duration, HeartbeatError>)? in
             guard !state.closed, let monitor = state.monitor else { return nil }
             if let outstanding = monitor.outstanding {
-                state.monitor!.outstanding = nil
+                state.monitor?.outstanding = nil
                 next = now &+ monitor.interval
                 return (monitor.onResult, .failure(.timeout(sequence: outstanding.sequence, after: monitor.timeoutDuration)))
             }
@@ -255,7 +255,7 @@ public final class HeartbeatChannel: Sendable {
                 }
                 return (monitor.onResult, .failure(failure))
             }
-            state.monitor!.outstanding = (sequence, now)
+            state.monitor?.outstanding = (sequence, now)
             next = now &+ monitor.timeout
             return nil
         }
@@ -278,6 +278,7 @@ public final class HeartbeatChannel: Sendable {
     /// Writes `PING <sequence>\n` into `buffer` (at least 26 bytes) and returns its length.
     static func formatPing(_ sequence: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         // "PING " + up to 20 digits + "\n"
+        // invariant: callers pass a fixed 32-byte scratch buffer.
         precondition(buffer.count >= 26)
         buffer[0] = 0x50; buffer[1] = 0x49; buffer[2] = 0x4E; buffer[3] = 0x47; buffer[4] = 0x20
         var digits = 0

@@ -21,9 +21,13 @@ public enum HeartbeatResponder {
         }
         guard let descriptor, descriptor >= 0 else { return false }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)  // do not leak it to our own children
-        OSThread.start(name: "heartbeat") {
-            serve(descriptor)
-            if let onAgentGone { onAgentGone() } else { _exit(0) }
+        do {
+            try OSThread.start(name: "heartbeat") {
+                serve(descriptor)
+                if let onAgentGone { onAgentGone() } else { _exit(0) }
+            }
+        } catch {
+            return false
         }
         return true
     }
@@ -53,7 +57,7 @@ public enum HeartbeatResponder {
                 let reply = Array("PONG \(text.dropFirst(5))\n".utf8)
                 var written = 0
                 while written < reply.count {
-                    let w = reply.withUnsafeBytes { send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
+                    let w = reply.withUnsafeBytes { raw in raw.baseAddress.map { send(fd, $0 + written, raw.count - written, Int32(MSG_NOSIGNAL)) } ?? 0 }
                     if w < 0 && errno == EINTR { continue }
                     if w < 0 { return }
                     written += w

@@ -12,8 +12,7 @@ struct LineSplitter {
     private var dropped = 0
 
     init(limit: Int) {
-        precondition(limit > 0)
-        self.limit = limit
+        self.limit = max(1, limit)
     }
 
     /// The marker appended to truncated lines.

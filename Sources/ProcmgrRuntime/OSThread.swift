@@ -14,7 +14,9 @@ enum OSThread {
 
     /// Starts `body` on a new detached pthread named `name` (truncated to 15 bytes, the
     /// kernel's limit, so it shows in `top -H` / `ps -L`).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// - Throws: when the kernel refuses a thread (EAGAIN: a thread or pids limit), so the caller
+    ///   can report it instead of the agent dying.
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) {
         let threadName = String(decoding: name.utf8.prefix(15), as: UTF8.self)
         let context = Unmanaged.passRetained(Box {
             procmgr_set_current_thread_name(threadName)
@@ -22,13 +24,14 @@ enum OSThread {
         }).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            guard let raw else { return nil }  // always the context passed below
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
             box.body()
             return nil
         }, context)
         guard rc == 0 else {
             Unmanaged<Box>.fromOpaque(context).release()
-            fatalError("pthread_create(\(name)) failed: \(ErrnoName.describe(rc))")
+            throw SystemError("pthread_create(\(name))", errno: rc)
         }
         pthread_detach(thread)
     }

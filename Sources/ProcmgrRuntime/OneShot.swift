@@ -72,7 +72,11 @@ public final class OneShot<Value: Sendable>: Sendable {
             }
             if let existing { continuation.resume(returning: existing) }
         }
-        return result!
+        guard let result else {
+            // invariant: waiters are resumed only with a value (fulfil) — never with nil.
+            preconditionFailure("OneShot waiter resumed without a value")
+        }
+        return result
     }
 
     /// Waits for the value until `deadline`; nil when the deadline passed first or the task

@@ -230,7 +230,7 @@ public final class OutputCaptureHandle: Sendable {
                 if dropped > 0 { state.stats.truncatedLines += 1 }
                 if state.writer != nil {
                     do throws(SystemError) {
-                        try state.writer!.append(text)
+                        try state.writer?.append(text)
                     } catch {
                         writeError = error
                         state.writer?.close()
@@ -241,8 +241,8 @@ public final class OutputCaptureHandle: Sendable {
             }
             if state.writer != nil {
                 do throws(SystemError) {
-                    try state.writer!.flush()
-                    if finishedNow { state.writer!.close() }
+                    try state.writer?.flush()
+                    if finishedNow { state.writer?.close() }
                 } catch {
                     writeError = error
                     state.writer?.close()

@@ -42,6 +42,7 @@ public final class PortAllocator: Sendable {
 
     /// - Parameter isBindable: the bind check; replaceable in tests.
     public init(range: ClosedRange<Int>, isBindable: (@Sendable (Int) -> Bool)? = nil) {
+        // invariant: the config's PortRange holds UInt16 bounds with lower ≥ 1 (validated).
         precondition(range.lowerBound >= 1 && range.upperBound <= 65535, "port range \(range) is not within 1-65535")
         self.range = range
         self.state = LockedState(State(cursor: range.lowerBound))

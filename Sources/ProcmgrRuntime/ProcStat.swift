@@ -37,7 +37,8 @@ public struct ProcStat: Sendable, Hashable {
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2048) { buffer in
             var total = 0
             while total < buffer.count {
-                let n = Glibc.read(fd, buffer.baseAddress! + total, buffer.count - total)
+                guard let base = buffer.baseAddress else { break }
+                let n = Glibc.read(fd, base + total, buffer.count - total)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 total += n

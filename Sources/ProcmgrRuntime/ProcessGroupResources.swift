@@ -32,10 +32,12 @@ public enum ProcessGroupResources {
         }
         let ticks = Double(ProcStat.ticksPerSecond)
         for stat in ProcFS.allStats() where pgids.contains(stat.processGroup) && !stat.isZombie {
-            result[stat.processGroup]!.processCount += 1
-            result[stat.processGroup]!.cpuSeconds += Double(stat.userTicks + stat.systemTicks) / ticks
-            result[stat.processGroup]!.reapedChildrenCPUSeconds += Double(stat.childrenUserTicks + stat.childrenSystemTicks) / ticks
-            result[stat.processGroup]!.rssBytes += stat.residentPages * ProcStat.pageSize
+            guard var usage = result[stat.processGroup] else { continue }
+            usage.processCount += 1
+            usage.cpuSeconds += Double(stat.userTicks + stat.systemTicks) / ticks
+            usage.reapedChildrenCPUSeconds += Double(stat.childrenUserTicks + stat.childrenSystemTicks) / ticks
+            usage.rssBytes += stat.residentPages * ProcStat.pageSize
+            result[stat.processGroup] = usage
         }
         return result
     }

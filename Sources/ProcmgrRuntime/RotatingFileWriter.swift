@@ -36,7 +36,7 @@ struct RotatingFileWriter {
     mutating func flush() throws(SystemError) {
         var written = 0
         while written < buffer.count {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            let n = buffer.withUnsafeBytes { raw in raw.baseAddress.map { write(fd, $0 + written, raw.count - written) } ?? 0 }
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 buffer.removeAll(keepingCapacity: true)

@@ -76,7 +76,7 @@ public final class SpawnThread: Sendable {
         self.watcher = watcher
         self.guardian = guardian
         self.logger = logger
-        OSThread.start(name: "procmgr-spawn") { [self] in self.run() }
+        try OSThread.start(name: "procmgr-spawn") { [self] in self.run() }
     }
 
     /// Starts a child. Suspends only while the spawn thread works (typically well under a

@@ -71,7 +71,11 @@ struct TimerHeap {
     private mutating func removeEntry(at index: Int) -> Entry {
         let removed = heap[index]
         indexByToken[removed.token] = nil
-        let handler = handlers.removeValue(forKey: removed.token)!.handler
+        guard let stored = handlers.removeValue(forKey: removed.token) else {
+            // invariant: an entry and its handler are added and removed together.
+            preconditionFailure("timer heap entry without a handler")
+        }
+        let handler = stored.handler
         let last = heap.removeLast()
         if index < heap.count {
             heap[index] = last

@@ -23,6 +23,7 @@ final class StartGate: Sendable {
     private let state = LockedState(State())
 
     init(width: Int) {
+        // invariant: the width is a constant of the runtime, not configurable.
         precondition(width > 0, "a gate of width 0 never opens")
         self.width = width
     }

@@ -100,6 +100,19 @@ static void report_failure(int fd, int stage, int err) {
 
 // Runs in the child on its own stack while the parent thread is suspended (CLONE_VFORK).
 // Shares the parent's memory: syscalls only, no malloc, no locks, no Swift.
+// Under the thread sanitizer (the test command's TSan pass builds this file with it), the child
+// must not share the agent's memory: the sanitizer's interceptors of close/dup2/execve would
+// update its bookkeeping from a thread it never saw, and it aborts ("CHECK failed ...
+// thr->slot"). A copy-on-write child behaves the same, only slower to clone.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PROCMGR_CLONE_VM 0
+#endif
+#endif
+#ifndef PROCMGR_CLONE_VM
+#define PROCMGR_CLONE_VM CLONE_VM
+#endif
+
 static int child_main(void *arg) {
     child_context *ctx = (child_context *)arg;
     const procmgr_spawn_attr *a = ctx->attr;
@@ -292,7 +305,7 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
     }
     child_context ctx = {.attr = &parked, .err_fd = child_err_fd, .unshare_below = unshare_below};
     int pidfd = -1;
-    int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (unshare_below > 0 ? CLONE_FILES : 0);
+    int flags = PROCMGR_CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (unshare_below > 0 ? CLONE_FILES : 0);
     sigset_t old;
     block_all_signals(&old);
     pid_t pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES, flags,

@@ -61,10 +61,13 @@ public final class Guardian: Sendable {
         /// False between a death and a successful respawn.
         var up = true
         var respawns = 0
+        /// When the last respawn succeeded (``EpollThread/now``), to pace a guardian that keeps dying.
+        var lastRespawn: UInt64?
         var observers: [@Sendable (Event) -> Void] = []
     }
 
-    /// How long after a failed respawn the next attempt is made.
+    /// How long after a failed respawn the next attempt is made; also the least time between
+    /// two respawns (a guardian that dies at once must not turn into a fork loop).
     public static let respawnRetryInterval = Duration.seconds(5)
 
     private let state: LockedState<State>
@@ -231,14 +234,23 @@ public final class Guardian: Sendable {
     /// Reactor thread: a guardian process ended. Expected after ``disarm()`` / ``abandon()``;
     /// otherwise the groups are unprotected until a new guardian has them all.
     private func died(pid: Int32, status: ProcessExitStatus) {
-        let (relied, observers) = state.withLock { state -> (Bool, [@Sendable (Event) -> Void]) in
-            guard state.socket != nil, state.pid == pid else { return (false, []) }
+        let now = EpollThread.now
+        let (relied, paced, observers) = state.withLock { state -> (Bool, Bool, [@Sendable (Event) -> Void]) in
+            guard state.socket != nil, state.pid == pid else { return (false, false, []) }
             state.up = false
-            return (true, state.observers)
+            let paced = state.lastRespawn.map { now &- $0 < Self.respawnRetryInterval.nanoseconds } ?? false
+            return (true, paced, state.observers)
         }
         guard relied else { return }
-        logger.error("the guardian process died; re-spawning it", metadata: ["pid": "\(pid)", "status": "\(status)"])
         for observer in observers { observer(.died(pid: pid, status: status)) }
+        if paced, let watcher, let retryTimer {
+            logger.error(
+                "NO GUARDIAN: the guardian process died again soon after its respawn; children would survive a crash of the agent. Next attempt later.",
+                metadata: ["pid": "\(pid)", "status": "\(status)", "retry_in": "\(Self.respawnRetryInterval)"])
+            watcher.reactor.schedule(retryTimer, at: EpollThread.deadline(after: Self.respawnRetryInterval)) { [weak self] in self?.respawn() }
+            return
+        }
+        logger.error("the guardian process died; re-spawning it", metadata: ["pid": "\(pid)", "status": "\(status)"])
         respawn()
     }
 
@@ -268,6 +280,7 @@ public final class Guardian: Sendable {
             state.exit = exit
             state.up = true
             state.respawns += 1
+            state.lastRespawn = EpollThread.now
             return .success((pid, state.registered.count, exit))
         }
         guard let outcome else { return }

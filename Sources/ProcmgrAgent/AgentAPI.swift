@@ -32,6 +32,17 @@ public final class AgentAPI: AgentBackend {
 
     public var isReady: Bool { ready.withLock { $0 } }
 
+    /// Not ready before the first reconcile, and while the guardian is down (its re-spawn
+    /// failed): the agent then cannot promise that no child outlives it, and an orchestrator
+    /// watching `/readyz` should know.
+    public var readinessProblem: String? {
+        guard isReady else { return "config not loaded or first reconcile not done" }
+        guard runtime.orphanGuardUp else {
+            return "orphan guard down: the guardian process died and could not be re-spawned, so children could outlive the agent (see the log)"
+        }
+        return nil
+    }
+
     public func writeMetrics(into buffer: inout [UInt8]) {
         registry.writeExposition(into: &buffer)
     }

@@ -9,6 +9,10 @@ public protocol AgentBackend: Sendable {
     /// Config loaded and first reconcile done; drives `/readyz`.
     var isReady: Bool { get }
 
+    /// Why `/readyz` answers 503, or `nil` when the agent is ready. Beyond ``isReady`` an agent
+    /// reports what it cannot guarantee right now (its orphan guard is down).
+    var readinessProblem: String? { get }
+
     /// Appends the Prometheus text format 0.0.4 exposition to `buffer`.
     ///
     /// Synchronous and buffer-based on purpose: the server hands in a buffer it
@@ -36,4 +40,10 @@ public protocol AgentBackend: Sendable {
 
     /// `host:port` of each healthy endpoint serving `host` (already filtered).
     func routes(host: String) async -> [String]
+}
+
+extension AgentBackend {
+    public var readinessProblem: String? {
+        isReady ? nil : "config not loaded or first reconcile not done"
+    }
 }

@@ -43,12 +43,10 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     }
 
     private func readiness() -> Response {
-        if backend.isReady {
+        guard let problem = backend.readinessProblem else {
             return JSONResponse.make(["status": "ready"])
         }
-        return JSONResponse.make(
-            ["status": "not ready", "reason": "config not loaded or first reconcile not done"],
-            status: .serviceUnavailable)
+        return JSONResponse.make(["status": "not ready", "reason": problem], status: .serviceUnavailable)
     }
 
     private func process(_ context: Context) async throws(APIError) -> Response {

@@ -40,6 +40,18 @@ final class FakeBackend: AgentBackend {
         ready.store(value, ordering: .releasing)
     }
 
+    private let problem = LockedState<String?>(nil)
+
+    /// A problem the agent reports while otherwise ready (its orphan guard down).
+    func setProblem(_ text: String?) {
+        problem.withLock { $0 = text }
+    }
+
+    var readinessProblem: String? {
+        guard isReady else { return "config not loaded or first reconcile not done" }
+        return problem.withLock { $0 }
+    }
+
     /// Every later action fails with `error` (`nil`: succeeds).
     func failActions(with error: AgentActionError?) {
         state.withLock { $0.actionError = error }

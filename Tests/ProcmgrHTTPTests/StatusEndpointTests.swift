@@ -28,6 +28,13 @@ struct StatusEndpointTests {
             #expect(ready.status == .ok)
             #expect(try ready.jsonObject()["status"] as? String == "ready")
 
+            backend.setProblem("orphan guard down")
+            let guardDown = try await client.execute(uri: "/readyz", method: .get)
+            #expect(guardDown.status == .serviceUnavailable)
+            #expect(try guardDown.jsonObject()["reason"] as? String == "orphan guard down")
+            backend.setProblem(nil)
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+
             backend.setReady(false)
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .serviceUnavailable)
         }

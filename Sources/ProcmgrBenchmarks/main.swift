@@ -10,3 +10,4 @@ if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath(
 if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }
 if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
+if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

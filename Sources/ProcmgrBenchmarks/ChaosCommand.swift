@@ -46,7 +46,7 @@ enum ChaosCommand {
             let violated = run.violations.filter { $0.invariant == invariant }.count
             let held = run.held[invariant, default: 0]
             guard held + violated > 0 else { continue }
-            print("  \(invariant.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(held) / \(violated)")
+            print("  \(invariant.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)) \(held) / \(violated)")
         }
         if run.violations.isEmpty {
             print("chaos: no invariant violated")

@@ -72,13 +72,24 @@ enum ChaosHTTP {
         return fd
     }
 
-    /// Opens up to `count` connections that never send a byte; returns the descriptors (fewer
-    /// if this process or the kernel runs out first).
+    /// Starts `count` connections that never send a byte, without waiting for any of them
+    /// (non-blocking connects: when the agent's accept queue is full the kernel keeps retrying
+    /// the handshakes, so the pressure lasts as long as the descriptors are held). Returns the
+    /// descriptors; fewer if this process runs out first.
     static func openIdle(port: Int, count: Int) -> [Int32] {
         var descriptors: [Int32] = []
         descriptors.reserveCapacity(count)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         for _ in 0..<count {
-            guard let fd = try? connectLoopback(port: port, timeout: 1) else { break }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { break }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard result == 0 || errno == EINPROGRESS else { close(fd); break }
             descriptors.append(fd)
         }
         return descriptors

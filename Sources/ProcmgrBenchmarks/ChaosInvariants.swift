@@ -33,6 +33,9 @@ enum ChaosInvariant: String, CaseIterable {
     case reloadAnswer = "reload-answer"
     /// Once the state directory has room again, `children.json` lists exactly the running pids.
     case stateFileCurrent = "state-file-current"
+    /// With the agent's descriptors exhausted by idle connections, a killed child is still
+    /// restarted (seen in /proc).
+    case supervisedUnderLoad = "supervised-under-load"
 
     /// The invariants `settle` checks after every step; the others belong to particular faults.
     static let everyStep: Set<ChaosInvariant> = [

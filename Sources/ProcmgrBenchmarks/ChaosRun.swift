@@ -38,6 +38,7 @@ final class ChaosRun {
     private(set) var held: [ChaosInvariant: Int] = [:]
     private(set) var violations: [Violation] = []
     private(set) var heals = 0
+    private var reportedDescriptors = false
     private var step = 0
 
     init(options: Options) {
@@ -139,7 +140,9 @@ final class ChaosRun {
         guard let agent else { return }
         let guardians = ChaosProcTable.read(marker: markerText).children(of: agent.pid).filter { $0.comm == "procmgr-guard" }
         for guardian in guardians { kill(guardian.pid, SIGKILL) }
-        settle(after: "kill-guardian")
+        // Not healed on a violation here: the agent's SIGKILL below must meet the state the
+        // guardian's death left.
+        settle(after: "kill-guardian", heal: false)
         // What the guardian is for: the agent's SIGKILL must still leave nothing behind.
         killAgentAndCheckSurvivors(fault: "kill-guardian")
         restartAgent()
@@ -229,10 +232,52 @@ final class ChaosRun {
 
     private func fdExhaustion() {
         guard let agent else { return }
-        let idle = ChaosHTTP.openIdle(port: agent.port, count: 1500)
+        let before = ChaosInvariants.look(agent: agent, desired: config.desiredIDs, killMode: killMode, marker: markerText)
+        guard let victim = before.api.values.compactMap({ $0.state == "running" ? $0.pid : nil }).sorted().randomElement(using: &random) else {
+            settle(after: "fd-exhaustion")
+            return
+        }
+        let idle = ChaosHTTP.openIdle(port: agent.port, count: 3000)
         defer { for fd in idle { close(fd) } }
-        // With the connections held: a crashed child must still be restarted and /healthz answer.
-        signalChild(SIGKILL, fault: .fdExhaustion)
+        waitForDescriptorsToSettle(pid: agent.pid)
+        if !reportedDescriptors {
+            reportedDescriptors = true
+            let held = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent.pid)/fd").count) ?? -1
+            let limits = (try? String(contentsOfFile: "/proc/\(agent.pid)/limits", encoding: .utf8))?
+                .split(separator: "\n").first { $0.hasPrefix("Max open files") }.map { String($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2).joined(separator: "/")) } ?? "?"
+            print("  fd-exhaustion: \(idle.count) idle connections open, the agent holds \(held) descriptors (limit soft/hard \(limits))")
+        }
+        // With the connections held, a crashed child must still be restarted. Seen in /proc,
+        // since the API itself may be what is starved.
+        kill(victim, SIGKILL)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        var leaders = 0
+        repeat {
+            let proc = ChaosProcTable.read(marker: markerText)
+            leaders = proc.liveMarked.filter { $0.pid == $0.pgid && $0.pid != agent.pid && $0.comm != "procmgr-guard" }.count
+            if !proc.isAlive(victim) && leaders == config.desiredIDs.count { break }
+            usleep(50_000)
+        } while ContinuousClock.now < deadline
+        if leaders == config.desiredIDs.count {
+            held[.supervisedUnderLoad, default: 0] += 1
+        } else {
+            violate(.supervisedUnderLoad, fault: "fd-exhaustion", "\(leaders) of \(config.desiredIDs.count) processes running 15 s after pid \(victim) was killed, \(idle.count) idle connections held")
+        }
+        settle(after: "fd-exhaustion")
+    }
+
+    /// Until the agent stops taking more descriptors (the same count for 2 s) or 15 s passed:
+    /// it accepts the idle connections at its own pace.
+    private func waitForDescriptorsToSettle(pid: Int32) {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        var last = -1
+        var since = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            let count = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+            if count != last { last = count; since = ContinuousClock.now }
+            if ContinuousClock.now - since >= .seconds(2) { return }
+            usleep(100_000)
+        }
     }
 
     private func stateDirFull() {
@@ -334,21 +379,21 @@ final class ChaosRun {
     // MARK: Checking and healing
 
     @discardableResult
-    private func settle(after fault: String) -> Bool {
+    private func settle(after fault: String, heal: Bool = true) -> Bool {
         guard let agent else { return false }
         let seen = ChaosInvariants.settle(agent: agent, desired: config.desiredIDs, killMode: killMode, marker: markerText)
-        return record(seen, after: fault, checked: ChaosInvariant.everyStep.filter { killMode || $0 != .guardianAlive })
+        return record(seen, after: fault, checked: ChaosInvariant.everyStep.filter { killMode || $0 != .guardianAlive }, heal: heal)
     }
 
     @discardableResult
-    private func record(_ seen: ChaosObservation, after fault: String, checked: Set<ChaosInvariant>) -> Bool {
+    private func record(_ seen: ChaosObservation, after fault: String, checked: Set<ChaosInvariant>, heal shouldHeal: Bool = true) -> Bool {
         for invariant in checked where seen.failures[invariant] == nil { held[invariant, default: 0] += 1 }
         let failures = seen.failures.filter { checked.contains($0.key) }
         guard !failures.isEmpty else { return true }
         for (invariant, detail) in failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             violate(invariant, fault: fault, detail)
         }
-        heal()
+        if shouldHeal { heal() }
         return false
     }
 

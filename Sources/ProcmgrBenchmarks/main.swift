@@ -11,3 +11,4 @@ if section == "exposition" || section == "all" { await RegistryBenchmarks.exposi
 if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
 if section == "starvation" { await StarvationBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
+if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -1,15 +1,15 @@
 /// The configured API token, compared in constant time.
-struct BearerToken: Sendable, Equatable {
+public struct BearerToken: Sendable, Equatable {
     private let bytes: [UInt8]
 
-    init(_ token: String) {
+    public init(_ token: String) {
         bytes = Array(token.utf8)
     }
 
     /// Compares every byte whatever the first difference, and the length in
     /// the same pass, so the time taken says nothing about how much of a
     /// guess was right (the timing side channel a plain `==` opens).
-    func matches(_ presented: some Collection<UInt8>) -> Bool {
+    public func matches(_ presented: some Collection<UInt8>) -> Bool {
         var difference = UInt64(truncatingIfNeeded: bytes.count ^ presented.count)
         var index = 0
         for byte in presented {
@@ -22,7 +22,7 @@ struct BearerToken: Sendable, Equatable {
 
     /// The credentials of `Authorization: Bearer <credentials>`; the scheme
     /// is case-insensitive (RFC 9110 §11.1), surrounding spaces are dropped.
-    static func credentials(fromAuthorization header: String?) -> Substring.UTF8View? {
+    public static func credentials(fromAuthorization header: String?) -> Substring.UTF8View? {
         guard let header else { return nil }
         let trimmed = header.drop { $0 == " " }
         guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+runFuzzer { fuzzAcceptEncoding($0, $1) }

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+runFuzzer { fuzzConfigYAML($0, $1) }

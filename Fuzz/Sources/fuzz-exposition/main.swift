@@ -1,0 +1,3 @@
+import FuzzSupport
+
+runFuzzer { fuzzExposition($0, $1) }

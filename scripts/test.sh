@@ -4,13 +4,14 @@
 #      Prometheus and Alertmanager for the observability tests) — needs root or sudo;
 #   2. runs every test (`swift test`);
 #   3. runs the engine, runtime and agent tests again under the thread sanitizer;
-#   4. runs every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60 s each).
+#   4. runs the chaos suite for 60 s against a real agent (the debug build `swift test` made);
+#   5. runs every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60 s each).
 # `.ci/run` calls this script and nothing else. Set PROCMGR_TEST_STEPS to a subset of
-# "install,test,tsan,fuzz" to run part of it locally (default: all four).
+# "install,test,chaos,tsan,fuzz" to run part of it locally (default: all five).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps=",${PROCMGR_TEST_STEPS:-install,test,tsan,fuzz},"
+steps=",${PROCMGR_TEST_STEPS:-install,test,chaos,tsan,fuzz},"
 step() { [[ "$steps" == *",$1,"* ]]; }
 started=$SECONDS
 elapsed() { echo "== $1 took $((SECONDS - ${2})) s"; }
@@ -34,6 +35,17 @@ if step test; then
     echo "== swift test"
     swift test 2>&1
     elapsed "swift test" "$t"
+fi
+
+if step chaos; then
+    t=$SECONDS
+    # The faults with no violation in 10 minutes before this issue's fixes (scripts/chaos.sh
+    # says why the others are not in this list yet); a fixed seed, so a failure replays.
+    echo "== chaos suite, 60 s, seed 42"
+    "$(swift build --show-bin-path)/procmgr-bench" chaos --seconds 60 --seed 42 \
+        --faults kill-child,kill-grandchild,stop-child,stop-grandchild,agent-adopt \
+        --procmgr "$(swift build --show-bin-path)/procmgr" 2>&1
+    elapsed "chaos" "$t"
 fi
 
 if step tsan; then

@@ -22,16 +22,26 @@ public struct BearerToken: Sendable, Equatable {
 
     /// The credentials of `Authorization: Bearer <credentials>`; the scheme
     /// is case-insensitive (RFC 9110 §11.1), surrounding spaces are dropped.
+    ///
+    /// Works on UTF-8 bytes, not Characters: a space followed by a combining mark is one
+    /// Character, so trimming Characters left a space byte at the front of the credentials
+    /// (found by the bearer-token fuzzer).
     public static func credentials(fromAuthorization header: String?) -> Substring.UTF8View? {
         guard let header else { return nil }
-        let trimmed = header.drop { $0 == " " }
-        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let credentials = trimmed.dropFirst(7).drop { $0 == " " }
-        var end = credentials.endIndex
-        while end > credentials.startIndex, credentials[credentials.index(before: end)] == " " {
-            end = credentials.index(before: end)
+        let bytes = header.utf8
+        let space = UInt8(ascii: " ")
+        var start = bytes.startIndex
+        while start < bytes.endIndex, bytes[start] == space { start = bytes.index(after: start) }
+        for expected in "bearer ".utf8 {
+            guard start < bytes.endIndex else { return nil }
+            let byte = bytes[start]
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard lowered == expected else { return nil }
+            start = bytes.index(after: start)
         }
-        let token = credentials[..<end]
-        return token.isEmpty ? nil : token.utf8
+        while start < bytes.endIndex, bytes[start] == space { start = bytes.index(after: start) }
+        var end = bytes.endIndex
+        while end > start, bytes[bytes.index(before: end)] == space { end = bytes.index(before: end) }
+        return end > start ? bytes[start..<end] : nil
     }
 }

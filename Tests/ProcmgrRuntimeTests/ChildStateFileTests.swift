@@ -1,6 +1,7 @@
 import Glibc
 import ProcmgrRuntime
 import ProcmgrSupport
+import ProcmgrTestKit
 import Testing
 
 /// The state file's own encoder and its group commit (the sweep and adoption tests use it
@@ -82,7 +83,7 @@ import Testing
         #expect(try OrphanSweeper.adopt(stateFile: path).adopted.isEmpty)
     }
 
-    @Test("a failing write is counted, reported and shows as staleness; the next good write clears it")
+    @Test("a failing write is counted, reported, shows as staleness and is retried until the file is current")
     func writeFailuresAreCounted() async throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
@@ -102,19 +103,23 @@ import Testing
         // The group-commit path: the waiter is released (nothing may hang on a bad disk) and
         // the failure counted.
         await file.committed(file.record(ChildRecord(name: "b", pid: 101, pgid: 101, startTime: 1)))
-        #expect(file.writeFailureCount == 2)
+        #expect(file.writeFailureCount >= 2)
         let errors = observed.withLock { $0 }
-        #expect(errors.count == 2)
+        #expect(errors.count >= 2)
         #expect(errors.allSatisfy { $0.errno == ENOTDIR }, "\(errors)")
 
-        // The directory appears: the next change reaches the disk with every record.
+        // The directory appears: the writer's retry puts every record on disk without waiting
+        // for another change (a stale file would make a restarted agent sweep the wrong pids).
         #expect(unlink(blocker) == 0 && mkdir(blocker, 0o755) == 0)
         let before = Double(time(nil))
-        try file.upsert(ChildRecord(name: "c", pid: 102, pgid: 102, startTime: 1))
-        #expect(try ChildStateFile.load(path: blocker + "/children.json").map(\.pid) == [100, 101, 102])
+        try await eventually("the writer's retry wrote every record", timeout: .seconds(10)) {
+            (try? ChildStateFile.load(path: blocker + "/children.json").map(\.pid)) == [100, 101]
+        }
         let success = try #require(file.lastSuccessfulWrite)
         #expect(success >= before - 1 && success <= Double(time(nil)) + 1)
-        #expect(file.writeFailureCount == 2)
+        // And changes reach the disk as usual again.
+        try file.upsert(ChildRecord(name: "c", pid: 102, pgid: 102, startTime: 1))
+        #expect(try ChildStateFile.load(path: blocker + "/children.json").map(\.pid) == [100, 101, 102])
     }
 }
 

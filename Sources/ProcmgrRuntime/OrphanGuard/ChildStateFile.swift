@@ -203,16 +203,37 @@ public final class ChildStateFile: Sendable {
     /// (and encoding 1,000 records does not compete with the spawns 100 times a second).
     static let minimumWriteIntervalNanoseconds = 20_000_000
 
+    /// After a failed write, how long the writer waits before it writes again by itself.
+    static let retryIntervalMilliseconds: Int32 = 1_000
+
     /// The writer thread's loop; it lives as long as the process.
+    ///
+    /// A failed write (ENOSPC, a read-only or vanished directory) is retried every second until
+    /// one succeeds, not only at the next change: a file left stale would make a restarted agent
+    /// sweep the wrong pids (found by the chaos suite's full state directory).
     private func runWriter() {
+        var failing = false
         while true {
-            var count: UInt64 = 0
-            if read(wakeFD, &count, 8) < 0 { continue }  // EINTR
+            if failing {
+                var wake = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+                if poll(&wake, 1, Self.retryIntervalMilliseconds) > 0 {
+                    var count: UInt64 = 0
+                    _ = read(wakeFD, &count, 8)
+                }
+            } else {
+                var count: UInt64 = 0
+                if read(wakeFD, &count, 8) < 0 { continue }  // EINTR
+            }
             let began = procmgr_monotonic_ns()
             do {
-                try writeSnapshot(onlyIfNewer: true)
+                try writeSnapshot(onlyIfNewer: !failing)
+                if failing { logger.notice("the state file is written again", metadata: ["path": "\(path)"]) }
+                failing = false
             } catch {
-                logger.error("cannot write the state file", metadata: ["path": "\(path)", "error": "\(error)"])
+                if !failing {
+                    logger.error("cannot write the state file; retrying every second", metadata: ["path": "\(path)", "error": "\(error)"])
+                }
+                failing = true
             }
             // A rate limit on this dedicated thread, not a synchronisation: changes made
             // meanwhile are already counted on the eventfd and go into the next write.

@@ -34,12 +34,12 @@ extension ManagedProcess {
             terminationGracePeriod: spec.gracePeriod,
             stopSignal: spec.stopSignal.signalNumber,
             heartbeat: spec.heartbeat.map { HeartbeatSettings(interval: $0.interval, timeout: $0.timeout) },
-            health: spec.health.map { health in
+            liveness: spec.health.map { health in
                 switch health.probe {
                 case .http(let path):
-                    HealthProbeSettings(
-                        path: path, interval: health.interval, timeout: health.timeout, failureThreshold: health.failureThreshold,
-                        successThreshold: health.successThreshold, initialDelay: health.initialDelay)
+                    ProbeSettings(
+                        action: .http(path: path, port: nil, headers: [:]), interval: health.interval, timeout: health.timeout,
+                        failureThreshold: health.failureThreshold, successThreshold: health.successThreshold, initialDelay: health.initialDelay)
                 }
             },
             output: OutputCapture.Configuration(

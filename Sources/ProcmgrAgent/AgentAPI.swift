@@ -97,7 +97,7 @@ public final class AgentAPI: AgentBackend {
         let wanted = host.lowercased()
         return reconciler.specs().filter { $0.hostnames.contains(wanted) }.compactMap { spec in
             guard let status = engine.status(of: spec.id), status.state == .running, status.healthy,
-                  let port = runtime.snapshot(of: spec.id)?.port else { return nil }
+                  let snapshot = runtime.snapshot(of: spec.id), snapshot.ready, let port = snapshot.port else { return nil }
             return "127.0.0.1:\(port)"
         }
     }
@@ -126,6 +126,7 @@ public final class AgentAPI: AgentBackend {
             pid: running ? snapshot?.pid : nil,
             port: snapshot?.port,
             healthy: status.healthy,
+            ready: running && snapshot?.ready == true,
             restarts: snapshot?.restarts ?? status.restartCount,
             lastError: status.lastError ?? status.terminationReason,
             lastExit: snapshot?.lastExit,

@@ -34,16 +34,35 @@ extension ManagedProcess {
             terminationGracePeriod: spec.gracePeriod,
             stopSignal: spec.stopSignal.signalNumber,
             heartbeat: spec.heartbeat.map { HeartbeatSettings(interval: $0.interval, timeout: $0.timeout) },
-            health: spec.liveness.flatMap(Self.healthProbe),
+            liveness: spec.liveness.map(ProbeSettings.init(spec:)),
+            readiness: spec.readiness.map(ProbeSettings.init(spec:)),
+            startup: spec.startup.map(ProbeSettings.init(spec:)),
             output: OutputCapture.Configuration(
                 file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }))
     }
+}
 
-    /// Today's runtime probes only HTTP on the process's own port; the mapping of other probe kinds arrives with the runtime probes.
-    private static func healthProbe(_ probe: ProbeSpec) -> HealthProbeSettings? {
-        guard case .http(let path, .processPort, _) = probe.action else { return nil }
-        return HealthProbeSettings(
-            path: path, interval: probe.interval, timeout: probe.timeout, failureThreshold: probe.failureThreshold,
-            successThreshold: probe.successThreshold, initialDelay: probe.initialDelay)
+extension ProbeSettings {
+    /// The runtime's view of a configured probe: a probe port written in the config wins over
+    /// the process's own (`nil`).
+    init(spec: ProbeSpec) {
+        let action: Action = switch spec.action {
+        case .http(let path, let port, let headers): .http(path: path, port: port.number, headers: headers)
+        case .tcp(let port): .tcp(port: port.number)
+        case .exec(let command): .exec(command: command)
+        }
+        self.init(
+            action: action, interval: spec.interval, timeout: spec.timeout, failureThreshold: spec.failureThreshold,
+            successThreshold: spec.successThreshold, initialDelay: spec.initialDelay)
+    }
+}
+
+extension ProbeSpec.Port {
+    /// A fixed port, or `nil` for the process's own.
+    fileprivate var number: Int? {
+        switch self {
+        case .processPort: nil
+        case .fixed(let port): Int(port)
+        }
     }
 }

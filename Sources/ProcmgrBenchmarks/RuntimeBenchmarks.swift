@@ -61,6 +61,7 @@ enum RuntimeBenchmarks {
         let manager: ProcessManager<ProcessRuntime, ContinuousClock>
         let runtime: ProcessRuntime
         let starts: StartLog
+        let registry: MetricsRegistry
     }
 
     /// Builds a rig, runs manager and runtime for `body`, then shuts everything down.
@@ -88,7 +89,7 @@ enum RuntimeBenchmarks {
                 // Called by the runtime right after it stored a freshly started child.
                 if healthy { starts.record(id) }
             }))
-        let rig = Rig(manager: manager, runtime: runtime, starts: starts)
+        let rig = Rig(manager: manager, runtime: runtime, starts: starts, registry: registry)
         return await withTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await manager.run() }
             group.addTask { await runtime.run() }

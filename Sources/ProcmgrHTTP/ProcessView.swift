@@ -11,6 +11,9 @@ public struct ProcessView: Codable, Sendable, Hashable {
     public var pid: Int32?
     public var port: Int?
     public var healthy: Bool
+    /// Running, past its startup probe, its readiness probe passing (and READY=1 seen, with
+    /// notify): what routes and the `ready` dependency condition go by.
+    public var ready: Bool
     public var restarts: Int
     public var lastError: String?
     /// How the last run ended, e.g. `exit status 1` or `signal 9`.
@@ -28,7 +31,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
     public var hostnames: [String]
 
     public init(
-        id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false,
+        id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false, ready: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
         heartbeatLatencySeconds: Double? = nil, hostnames: [String] = []
@@ -38,6 +41,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.pid = pid
         self.port = port
         self.healthy = healthy
+        self.ready = ready
         self.restarts = restarts
         self.lastError = lastError
         self.lastExit = lastExit
@@ -50,7 +54,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, pid, port, healthy, restarts
+        case id, state, pid, port, healthy, ready, restarts
         case lastError = "last_error"
         case lastExit = "last_exit"
         case createdAt = "created_at"
@@ -70,6 +74,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(pid, forKey: .pid)
         try container.encode(port, forKey: .port)
         try container.encode(healthy, forKey: .healthy)
+        try container.encode(ready, forKey: .ready)
         try container.encode(restarts, forKey: .restarts)
         try container.encode(lastError, forKey: .lastError)
         try container.encode(lastExit, forKey: .lastExit)

@@ -54,7 +54,7 @@ struct StatusEndpointTests {
             let list = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [[String: Any]])
             #expect(list.count == 2)
             let keys: Set<String> = [
-                "id", "state", "pid", "port", "healthy", "restarts", "last_error", "last_exit", "created_at", "started_at",
+                "id", "state", "pid", "port", "healthy", "ready", "restarts", "last_error", "last_exit", "created_at", "started_at",
                 "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames",
             ]
             #expect(Set(list[0].keys) == keys)

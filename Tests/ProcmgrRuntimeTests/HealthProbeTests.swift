@@ -4,28 +4,28 @@ import ProcmgrEngine
 import ProcmgrTestKit
 import Testing
 
-@Suite("Health verdict (thresholds)")
-struct HealthVerdictTests {
+@Suite("Probe threshold")
+struct ProbeThresholdTests {
     @Test("healthy after success_threshold successes in a row, unhealthy after failure_threshold failures")
     func thresholds() {
-        var verdict = HealthVerdict(successThreshold: 2, failureThreshold: 3)
+        var verdict = ProbeThreshold(successThreshold: 2, failureThreshold: 3)
         #expect(verdict.record(.success) == nil)
         #expect(verdict.record(.failure) == nil, "a failure breaks the run of successes")
         #expect(verdict.record(.success) == nil)
-        #expect(verdict.record(.success) == .becameHealthy)
+        #expect(verdict.record(.success) == .passed)
         #expect(verdict.record(.success) == nil, "only the transition is reported")
         #expect(verdict.record(.timeout) == nil)
         #expect(verdict.record(.failure) == nil)
-        #expect(verdict.isHealthy, "still healthy below the failure threshold")
-        #expect(verdict.record(.timeout) == .becameUnhealthy, "timeouts count as failures")
+        #expect(verdict.isPassing, "still healthy below the failure threshold")
+        #expect(verdict.record(.timeout) == .failed, "timeouts count as failures")
         #expect(verdict.record(.failure) == nil)
     }
 
     @Test("a program that never answers turns unhealthy without having been healthy")
     func neverHealthy() {
-        var verdict = HealthVerdict(successThreshold: 1, failureThreshold: 2)
+        var verdict = ProbeThreshold(successThreshold: 1, failureThreshold: 2)
         #expect(verdict.record(.failure) == nil)
-        #expect(verdict.record(.failure) == .becameUnhealthy)
+        #expect(verdict.record(.failure) == .failed)
     }
 }
 
@@ -41,7 +41,7 @@ struct HealthProbeTests {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
         try await RuntimeHarness.with(portRange: 39_200...39_219) { h in
-            let health = HealthProbeSettings(path: "/", interval: .milliseconds(50), timeout: .seconds(2), failureThreshold: 100, successThreshold: 3)
+            let health = ProbeSettings(action: .http(path: "/", port: nil, headers: [:]), interval: .milliseconds(50), timeout: .seconds(2), failureThreshold: 100, successThreshold: 3)
             h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, health: health), type: .create)
             try await h.waitFor("web", .running)
             let gauge = "procmgr_process_healthy{process=\"web\"}"
@@ -57,16 +57,16 @@ struct HealthProbeTests {
             }
             #expect(observations.first?.healthy == 0, "not healthy at start: \(observations.prefix(3))")
             #expect(h.manager.status(of: "web")?.healthy == true, "the engine follows the probe")
-            #expect(h.sample("procmgr_restarts_total{process=\"web\",reason=\"health\"}") == nil)
+            #expect(h.sample("procmgr_restarts_total{process=\"web\",reason=\"liveness\"}") == nil)
         }
     }
 
-    @Test("a child that stops answering is restarted with reason health; results and errors are counted")
+    @Test("a child that stops answering is restarted with reason liveness; results and errors are counted")
     func stopsAnswering() async throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
         try await RuntimeHarness.with(portRange: 39_220...39_239) { h in
-            let health = HealthProbeSettings(path: "/", interval: .milliseconds(100), timeout: .milliseconds(200), failureThreshold: 2, successThreshold: 1)
+            let health = ProbeSettings(action: .http(path: "/", port: nil, headers: [:]), interval: .milliseconds(100), timeout: .milliseconds(200), failureThreshold: 2, successThreshold: 1)
             h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, grace: .milliseconds(200), health: health), type: .create)
             try await eventually("web is healthy", timeout: .seconds(20)) { h.manager.status(of: "web")?.healthy == true }
             let frozen = try #require(h.runtime.snapshot(of: "web")?.pid)
@@ -77,7 +77,7 @@ struct HealthProbeTests {
             let unhealthyAt = clock.now
             #expect(h.manager.status(of: "web")?.healthy == false)
             try await eventually("restarted for health", timeout: .seconds(10)) {
-                h.sample("procmgr_restarts_total{process=\"web\",reason=\"health\"}") == 1
+                h.sample("procmgr_restarts_total{process=\"web\",reason=\"liveness\"}") == 1
             }
             try await eventually("a new child") { h.runtime.snapshot(of: "web")?.pid.map { $0 != frozen } ?? false }
             let restartedAt = clock.now
@@ -101,13 +101,13 @@ struct HealthProbeTests {
         try await RuntimeHarness.with(portRange: 39_260...39_279) { h in
             // 404 from the first probe: the file is never there. A 1 s interval keeps the child
             // alive long enough (the second failure) to read its pid after `running`.
-            let health = HealthProbeSettings(path: "/missing", interval: .seconds(1), timeout: .seconds(2), failureThreshold: 2, successThreshold: 1)
+            let health = ProbeSettings(action: .http(path: "/missing", port: nil, headers: [:]), interval: .seconds(1), timeout: .seconds(2), failureThreshold: 2, successThreshold: 1)
             h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, restart: .never, grace: .milliseconds(500), health: health), type: .create)
             try await h.waitFor("web", .running)
             let pid = try #require(h.runtime.snapshot(of: "web")?.pid)
             try await h.waitFor("web", .finished)
             let status = try #require(h.manager.status(of: "web"))
-            #expect(status.terminationReason?.contains("health check failed; restart: never") == true, "\(status)")
+            #expect(status.terminationReason?.contains("liveness probe failed; restart: never") == true, "\(status)")
             #expect(status.restartCount == 0)
             #expect(!isAlive(pid), "the unhealthy child was stopped")
             #expect(h.ports.inUse == 0, "its port is released")
@@ -122,7 +122,7 @@ struct HealthProbeTests {
             // Each test has its own port range: tests run in parallel, and a probe must reach only
             // its own server.
             // 404 while the file is missing: every child fails its probe at once.
-            let health = HealthProbeSettings(path: "/ok", interval: .milliseconds(200), timeout: .seconds(2), failureThreshold: 3, successThreshold: 1)
+            let health = ProbeSettings(action: .http(path: "/ok", port: nil, headers: [:]), interval: .milliseconds(200), timeout: .seconds(2), failureThreshold: 3, successThreshold: 1)
             let backoff = RestartBackoff(delays: Backoff(initial: .milliseconds(50), maximum: .seconds(2), multiplier: 2, jitter: 0), resetAfter: .milliseconds(300))
             h.manager.update("web", config: managed(httpServer(directory: directory), port: .auto, backoff: backoff, grace: .milliseconds(500), health: health), type: .create)
             try await eventually("two health restarts", timeout: .seconds(30)) { (h.runtime.snapshot(of: "web")?.restartDelays.count ?? 0) >= 2 }
@@ -148,7 +148,7 @@ struct HealthProbeTests {
             // The delay above is recorded when the restart is scheduled; the counter moves when the
             // restart happens, 50 ms later.
             try await eventually("the third health restart counted", timeout: .seconds(30)) {
-                (h.sample("procmgr_restarts_total{process=\"web\",reason=\"health\"}") ?? 0) >= 3
+                (h.sample("procmgr_restarts_total{process=\"web\",reason=\"liveness\"}") ?? 0) >= 3
             }
             #expect((h.sample("procmgr_health_checks_total{process=\"web\",result=\"failure\"}") ?? 0) >= 9)
         }

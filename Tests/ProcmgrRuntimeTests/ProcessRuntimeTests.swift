@@ -82,12 +82,13 @@ struct RuntimeHarness: Sendable {
 func managed(
     _ command: [String], port: PortRequest = .none, restart: RestartPolicy = .always,
     backoff: RestartBackoff = RestartBackoff(delays: Backoff(initial: .milliseconds(10), maximum: .milliseconds(10), multiplier: 1, jitter: 0), resetAfter: .seconds(60)),
-    grace: Duration = .seconds(5), heartbeat: HeartbeatSettings? = nil, health: HealthProbeSettings? = nil,
+    grace: Duration = .seconds(5), heartbeat: HeartbeatSettings? = nil, health: ProbeSettings? = nil,
+    readiness: ProbeSettings? = nil, startup: ProbeSettings? = nil,
     workingDirectory: String? = nil, environment: [String: String] = baseEnvironment
 ) -> ManagedProcess {
     ManagedProcess(
         command: command, environment: environment, workingDirectory: workingDirectory, port: port, restart: restart,
-        backoff: backoff, terminationGracePeriod: grace, heartbeat: heartbeat, health: health)
+        backoff: backoff, terminationGracePeriod: grace, heartbeat: heartbeat, liveness: health, readiness: readiness, startup: startup)
 }
 
 @Suite("Process runtime (syncer)", .timeLimit(.minutes(3)))

@@ -62,8 +62,8 @@ struct RestartStateMachineTests {
             .started(probed: false), .event(.exited(.exited(code: 0)), .stopForGood(.exitedRestartNever)),
         ]),
         Case(name: "never: a failed health check ends the worker", policy: .never, steps: [
-            .started(probed: true), .event(.checkFailed(.health), .resync(.now)),
-            .event(.tick, .stopForGood(.healthCheckFailed)),
+            .started(probed: true), .event(.checkFailed(.liveness), .resync(.now)),
+            .event(.tick, .stopForGood(.livenessFailed)),
         ]),
         Case(name: "never: a missed heartbeat ends the worker", policy: .never, steps: [
             .started(probed: false), .event(.checkFailed(.heartbeat), .resync(.now)),
@@ -73,8 +73,8 @@ struct RestartStateMachineTests {
             .started(probed: false), .event(.checkFailed(.heartbeat), .resync(.now)),
             .event(.tick, .stopAndRestart(reason: .heartbeat, delay: .seconds(1))), .failures(1), .stopped,
             .at(.seconds(1)), .event(.tick, .start), .started(probed: true),
-            .event(.checkFailed(.health), .resync(.now)),
-            .event(.tick, .stopAndRestart(reason: .health, delay: .seconds(2))), .failures(2),
+            .event(.checkFailed(.liveness), .resync(.now)),
+            .event(.tick, .stopAndRestart(reason: .liveness, delay: .seconds(2))), .failures(2),
         ]),
         Case(name: "never: manual and config restarts still start the program, at once", policy: .never, steps: [
             .started(probed: false), .event(.manual, .resync(.now)),
@@ -85,7 +85,7 @@ struct RestartStateMachineTests {
             .event(.tick, .start),
         ]),
         Case(name: "a request with no program running is ignored", steps: [
-            .event(.manual, .resync(.idle)), .event(.checkFailed(.health), .resync(.idle)), .event(.tick, .start),
+            .event(.manual, .resync(.idle)), .event(.checkFailed(.liveness), .resync(.idle)), .event(.tick, .start),
         ]),
         Case(name: "the first request wins", steps: [
             .started(probed: false), .event(.manual, .resync(.now)), .event(.checkFailed(.heartbeat), .resync(.now)),
@@ -115,8 +115,8 @@ struct RestartStateMachineTests {
             .event(.exited(.exited(code: 1)), .stopAndRestart(reason: .exit, delay: .seconds(1))), .failures(1),
         ]),
         Case(name: "with a probe, running well counts only from healthy", steps: [
-            .started(probed: true), .event(.checkFailed(.health), .resync(.now)),
-            .event(.tick, .stopAndRestart(reason: .health, delay: .seconds(1))), .stopped,
+            .started(probed: true), .event(.checkFailed(.liveness), .resync(.now)),
+            .event(.tick, .stopAndRestart(reason: .liveness, delay: .seconds(1))), .stopped,
             .at(.seconds(1)), .event(.tick, .start), .started(probed: true),
             .at(.seconds(20)), .event(.tick, .resync(.whenHealthy)), .failures(1),
             .healthy, .at(.seconds(25)), .event(.tick, .resync(.after(.seconds(5)))),

@@ -15,8 +15,12 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
     public var terminationGracePeriod: Duration
     public var stopSignal: Int32
     public var heartbeat: HeartbeatSettings?
-    /// An HTTP probe on the process's port; `nil` means healthy while running.
-    public var health: HealthProbeSettings?
+    /// Failing restarts the program (reason `liveness`); `nil` means healthy while running.
+    public var liveness: ProbeSettings?
+    /// Failing marks the program not ready; `nil` means ready while running (and past startup).
+    public var readiness: ProbeSettings?
+    /// Holds liveness and readiness until it first passes; failing restarts (reason `startup`).
+    public var startup: ProbeSettings?
     /// Lines kept for the API, the longest line, and an optional rotated file.
     public var output: OutputCapture.Configuration
 
@@ -30,7 +34,9 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         terminationGracePeriod: Duration = .seconds(10),
         stopSignal: Int32 = ProcessSignal.term,
         heartbeat: HeartbeatSettings? = nil,
-        health: HealthProbeSettings? = nil,
+        liveness: ProbeSettings? = nil,
+        readiness: ProbeSettings? = nil,
+        startup: ProbeSettings? = nil,
         output: OutputCapture.Configuration = OutputCapture.Configuration()
     ) {
         self.command = command
@@ -42,7 +48,9 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         self.terminationGracePeriod = terminationGracePeriod
         self.stopSignal = stopSignal
         self.heartbeat = heartbeat
-        self.health = health
+        self.liveness = liveness
+        self.readiness = readiness
+        self.startup = startup
         self.output = output
     }
 

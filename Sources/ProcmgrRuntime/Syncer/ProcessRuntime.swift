@@ -9,7 +9,7 @@ import ProcmgrSupport
 ///
 /// - `syncProcess` starts the program if it is not running (after its restart backoff) — or, in
 ///   adopt mode, takes over the child a previous agent left (see `ProcessRuntime+Adoption`) —,
-///   restarts it when its config changed or its heartbeat or health probe failed (a failed
+///   restarts it when its config changed or its heartbeat, liveness or startup probe failed (a failed
 ///   check is a failure like a crash: it backs off, and `restart: never` ends the worker),
 ///   notices an exit and applies the restart policy (`never`/`on-failure` after a clean exit
 ///   end the worker: a terminal result).
@@ -30,15 +30,20 @@ public final class ProcessRuntime: ProcessSyncer {
         public var requestSync: @Sendable (ProcessID) -> Void
         public var recordRestart: @Sendable (ProcessID) -> Void
         public var setHealthy: @Sendable (ProcessID, Bool) -> Void
+        /// A field of the process's ``ProcessConditions`` flipped (spawn, exit, startup passed,
+        /// ready, healthy). Called outside the runtime's lock.
+        public var conditionsChanged: @Sendable (ProcessID) -> Void
 
         public init(
             requestSync: @escaping @Sendable (ProcessID) -> Void,
             recordRestart: @escaping @Sendable (ProcessID) -> Void = { _ in },
-            setHealthy: @escaping @Sendable (ProcessID, Bool) -> Void = { _, _ in }
+            setHealthy: @escaping @Sendable (ProcessID, Bool) -> Void = { _, _ in },
+            conditionsChanged: @escaping @Sendable (ProcessID) -> Void = { _ in }
         ) {
             self.requestSync = requestSync
             self.recordRestart = recordRestart
             self.setHealthy = setHealthy
+            self.conditionsChanged = conditionsChanged
         }
     }
 
@@ -56,6 +61,8 @@ public final class ProcessRuntime: ProcessSyncer {
     private let monitorJobs: AsyncStream<MonitorJob>
     private let monitorJobsContinuation: AsyncStream<MonitorJob>.Continuation
     let random: @Sendable () -> Double
+    /// When every probe of every process is due (one timer heap, one driver in ``run()``).
+    let probeScheduler: ProbeScheduler
     /// Bounds the starts in flight (see ``StartGate``): twice the spawn thread's batch is plenty
     /// to keep it busy.
     private let startGate = StartGate(width: 16)
@@ -74,6 +81,7 @@ public final class ProcessRuntime: ProcessSyncer {
         self.metrics = try RuntimeMetrics(registry: registry)
         self.logger = logger
         self.random = random
+        self.probeScheduler = ProbeScheduler(reactor: services.capture.reactor)
         (monitorJobs, monitorJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         let metrics = self.metrics
         let ports = services.ports
@@ -111,25 +119,30 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 = engineHooks }
     }
 
-    /// Runs the heartbeat monitors and the health probes until cancelled. Part of the agent's
+    /// Runs the heartbeat monitors and the probe driver until cancelled. Part of the agent's
     /// service group; without it nothing is monitored or probed.
     ///
-    /// It owns the probes' one `HTTPClient`: made here and shut down once the last probe has
-    /// ended, so the client never outlives the tasks that use it.
+    /// It owns the probes' one `HTTPClient` and `/dev/null` descriptor: made here and released
+    /// once the last check has ended, so neither outlives the tasks that use it.
     public func run() async {
-        let prober = HealthProber(client: HealthProber.makeClient())
+        let http = HTTPProbe(client: HTTPProbe.makeClient())
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        let actions = ProbeActions(
+            http: http, tcp: TCPProbe(reactor: services.capture.reactor),
+            exec: ExecProbe(spawner: services.spawner, stopper: services.stopper, devNull: devNull, logger: logger))
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.driveProbes(actions) }
             for await job in monitorJobs {
                 switch job {
                 case .heartbeat(let job): group.addTask { await self.monitorHeartbeat(job) }
-                case .health(let job): group.addTask { await self.monitorHealth(job, prober: prober) }
                 }
             }
         }
+        if devNull >= 0 { close(devNull) }
         do {
-            try await prober.client.shutdown()
+            try await http.client.shutdown()
         } catch {
-            logger.warning("health probe client did not shut down cleanly", metadata: ["error": "\(error)"])
+            logger.warning("probe HTTP client did not shut down cleanly", metadata: ["error": "\(error)"])
         }
     }
 
@@ -210,7 +223,7 @@ public final class ProcessRuntime: ProcessSyncer {
                 switch reason {
                 case .exitedRestartNever, .exitedCleanly:
                     logger.notice("process exited", metadata: metadata)
-                case .healthCheckFailed, .heartbeatMissed:
+                case .livenessFailed, .startupFailed, .heartbeatMissed:
                     logger.notice("process stopped after a failed check; not restarted (restart: never)", metadata: metadata)
                 }
                 return .terminal(reason: reason.message(status: status))
@@ -256,9 +269,11 @@ public final class ProcessRuntime: ProcessSyncer {
             guard var instance = instances[id] else { return nil }
             instance.terminated = true
             instance.child = nil
+            instance.probes = nil
             defer { instance.port = nil; instance.output = nil; instances[id] = instance }
             return instance
         }
+        probeScheduler.drop(id)
         if let port = instance?.port { _ = services.ports.release(port) }
         if let output = instance?.output {
             // The group is gone, so EOF is at most a reactor turn away: let the last lines (a
@@ -419,8 +434,8 @@ public final class ProcessRuntime: ProcessSyncer {
         }
     }
 
-    /// Takes over a child that now runs (just spawned, or adopted): output capture, exit and
-    /// health watching, heartbeats. Throws when its output cannot be captured (the pipes are
+    /// Takes over a child that now runs (just spawned, or adopted): output capture, exit
+    /// watching, probes, heartbeats. Throws when its output cannot be captured (the pipes are
     /// closed then; the caller decides the child's fate).
     func began(_ id: ProcessID, child: RunningChild, stdout: Int32?, stderr: Int32?, captureFile: Bool = true) throws(SystemError) {
         let config = child.config
@@ -444,25 +459,21 @@ public final class ProcessRuntime: ProcessSyncer {
             recent.append(line)
             outputLog?.log(line)
         }
-        let port = update(id) { instance -> Int? in
+        update(id) { instance in
             instance.output = output
             instance.child = child
-            instance.policy.started(at: child.startedAt, probed: config.health != nil)
-            return instance.port
+            instance.policy.started(at: child.startedAt, probed: config.liveness != nil)
         }
-        // With a probe, healthy only once the probe says so.
-        let probe = config.health.flatMap { settings in port.map { HealthJob(id: id, pid: spawned.pid, exit: spawned.exit, port: $0, settings: settings) } }
-        if config.health != nil && probe == nil {
-            logger.warning("health probe configured without a port; not probing", metadata: ["process": "\(id)"])
-        }
-        metrics.healthy.labels([id]).set(probe == nil ? 1 : 0)
-        hooks.withLock { $0 }?.setHealthy(id, probe == nil)
+        // With a liveness probe, healthy only once the probe says so.
+        metrics.healthy.labels([id]).set(config.liveness == nil ? 1 : 0)
+        hooks.withLock { $0 }?.setHealthy(id, config.liveness == nil)
+        startProbes(id, child: child)
+        reportConditions(id)
         let hooks = self.hooks
         spawned.exit.onFulfill { _ in hooks.withLock { $0 }?.requestSync(id) }
         if let heartbeat = child.heartbeat, let settings = config.heartbeat {
             monitorJobsContinuation.yield(.heartbeat(HeartbeatJob(id: id, pid: spawned.pid, channel: heartbeat, settings: settings)))
         }
-        if let probe { monitorJobsContinuation.yield(.health(probe)) }
     }
 
     /// The child's group is gone: forget it everywhere, carry its CPU into the total, and let
@@ -473,18 +484,23 @@ public final class ProcessRuntime: ProcessSyncer {
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
         services.stateFile?.forget(pid: child.spawned.pid)
         child.adoptableOutput?.remove()
-        let outputLog = update(id) { instance -> ChildOutputLog? in
+        let released = update(id) { instance -> ChildOutputLog?? in
             guard instance.child === child else { return nil }
             instance.accumulatedCPUSeconds += instance.lastCPUSample
             instance.lastCPUSample = 0
             instance.child = nil
+            instance.probes = nil
+            instance.notifyReady = nil
             instance.lastExit = status
             instance.policy.stopped(at: .now)
-            return instance.outputLog
+            return .some(instance.outputLog)
         }
+        guard let outputLog = released else { return }
         outputLog?.flush()
+        probeScheduler.drop(id)
         metrics.healthy.labels([id]).set(0)
         hooks.withLock { $0 }?.setHealthy(id, false)
+        reportConditions(id)
     }
 
     // MARK: Heartbeats
@@ -556,7 +572,6 @@ public final class ProcessRuntime: ProcessSyncer {
 /// A monitor ``ProcessRuntime/run()`` hosts for one child.
 enum MonitorJob: Sendable {
     case heartbeat(HeartbeatJob)
-    case health(HealthJob)
 }
 
 /// A heartbeat monitor to run for one child.

@@ -4,8 +4,10 @@
 public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     /// The program exited on its own and `restart:` allowed it to start again.
     case exit
-    /// Its health probe failed `failure_threshold` times in a row.
-    case health
+    /// Its liveness probe (`health:` in older configs) failed `failure_threshold` times in a row.
+    case liveness
+    /// Its startup probe failed `failure_threshold` times in a row before it ever passed.
+    case startup
     /// A heartbeat was not answered within its timeout.
     case heartbeat
     /// Its effective config changed (or an adopted child was started with another one).
@@ -16,13 +18,15 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
 
 /// A check of a running program that can fail and so stop it.
 enum CheckKind: String, Sendable, Hashable, CaseIterable {
-    case health
+    case liveness
+    case startup
     case heartbeat
 
     /// A failed check restarts with the check's own reason.
     var restartReason: RestartReason {
         switch self {
-        case .health: .health
+        case .liveness: .liveness
+        case .startup: .startup
         case .heartbeat: .heartbeat
         }
     }
@@ -35,14 +39,17 @@ public enum TerminationReason: String, Sendable, Hashable, CaseIterable {
     case exitedRestartNever = "exited; restart: never"
     /// It exited with status 0 and `restart: on-failure`.
     case exitedCleanly = "exited cleanly; restart: on-failure"
-    /// Its health probe failed and `restart: never`.
-    case healthCheckFailed = "stopped: health check failed; restart: never"
+    /// Its liveness probe failed and `restart: never`.
+    case livenessFailed = "stopped: liveness probe failed; restart: never"
+    /// Its startup probe failed and `restart: never`.
+    case startupFailed = "stopped: startup probe failed; restart: never"
     /// A heartbeat was missed and `restart: never`.
     case heartbeatMissed = "stopped: heartbeat check failed; restart: never"
 
     static func checkFailed(_ kind: CheckKind) -> TerminationReason {
         switch kind {
-        case .health: .healthCheckFailed
+        case .liveness: .livenessFailed
+        case .startup: .startupFailed
         case .heartbeat: .heartbeatMissed
         }
     }

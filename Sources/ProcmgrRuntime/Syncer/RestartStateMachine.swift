@@ -7,7 +7,7 @@ import ProcmgrEngine
 /// The rules it encodes (kubelet's restartPolicy and CrashLoopBackOff, applied to one program):
 /// - An exit restarts under `restart: always`, and under `on-failure` unless the status was 0;
 ///   otherwise the worker ends for good.
-/// - A failed check (health probe, heartbeat) is a failure like a crash: it backs off, and
+/// - A failed check (liveness or startup probe, heartbeat) is a failure like a crash: it backs off, and
 ///   `restart: never` ends the worker. Config and manual restarts are the operator's own request
 ///   and always start the program again, at once.
 /// - Every failure (exit or failed check) counts into the backoff; a program that ran well for
@@ -68,7 +68,7 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// The program now running.
     struct Run: Sendable, Hashable {
         var startedAt: Instant
-        /// It has a health probe: it counts as running well only while healthy.
+        /// It has a liveness probe: it counts as running well only while healthy.
         var probed: Bool
         /// When its probe last turned healthy; `nil` before.
         var healthySince: Instant?
@@ -157,12 +157,18 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     private mutating func perform(_ reason: RestartReason, rules: Rules, now: Instant, random: Double) -> Action {
         switch reason {
-        case .health, .heartbeat:
-            if rules.policy == .never { return .stopForGood(reason == .health ? .healthCheckFailed : .heartbeatMissed) }
-            return restart(reason, failure: true, rules: rules, now: now, random: random)
+        case .liveness: return checkFailed(.liveness, rules: rules, now: now, random: random)
+        case .startup: return checkFailed(.startup, rules: rules, now: now, random: random)
+        case .heartbeat: return checkFailed(.heartbeat, rules: rules, now: now, random: random)
         case .config, .manual, .exit:
             return restart(reason, failure: false, rules: rules, now: now, random: random)
         }
+    }
+
+    /// A failed check is a failure like a crash; `restart: never` ends the worker.
+    private mutating func checkFailed(_ kind: CheckKind, rules: Rules, now: Instant, random: Double) -> Action {
+        if rules.policy == .never { return .stopForGood(.checkFailed(kind)) }
+        return restart(kind.restartReason, failure: true, rules: rules, now: now, random: random)
     }
 
     private mutating func restart(_ reason: RestartReason, failure: Bool, rules: Rules, now: Instant, random: Double) -> Action {

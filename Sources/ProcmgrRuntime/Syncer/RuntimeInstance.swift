@@ -42,12 +42,32 @@ struct RuntimeInstance: Sendable {
     /// CPU seconds of earlier children, and the latest sample of the current one.
     var accumulatedCPUSeconds = 0.0
     var lastCPUSample = 0.0
+    /// The current child's probe verdicts; `nil` while no child runs.
+    var probes: ProbeVerdict?
+    /// READY=1 seen from the current child: `nil` = notify is off (only readiness counts).
+    var notifyReady: Bool?
+    /// The child's last `STATUS=` (sd_notify).
+    var notifyStatus: String?
+    /// The conditions last reported through `conditionsChanged`, so only flips are reported.
+    var reportedConditions: ProcessConditions?
+
+    var conditions: ProcessConditions {
+        let running = child != nil
+        let probes = probes ?? ProbeVerdict(liveness: nil, readiness: nil, startup: nil)
+        return ProcessConditions(
+            programRunning: running,
+            startupPassed: running && probes.startupPassed,
+            ready: running && probes.startupPassed && probes.ready && (notifyReady ?? true),
+            healthy: running && probes.healthy,
+            lastExitSucceeded: lastExit.map(\.isSuccess))
+    }
 
     var snapshot: RuntimeSnapshot {
-        RuntimeSnapshot(
+        let conditions = conditions
+        return RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
-            programStartedAt: child?.startedAt)
+            programStartedAt: child?.startedAt, ready: conditions.ready, startupPassed: conditions.startupPassed, notifyStatus: notifyStatus)
     }
 }
 
@@ -63,4 +83,10 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var heartbeatLatency: Duration?
     /// When the current program started (or was adopted): its uptime, across restarts.
     public var programStartedAt: ContinuousClock.Instant?
+    /// Running, past its startup probe, its readiness probe passing and (notify) READY=1 seen.
+    public var ready: Bool
+    /// Running and its startup probe passed once (true without one).
+    public var startupPassed: Bool
+    /// The program's last sd_notify `STATUS=`.
+    public var notifyStatus: String?
 }

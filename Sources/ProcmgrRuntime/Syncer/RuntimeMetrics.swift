@@ -5,13 +5,16 @@ import ProcmgrMetrics
 /// hook, so a purged process leaves nothing behind; which label values to remove comes from the
 /// label enums' `allCases`, never from a list kept beside them.
 struct RuntimeMetrics: Sendable {
-    static let healthResults = HealthCheckResult.allCases.map(\.rawValue)
+    static let healthResults = ProbeResult.allCases.map(\.rawValue)
 
     let restarts: CounterFamily
     let errors: CounterFamily
     let portsInUse: Gauge
     let healthy: GaugeFamily
     let healthChecks: CounterFamily
+    let ready: GaugeFamily
+    let probeChecks: CounterFamily
+    let probeDuration: HistogramFamily
     let heartbeatLatency: HistogramFamily
     let heartbeatTimeouts: CounterFamily
     let childCPU: CounterFamily
@@ -29,7 +32,17 @@ struct RuntimeMetrics: Sendable {
         healthy = try registry.gaugeFamily(
             name: "procmgr_process_healthy", help: "1 when the process is running and its checks pass, else 0.", labelNames: ["process"])
         healthChecks = try registry.counterFamily(
-            name: "procmgr_health_checks_total", help: "HTTP health probe results.", labelNames: ["process", "result"])
+            name: "procmgr_health_checks_total", help: "Liveness probe results (the probe `health:` configured before probes had kinds).",
+            labelNames: ["process", "result"])
+        ready = try registry.gaugeFamily(
+            name: "procmgr_process_ready", help: "1 while the process runs and its readiness probe (and READY=1, with notify) holds, else 0.",
+            labelNames: ["process"])
+        probeChecks = try registry.counterFamily(
+            name: "procmgr_probe_checks_total", help: "Probe results by probe kind.", labelNames: ["process", "probe", "result"])
+        // 1 ms to about 16 s: a local connect takes well under a millisecond, an exec a few, a stuck check its timeout.
+        probeDuration = try registry.histogramFamily(
+            name: "procmgr_probe_duration_seconds", help: "Time one probe check took, by probe kind and result.",
+            labelNames: ["process", "probe", "result"], buckets: HistogramBuckets.exponential(start: 0.001, factor: 2, count: 15))
         // 50 µs to about 13 s: a local PONG takes tens of microseconds, a stuck child seconds.
         heartbeatLatency = try registry.histogramFamily(
             name: "procmgr_heartbeat_latency_seconds", help: "Heartbeat PING to PONG round trip.",
@@ -68,7 +81,14 @@ struct RuntimeMetrics: Sendable {
         for reason in RestartReason.allCases { restarts.remove([process, reason.rawValue]) }
         for phase in ErrorPhase.recorded(by: .runtime) { errors.remove([process, phase.rawValue]) }
         healthy.remove([process])
-        for result in HealthCheckResult.allCases { healthChecks.remove([process, result.rawValue]) }
+        for result in ProbeResult.allCases { healthChecks.remove([process, result.rawValue]) }
+        ready.remove([process])
+        for kind in ProbeSettings.Kind.allCases {
+            for result in ProbeResult.allCases {
+                probeChecks.remove([process, kind.rawValue, result.rawValue])
+                probeDuration.remove([process, kind.rawValue, result.rawValue])
+            }
+        }
         heartbeatLatency.remove([process])
         heartbeatTimeouts.remove([process])
         childCPU.remove([process])

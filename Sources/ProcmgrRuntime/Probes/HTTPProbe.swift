@@ -1,12 +1,12 @@
 import AsyncHTTPClient
 
-/// Performs HTTP health probes over one shared `HTTPClient` (one connection pool and the
+/// Performs HTTP probes (every kind) over one shared `HTTPClient` (one connection pool and the
 /// shared event loop group for every probe of the runtime).
 ///
 /// Why a shared client: a client per probe would cost a pool and a shutdown per request; with
 /// a thousand probed processes that is the whole agent's CPU. The client is owned by
 /// ``ProcessRuntime/run()``, which shuts it down after its last probe ended.
-struct HealthProber: Sendable {
+struct HTTPProbe: Sendable {
     let client: HTTPClient
 
     /// A client for probes: no redirect following (a 3xx *is* the answer), no proxy, and a
@@ -24,9 +24,9 @@ struct HealthProber: Sendable {
     /// Why our own timer: the client's deadline surfaces as different errors depending on where
     /// the request was (queued for a connection, connecting, reading), some of them plain
     /// cancellations; a race makes "no full answer in time" one result, `timeout`.
-    func check(port: Int, path: String, timeout: Duration) async -> HealthCheckResult {
-        await withTaskGroup(of: HealthCheckResult?.self) { group in
-            group.addTask { await request(port: port, path: path, backstop: timeout + .seconds(1)) }
+    func check(port: Int, path: String, headers: [String: String], timeout: Duration) async -> ProbeResult {
+        await withTaskGroup(of: ProbeResult?.self) { group in
+            group.addTask { await request(port: port, path: path, headers: headers, backstop: timeout + .seconds(1)) }
             group.addTask {
                 do {
                     try await Task.sleep(for: timeout)
@@ -45,8 +45,9 @@ struct HealthProber: Sendable {
 
     /// One request; `nil` when cancelled (the timer won). The body is read and dropped so the
     /// connection can be reused.
-    private func request(port: Int, path: String, backstop: Duration) async -> HealthCheckResult? {
-        let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+    private func request(port: Int, path: String, headers: [String: String], backstop: Duration) async -> ProbeResult? {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request.headers.add(name: name, value: value) }
         let (seconds, attoseconds) = backstop.components
         let nanoseconds = min(seconds, 86_400) * 1_000_000_000 + attoseconds / 1_000_000_000
         do {

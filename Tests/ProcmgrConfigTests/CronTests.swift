@@ -97,6 +97,37 @@ struct CronTests {
         #expect(try CronExpression(parsing: "@daily").text == "@daily")
     }
 
+    @Test("agrees with a minute-by-minute scan (UTC)", arguments: [
+        "*/7 * * * *", "5,35 */4 * * *", "0 9-17 * * mon-fri", "30 2 1,15 * *", "0 0 13 * fri", "0 0 */3 * sun",
+        "15 14 * * 6-7", "1-10/3 22 * * *", "59 23 * * *", "0 12 * dec *",
+    ])
+    func matchesScan(_ expression: String) throws {
+        let cron = try CronExpression(parsing: expression)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = Self.utc
+        for start in ["2026-11-28T23:58:30Z", "2027-02-26T10:00:00Z"] {
+            let after = Self.date(start)
+            var minute = Date(timeIntervalSinceReferenceDate: (after.timeIntervalSinceReferenceDate / 60).rounded(.down) * 60 + 60)
+            var scanned: Date?
+            for _ in 0..<(40 * 24 * 60) {
+                let c = calendar.dateComponents([.month, .day, .hour, .minute, .weekday], from: minute)
+                if cron.minutes & (1 << UInt64(c.minute!)) != 0, cron.hours & (1 << UInt64(c.hour!)) != 0,
+                   cron.months & (1 << UInt64(c.month!)) != 0, cron.matchesDay(c.day!, weekday: c.weekday! - 1) {
+                    scanned = minute
+                    break
+                }
+                minute += 60
+            }
+            let next = cron.nextFire(after: after, in: Self.utc)
+            if let scanned {
+                #expect(next == scanned, "\(expression) after \(start)")
+            } else {
+                // Not within the 40 days scanned: the fire time must lie beyond them.
+                #expect(next.map { $0 >= minute } == true, "\(expression) after \(start)")
+            }
+        }
+    }
+
     @Test("a search over years is cheap: impossible dates end in nil quickly")
     func searchIsBounded() throws {
         let cron = try CronExpression(parsing: "0 0 30 2 *")

@@ -9,6 +9,7 @@ struct RuleFileTests {
         "ProcmgrTerminationStuck", "ProcmgrProcessCrashLooping", "ProcmgrProcessUnhealthy",
         "ProcmgrHeartbeatLatencyHigh", "ProcmgrHeartbeatsMissing", "ProcmgrSyncErrors",
         "ProcmgrWorkQueueBacklog", "ProcmgrConfigReloadFailed", "ProcmgrAgentDown",
+        "ProcmgrDependencyBlocked", "ProcmgrJobFailed", "ProcmgrJobNotSucceededRecently", "ProcmgrNotReady",
     ]
 
     @Test("promtool check rules accepts the rule file")

@@ -19,6 +19,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
     public var health: HealthProbeSettings?
     /// Lines kept for the API, the longest line, and an optional rotated file.
     public var output: OutputCapture.Configuration
+    /// sd_notify: a NOTIFY_SOCKET for the child, `READY=1`, `STATUS=`, the watchdog.
+    public var notify: NotifySettings?
 
     public init(
         command: [String],
@@ -31,7 +33,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         stopSignal: Int32 = ProcessSignal.term,
         heartbeat: HeartbeatSettings? = nil,
         health: HealthProbeSettings? = nil,
-        output: OutputCapture.Configuration = OutputCapture.Configuration()
+        output: OutputCapture.Configuration = OutputCapture.Configuration(),
+        notify: NotifySettings? = nil
     ) {
         self.command = command
         self.environment = environment
@@ -44,6 +47,7 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         self.heartbeat = heartbeat
         self.health = health
         self.output = output
+        self.notify = notify
     }
 
     /// The arguments with `${PORT}` substituted (`$${` stays a literal `${`).

@@ -12,18 +12,22 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case config
     /// The operator asked for it (`POST …/restart`).
     case manual
+    /// Its sd_notify watchdog was not fed in time (or it sent `WATCHDOG=trigger`).
+    case watchdog
 }
 
 /// A check of a running program that can fail and so stop it.
 enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case health
     case heartbeat
+    case watchdog
 
     /// A failed check restarts with the check's own reason.
     var restartReason: RestartReason {
         switch self {
         case .health: .health
         case .heartbeat: .heartbeat
+        case .watchdog: .watchdog
         }
     }
 }
@@ -39,11 +43,14 @@ public enum TerminationReason: String, Sendable, Hashable, CaseIterable {
     case healthCheckFailed = "stopped: health check failed; restart: never"
     /// A heartbeat was missed and `restart: never`.
     case heartbeatMissed = "stopped: heartbeat check failed; restart: never"
+    /// The sd_notify watchdog failed and `restart: never`.
+    case watchdogFailed = "stopped: watchdog failed; restart: never"
 
     static func checkFailed(_ kind: CheckKind) -> TerminationReason {
         switch kind {
         case .health: .healthCheckFailed
         case .heartbeat: .heartbeatMissed
+        case .watchdog: .watchdogFailed
         }
     }
 

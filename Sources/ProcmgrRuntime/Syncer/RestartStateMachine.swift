@@ -157,11 +157,20 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     private mutating func perform(_ reason: RestartReason, rules: Rules, now: Instant, random: Double) -> Action {
         switch reason {
-        case .health, .heartbeat:
-            if rules.policy == .never { return .stopForGood(reason == .health ? .healthCheckFailed : .heartbeatMissed) }
+        case .health, .heartbeat, .watchdog:
+            if rules.policy == .never { return .stopForGood(Self.stopReason(reason)) }
             return restart(reason, failure: true, rules: rules, now: now, random: random)
         case .config, .manual, .exit:
             return restart(reason, failure: false, rules: rules, now: now, random: random)
+        }
+    }
+
+    /// Why a failed check ends the worker under `restart: never`.
+    private static func stopReason(_ reason: RestartReason) -> TerminationReason {
+        switch reason {
+        case .health: .healthCheckFailed
+        case .watchdog: .watchdogFailed
+        default: .heartbeatMissed
         }
     }
 

@@ -9,13 +9,19 @@ final class RunningChild: Sendable {
     let heartbeat: HeartbeatChannel?
     /// Its output FIFOs (`orphans: adopt`), removed once its group is gone.
     let adoptableOutput: AdoptableOutput?
+    /// Its NOTIFY_SOCKET (`notify:`), closed once its group is gone.
+    let notify: NotifySocket?
 
-    init(spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?, adoptableOutput: AdoptableOutput?) {
+    init(
+        spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?,
+        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil
+    ) {
         self.spawned = spawned
         self.config = config
         self.startedAt = startedAt
         self.heartbeat = heartbeat
         self.adoptableOutput = adoptableOutput
+        self.notify = notify
     }
 }
 
@@ -42,12 +48,14 @@ struct RuntimeInstance: Sendable {
     /// CPU seconds of earlier children, and the latest sample of the current one.
     var accumulatedCPUSeconds = 0.0
     var lastCPUSample = 0.0
+    /// `READY=1` seen from the current child (`notify:` only; nil without it).
+    var notifyReady: Bool?
 
     var snapshot: RuntimeSnapshot {
         RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
-            programStartedAt: child?.startedAt)
+            programStartedAt: child?.startedAt, notifyStatus: child?.notify?.status, notifyReady: notifyReady)
     }
 }
 
@@ -63,4 +71,8 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var heartbeatLatency: Duration?
     /// When the current program started (or was adopted): its uptime, across restarts.
     public var programStartedAt: ContinuousClock.Instant?
+    /// What the program last reported with sd_notify `STATUS=` (nil: nothing, or no `notify:`).
+    public var notifyStatus: String?
+    /// Whether the current program sent sd_notify `READY=1` (nil without `notify:`).
+    public var notifyReady: Bool?
 }

@@ -135,7 +135,8 @@ public final class AgentAPI: AgentBackend {
             terminatingAt: status.terminatingAt,
             nextRestartAt: nextRestart,
             heartbeatLatencySeconds: snapshot?.heartbeatLatency.map(Self.seconds),
-            hostnames: reconciler.spec(of: status.id)?.hostnames ?? [])
+            hostnames: reconciler.spec(of: status.id)?.hostnames ?? [],
+            status: running ? snapshot?.notifyStatus : nil)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -1,3 +1,4 @@
+import Glibc
 public import ProcmgrConfig
 public import ProcmgrRuntime
 import ProcmgrEngine
@@ -25,7 +26,7 @@ extension ManagedProcess {
         case .never: .never
         }
         self.init(
-            command: spec.command,
+            command: spec.substitutingAgentExecutable(AgentExecutable.path).command,
             environment: agentEnvironment.merging(spec.env) { _, configured in configured },
             workingDirectory: spec.workingDir,
             port: port,
@@ -38,7 +39,18 @@ extension ManagedProcess {
             readiness: spec.readiness.map(ProbeSettings.init(spec:)),
             startup: spec.startup.map(ProbeSettings.init(spec:)),
             output: OutputCapture.Configuration(
-                file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }))
+                file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }),
+            notify: spec.notify.map(NotifySettings.init(spec:)))
+    }
+}
+
+extension NotifySettings {
+    init(spec: NotifySpec) {
+        let access: ProcmgrRuntime.NotifyAccess = switch spec.access {
+        case .main: .main
+        case .all: .all
+        }
+        self.init(watchdog: spec.watchdog, access: access)
     }
 }
 
@@ -65,4 +77,15 @@ extension ProbeSpec.Port {
         case .fixed(let port): Int(port)
         }
     }
+}
+
+/// The running procmgr binary, for `${PROCMGR}` in commands.
+enum AgentExecutable {
+    /// `/proc/self/exe` resolved once (the path the kernel exec'd, whatever `argv[0]` says).
+    static let path: String = {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments.first ?? "procmgr" }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 }

@@ -29,12 +29,14 @@ public struct ProcessView: Codable, Sendable, Hashable {
     /// Last heartbeat round trip.
     public var heartbeatLatencySeconds: Double?
     public var hostnames: [String]
+    /// What the program last reported with sd_notify `STATUS=` (`notify:` processes).
+    public var status: String?
 
     public init(
         id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false, ready: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
-        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = []
+        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil
     ) {
         self.id = id
         self.state = state
@@ -51,6 +53,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.nextRestartAt = nextRestartAt
         self.heartbeatLatencySeconds = heartbeatLatencySeconds
         self.hostnames = hostnames
+        self.status = status
     }
 
     enum CodingKeys: String, CodingKey {
@@ -62,7 +65,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         case terminatingAt = "terminating_at"
         case nextRestartAt = "next_restart_at"
         case heartbeatLatencySeconds = "heartbeat_latency_seconds"
-        case hostnames
+        case hostnames, status
     }
 
     /// Written out by hand only because the synthesized encoder omits `nil`
@@ -84,5 +87,6 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(nextRestartAt, forKey: .nextRestartAt)
         try container.encode(heartbeatLatencySeconds, forKey: .heartbeatLatencySeconds)
         try container.encode(hostnames, forKey: .hostnames)
+        try container.encode(status, forKey: .status)
     }
 }

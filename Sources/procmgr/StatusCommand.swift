@@ -47,7 +47,10 @@ struct StatusFailure: Error, CustomStringConvertible {
 
 /// The `procmgr status` table: fixed columns, widths from the content.
 enum StatusTable {
-    static let header = ["ID", "STATE", "PID", "PORT", "HEALTH", "RESTARTS", "UPTIME", "LAST ERROR"]
+    static let header = ["ID", "STATE", "PID", "PORT", "HEALTH", "RESTARTS", "UPTIME", "LAST ERROR / STATUS"]
+    /// A program's sd_notify `STATUS=` is cut to this many characters in the table (the API has
+    /// all of it).
+    static let statusWidth = 60
 
     static func render(_ processes: [ProcessView], now: Double) -> String {
         let rows = processes.map { process -> [String] in
@@ -59,7 +62,7 @@ enum StatusTable {
                 process.state == "running" ? (process.healthy ? "healthy" : "unhealthy") : "-",
                 String(process.restarts),
                 process.startedAt.map { uptime(now - $0) } ?? "-",
-                process.lastError ?? process.lastExit ?? "",
+                process.lastError ?? process.status.map(statusCell) ?? process.lastExit ?? "",
             ]
         }
         let all = [header] + rows
@@ -69,6 +72,18 @@ enum StatusTable {
                 column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n")
+    }
+
+    /// `status: <text>` on one line, cut to ``statusWidth``: an error, when there is one, matters
+    /// more and takes the column instead. Control characters become `?`: the text comes from the
+    /// program and must not drive the operator's terminal.
+    static func statusCell(_ status: String) -> String {
+        let line = status.map { character -> Character in
+            if character.isNewline { return " " }
+            return character.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "?" : character
+        }
+        let text = line.count > statusWidth ? String(line.prefix(statusWidth - 1)) + "…" : String(line)
+        return "status: \(text)"
     }
 
     static func uptime(_ seconds: Double) -> String {

@@ -76,7 +76,7 @@ let invalidCases: [InvalidCase] = [
     InvalidCase("${PORT} without a port", "processes:\n  - id: p\n    command: [run, \"--port=${PORT}\"]",
                 "processes[0].command[1]: uses ${PORT} but the process has no port (set port: auto or a number)"),
     InvalidCase("unknown variable", "processes:\n  - id: p\n    command: [run, \"${HOST}\"]",
-                "processes[0].command[1]: unknown variable ${HOST} (only ${PORT} and ${REPLICA} are defined; write $${ for a literal ${)"),
+                "processes[0].command[1]: unknown variable ${HOST} (only ${PORT}, ${REPLICA} and ${PROCMGR} are defined; write $${ for a literal ${)"),
     InvalidCase("unterminated variable", "processes:\n  - id: p\n    port: auto\n    command: [run, \"${PORT\"]",
                 #"processes[0].command[1]: "${PORT" has an unterminated ${ (write $${ for a literal ${)"#),
     // Unknown keys

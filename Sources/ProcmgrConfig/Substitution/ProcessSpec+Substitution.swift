@@ -1,5 +1,14 @@
 /// Turning a spec into what is actually exec'd, once the port is known.
 extension ProcessSpec {
+    /// `command` with `${PROCMGR}` replaced by `executable`, the running procmgr binary: a config
+    /// can run `procmgr demo-worker` (or another subcommand) without procmgr on `PATH`, as
+    /// `examples/stack.yaml` does. `${PORT}` and `$${` are left for ``resolvedCommand(port:)``.
+    public func substitutingAgentExecutable(_ executable: String) -> ProcessSpec {
+        var copy = self
+        copy.command = command.map { ArgumentTemplate.substitute("PROCMGR", with: executable, in: $0) }
+        return copy
+    }
+
     /// `command` with `${PORT}` replaced by `port` and `$${` unescaped to a
     /// literal `${`. Validation guarantees `${PORT}` appears only when the
     /// process has a port; passing `nil` replaces it with an empty string.

@@ -66,7 +66,7 @@ extension ProcessValidator {
         case .success(let pieces):
             var valid = true
             for case .variable(let name) in pieces where !ArgumentTemplate.knownVariables.contains(name) {
-                problems.add(node, "unknown variable ${\(name)} (only ${PORT} and ${REPLICA} are defined; write $${ for a literal ${)")
+                problems.add(node, "unknown variable ${\(name)} (only ${PORT}, ${REPLICA} and ${PROCMGR} are defined; write $${ for a literal ${)")
                 valid = false
             }
             return valid

@@ -23,6 +23,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
     public var startup: ProbeSettings?
     /// Lines kept for the API, the longest line, and an optional rotated file.
     public var output: OutputCapture.Configuration
+    /// sd_notify: a NOTIFY_SOCKET for the child, `READY=1`, `STATUS=`, the watchdog.
+    public var notify: NotifySettings?
 
     public init(
         command: [String],
@@ -37,7 +39,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         liveness: ProbeSettings? = nil,
         readiness: ProbeSettings? = nil,
         startup: ProbeSettings? = nil,
-        output: OutputCapture.Configuration = OutputCapture.Configuration()
+        output: OutputCapture.Configuration = OutputCapture.Configuration(),
+        notify: NotifySettings? = nil
     ) {
         self.command = command
         self.environment = environment
@@ -52,6 +55,7 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         self.readiness = readiness
         self.startup = startup
         self.output = output
+        self.notify = notify
     }
 
     /// The arguments with `${PORT}` substituted (`$${` stays a literal `${`).

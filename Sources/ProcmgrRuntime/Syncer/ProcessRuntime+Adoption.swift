@@ -11,8 +11,8 @@ public import ProcmgrEngine
 /// 2. The first reconcile: the first `syncProcess` of a process id adopts its child — pidfd
 ///    exit watching, output FIFOs reopened, health probes — when the config's
 ///    ``ManagedProcess/fingerprint`` is the recorded one; otherwise it adopts it only to restart
-///    it with reason `config`. A child with a heartbeat is restarted too: its socket died with the
-///    old agent.
+///    it with reason `config`. A child with a heartbeat or sd_notify is restarted too: its socket
+///    died with the old agent.
 /// 3. ``sweepUnclaimedAdoptable(keeping:)`` right after the first reconcile handed the desired
 ///    set to the engine: children of processes no longer configured are killed.
 extension ProcessRuntime {
@@ -98,7 +98,7 @@ extension ProcessRuntime {
                 logger.error("adopted child's output cannot be captured", metadata: ["process": "\(id)", "error": "\(error)"])
             }
         }
-        let restart = record.configFingerprint != config.fingerprint || config.heartbeat != nil
+        let restart = record.configFingerprint != config.fingerprint || config.heartbeat != nil || config.notify != nil
         if restart {
             update(id) { _ = $0.policy.handle(.configChanged, rules: Policy.Rules(config), now: .now, random: random()) }
         }

@@ -223,7 +223,7 @@ public final class ProcessRuntime: ProcessSyncer {
                 switch reason {
                 case .exitedRestartNever, .exitedCleanly:
                     logger.notice("process exited", metadata: metadata)
-                case .livenessFailed, .startupFailed, .heartbeatMissed:
+                case .livenessFailed, .startupFailed, .heartbeatMissed, .watchdogFailed:
                     logger.notice("process stopped after a failed check; not restarted (restart: never)", metadata: metadata)
                 }
                 return .terminal(reason: reason.message(status: status))
@@ -348,15 +348,26 @@ public final class ProcessRuntime: ProcessSyncer {
             inherited.append(channel.inheritedFD)
             heartbeat = channel
         }
+        let notify: NotifySocket?
+        do {
+            notify = try makeNotifySocket(id, config: config)
+        } catch {
+            heartbeat?.close()
+            metrics.error(id, phase: .spawn)
+            logger.error("cannot create the NOTIFY_SOCKET", metadata: ["process": "\(id)", "error": "\(error)"])
+            throw error
+        }
         let output: AdoptableOutput.Ends?
         do {
             output = try services.adoptionOutputDirectory.map { directory throws(SystemError) in try AdoptableOutput.Ends.create(directory: directory, name: id) }
         } catch {
             heartbeat?.close()
+            notify?.close()
             metrics.error(id, phase: .spawn)
             logger.error("cannot create the output FIFOs", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
+        if let notify { environment.merge(notify.environment) { _, new in new } }
         let spec = SpawnSpec(
             arguments: config.resolvedArguments(port: port),
             environment: environment,
@@ -371,6 +382,7 @@ public final class ProcessRuntime: ProcessSyncer {
         } catch {
             heartbeat?.childStarted()
             heartbeat?.close()
+            notify?.close()
             output?.closeChildEnds()
             output?.discard()
             metrics.error(id, phase: .spawn)
@@ -389,7 +401,7 @@ public final class ProcessRuntime: ProcessSyncer {
         }
         let recorded = services.stateFile?.record(record)
         let child = RunningChild(
-            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths)
+            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths, notify: notify)
         do {
             try began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD)
         } catch {
@@ -463,7 +475,9 @@ public final class ProcessRuntime: ProcessSyncer {
             instance.output = output
             instance.child = child
             instance.policy.started(at: child.startedAt, probed: config.liveness != nil)
+            instance.notifyReady = config.notify == nil ? nil : false
         }
+        try startNotify(id, child: child)
         // With a liveness probe, healthy only once the probe says so.
         metrics.healthy.labels([id]).set(config.liveness == nil ? 1 : 0)
         hooks.withLock { $0 }?.setHealthy(id, config.liveness == nil)
@@ -481,6 +495,7 @@ public final class ProcessRuntime: ProcessSyncer {
     /// child: the record is updated in place, never replaced.
     func release(_ child: RunningChild, id: ProcessID, status: ProcessExitStatus) {
         child.heartbeat?.close()
+        child.notify?.close()
         try? services.guardian?.unregister(pgid: child.spawned.pgid)
         services.stateFile?.forget(pid: child.spawned.pid)
         child.adoptableOutput?.remove()

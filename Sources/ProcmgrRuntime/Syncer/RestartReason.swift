@@ -14,6 +14,8 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case config
     /// The operator asked for it (`POST …/restart`).
     case manual
+    /// Its sd_notify watchdog was not fed in time (or it sent `WATCHDOG=trigger`).
+    case watchdog
 }
 
 /// A check of a running program that can fail and so stop it.
@@ -21,6 +23,7 @@ enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case liveness
     case startup
     case heartbeat
+    case watchdog
 
     /// A failed check restarts with the check's own reason.
     var restartReason: RestartReason {
@@ -28,6 +31,7 @@ enum CheckKind: String, Sendable, Hashable, CaseIterable {
         case .liveness: .liveness
         case .startup: .startup
         case .heartbeat: .heartbeat
+        case .watchdog: .watchdog
         }
     }
 }
@@ -45,12 +49,15 @@ public enum TerminationReason: String, Sendable, Hashable, CaseIterable {
     case startupFailed = "stopped: startup probe failed; restart: never"
     /// A heartbeat was missed and `restart: never`.
     case heartbeatMissed = "stopped: heartbeat check failed; restart: never"
+    /// The sd_notify watchdog failed and `restart: never`.
+    case watchdogFailed = "stopped: watchdog failed; restart: never"
 
     static func checkFailed(_ kind: CheckKind) -> TerminationReason {
         switch kind {
         case .liveness: .livenessFailed
         case .startup: .startupFailed
         case .heartbeat: .heartbeatMissed
+        case .watchdog: .watchdogFailed
         }
     }
 

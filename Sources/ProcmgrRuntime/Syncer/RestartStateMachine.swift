@@ -160,6 +160,7 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         case .liveness: return checkFailed(.liveness, rules: rules, now: now, random: random)
         case .startup: return checkFailed(.startup, rules: rules, now: now, random: random)
         case .heartbeat: return checkFailed(.heartbeat, rules: rules, now: now, random: random)
+        case .watchdog: return checkFailed(.watchdog, rules: rules, now: now, random: random)
         case .config, .manual, .exit:
             return restart(reason, failure: false, rules: rules, now: now, random: random)
         }

@@ -9,13 +9,19 @@ final class RunningChild: Sendable {
     let heartbeat: HeartbeatChannel?
     /// Its output FIFOs (`orphans: adopt`), removed once its group is gone.
     let adoptableOutput: AdoptableOutput?
+    /// Its NOTIFY_SOCKET (`notify:`), closed once its group is gone.
+    let notify: NotifySocket?
 
-    init(spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?, adoptableOutput: AdoptableOutput?) {
+    init(
+        spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?,
+        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil
+    ) {
         self.spawned = spawned
         self.config = config
         self.startedAt = startedAt
         self.heartbeat = heartbeat
         self.adoptableOutput = adoptableOutput
+        self.notify = notify
     }
 }
 
@@ -46,8 +52,6 @@ struct RuntimeInstance: Sendable {
     var probes: ProbeVerdict?
     /// READY=1 seen from the current child: `nil` = notify is off (only readiness counts).
     var notifyReady: Bool?
-    /// The child's last `STATUS=` (sd_notify).
-    var notifyStatus: String?
     /// The conditions last reported through `conditionsChanged`, so only flips are reported.
     var reportedConditions: ProcessConditions?
 
@@ -67,7 +71,8 @@ struct RuntimeInstance: Sendable {
         return RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
-            programStartedAt: child?.startedAt, ready: conditions.ready, startupPassed: conditions.startupPassed, notifyStatus: notifyStatus)
+            programStartedAt: child?.startedAt, ready: conditions.ready, startupPassed: conditions.startupPassed,
+            notifyStatus: child?.notify?.status, notifyReady: notifyReady)
     }
 }
 
@@ -89,4 +94,6 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var startupPassed: Bool
     /// The program's last sd_notify `STATUS=`.
     public var notifyStatus: String?
+    /// Whether the current program sent sd_notify `READY=1` (nil without `notify:`).
+    public var notifyReady: Bool?
 }

@@ -22,6 +22,7 @@ struct RuntimeMetrics: Sendable {
     let guardianUp: Gauge
     let stateFileLastWrite: Gauge
     let childOutputSuppressed: CounterFamily
+    let notifyMessages: CounterFamily
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -61,6 +62,10 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_child_output_suppressed_lines_total",
             help: "Output lines of the process kept out of the agent's own log by its rate limit (the logs API keeps them).",
             labelNames: ["process"])
+        notifyMessages = try registry.counterFamily(
+            name: "procmgr_notify_messages_total",
+            help: "sd_notify datagrams received on the process's NOTIFY_SOCKET, by what became of them.",
+            labelNames: ["process", "result"])
     }
 
     /// Agent-level errors (`procmgr_errors_total{process="",phase=…}`): no process to name.
@@ -94,5 +99,6 @@ struct RuntimeMetrics: Sendable {
         childCPU.remove([process])
         childMemory.remove([process])
         childOutputSuppressed.remove([process])
+        for result in NotifyMessageResult.allCases { notifyMessages.remove([process, result.rawValue]) }
     }
 }

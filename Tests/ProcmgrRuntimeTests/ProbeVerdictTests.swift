@@ -46,10 +46,10 @@ struct ProbeVerdictTests {
         #expect(verdict.activeKinds.isEmpty, "a restarting child is not probed")
     }
 
-    @Test("liveness and startup pass on one success whatever success_threshold says (kubelet)")
-    func oneSuccessForLivenessAndStartup() {
-        var verdict = ProbeVerdict(liveness: probe(successes: 3), readiness: nil, startup: probe(successes: 3))
-        #expect(verdict.record(.startup, .success) == [.startupPassed])
+    @Test("success_threshold counts for liveness too (healthy only after that many successes)")
+    func livenessSuccessThreshold() {
+        var verdict = ProbeVerdict(liveness: probe(successes: 2), readiness: nil, startup: nil)
+        #expect(verdict.record(.liveness, .success).isEmpty)
         #expect(verdict.record(.liveness, .success) == [.healthy(true)])
     }
 

@@ -77,10 +77,10 @@ struct ProbeVerdict: Sendable, Hashable {
 
     init(liveness: ProbeSettings?, readiness: ProbeSettings?, startup: ProbeSettings?) {
         let configured: [(Kind, ProbeSettings?)] = [(.liveness, liveness), (.readiness, readiness), (.startup, startup)]
+        // success_threshold as given: the config requires 1 for liveness and startup (kubelet's
+        // rule); the runtime does what it is told.
         for case let (kind, settings?) in configured {
-            // Liveness and startup pass on one success, as kubelet requires.
-            let successes = kind == .readiness ? settings.successThreshold : 1
-            thresholds[kind] = ProbeThreshold(successThreshold: successes, failureThreshold: settings.failureThreshold)
+            thresholds[kind] = ProbeThreshold(successThreshold: settings.successThreshold, failureThreshold: settings.failureThreshold)
         }
         startupPassed = startup == nil
     }

@@ -11,9 +11,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/// The kernel's limit of descriptors in one SCM_RIGHTS message (SCM_MAX_FD).
-#define PROCMGR_SCM_MAX_FD 253
-
 static int fill_address(struct sockaddr_un *address, socklen_t *length, const char *name, size_t name_length, int abstract) {
     memset(address, 0, sizeof(*address));
     address->sun_family = AF_UNIX;
@@ -47,7 +44,7 @@ int procmgr_notify_socket_open(const char *name, size_t name_length) {
 int procmgr_notify_receive(int fd, void *buffer, size_t capacity, procmgr_notify_datagram *out) {
     union {
         struct cmsghdr align;
-        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * PROCMGR_SCM_MAX_FD)];
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * PROCMGR_NOTIFY_MAX_FDS)];
     } control;
     struct iovec iov = {.iov_base = buffer, .iov_len = capacity};
     struct msghdr message = {
@@ -79,12 +76,22 @@ int procmgr_notify_receive(int fd, void *buffer, size_t capacity, procmgr_notify
             for (size_t i = 0; i < count; i++) {
                 int passed;
                 memcpy(&passed, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
-                close(passed);
-                out->closed_fds++;
+                if (out->fd_count < PROCMGR_NOTIFY_MAX_FDS) {
+                    out->fds[out->fd_count++] = passed;
+                } else {
+                    close(passed);  // cannot happen with one SCM_RIGHTS header; never leak
+                }
             }
         }
     }
     return 1;
+}
+
+int procmgr_notify_close_fds(procmgr_notify_datagram *datagram) {
+    int closed = datagram->fd_count;
+    for (int i = 0; i < datagram->fd_count; i++) close(datagram->fds[i]);
+    datagram->fd_count = 0;
+    return closed;
 }
 
 int procmgr_notify_send(const char *address, const void *data, size_t length, int pass_fd) {

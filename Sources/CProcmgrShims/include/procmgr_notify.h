@@ -15,6 +15,8 @@ extern "C" {
 /// The most a NOTIFY_SOCKET datagram may carry; longer ones are truncated by the kernel and
 /// dropped. systemd's limit (NOTIFY_BUFFER_MAX), so what systemd accepts, procmgr accepts.
 enum { PROCMGR_NOTIFY_DATAGRAM_MAX = 4096 };
+/// The kernel's limit of descriptors in one SCM_RIGHTS message (SCM_MAX_FD).
+enum { PROCMGR_NOTIFY_MAX_FDS = 253 };
 
 /// What one recvmsg() delivered.
 typedef struct procmgr_notify_datagram {
@@ -27,8 +29,9 @@ typedef struct procmgr_notify_datagram {
     pid_t pid;
     uid_t uid;
     gid_t gid;
-    /// Descriptors passed with SCM_RIGHTS; every one is already closed.
-    int closed_fds;
+    /// Descriptors passed with SCM_RIGHTS (CLOEXEC), for ``procmgr_notify_close_fds``.
+    int fd_count;
+    int fds[PROCMGR_NOTIFY_MAX_FDS];
 } procmgr_notify_datagram;
 
 /// An AF_UNIX SOCK_DGRAM socket (CLOEXEC, non-blocking, SO_PASSCRED on) bound to the abstract
@@ -36,11 +39,16 @@ typedef struct procmgr_notify_datagram {
 /// -1 with errno (ENAMETOOLONG for a longer name).
 int procmgr_notify_socket_open(const char *name, size_t name_length);
 
-/// Receives one datagram into `buffer` and closes every descriptor it passed (a client waiting
-/// on BARRIER=1 sees its end close; nothing leaks, even when the control data was truncated:
-/// the kernel drops what did not fit). Returns 1 when a datagram was read, 0 when none is
+/// Receives one datagram into `buffer`, with the descriptors it passed in `out->fds`: the caller
+/// must close them with ``procmgr_notify_close_fds`` — after it checked the sender, because a
+/// client waiting on BARRIER=1 exits once they are closed, and an exited sender cannot be
+/// placed in its process group any more. Returns 1 when a datagram was read, 0 when none is
 /// waiting, -1 with errno otherwise.
 int procmgr_notify_receive(int fd, void *buffer, size_t capacity, procmgr_notify_datagram *out);
+
+/// Closes every descriptor the datagram passed (a client waiting on BARRIER=1 sees its end
+/// close; nothing leaks) and returns how many.
+int procmgr_notify_close_fds(procmgr_notify_datagram *datagram);
 
 /// Sends one datagram to `address` the way sd_notify does (a leading '@' means the abstract
 /// namespace), passing `pass_fd` with SCM_RIGHTS when it is >= 0. Returns 0 or -1 with errno.

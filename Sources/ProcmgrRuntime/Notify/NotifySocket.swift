@@ -23,8 +23,12 @@ import Synchronization
 /// The socket exists before the spawn (the child may send at once) but is read only from
 /// ``childStarted(pid:pgid:onEvent:)`` on, when the pid to check senders against is known;
 /// earlier datagrams wait in the kernel's queue. Every datagram is read into one fixed 4 KiB
-/// buffer and every descriptor it passes is closed at once (`BARRIER=1`: `systemd-notify` waits
-/// for that close), so nothing a client sends can block it or grow the agent's memory.
+/// buffer and every descriptor it passes is closed once it was handled, whatever its fate
+/// (`BARRIER=1`: `systemd-notify` waits for that close, then exits), so nothing a client sends
+/// can block it or grow the agent's memory.
+///
+/// `systemd-notify` (v252, as root) sends `READY=1` with its parent's pid in the credentials —
+/// the shell that started it, usually the program itself — and `BARRIER=1` with its own.
 final class NotifySocket: Sendable {
     /// What the owner acts on; delivered on the reactor thread, outside every lock here.
     enum Event: Sendable, Hashable {
@@ -166,6 +170,9 @@ final class NotifySocket: Sendable {
                 let received = procmgr_notify_receive(fd, buffer.baseAddress, buffer.count, &datagram)
                 guard received == 1 else { return }
                 handle(datagram, UnsafeRawBufferPointer(rebasing: buffer[0..<datagram.length]))
+                // Only now: a client waiting on BARRIER=1 exits once they are closed, and the
+                // sender must still exist while it is checked.
+                procmgr_notify_close_fds(&datagram)
             }
         }
     }

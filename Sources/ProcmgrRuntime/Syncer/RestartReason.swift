@@ -12,6 +12,8 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case config
     /// The operator asked for it (`POST …/restart`).
     case manual
+    /// A dependency it names with `depends_on.X.restart: true` started a new program.
+    case dependency
 }
 
 /// A check of a running program that can fail and so stop it.

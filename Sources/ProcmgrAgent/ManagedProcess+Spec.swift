@@ -34,15 +34,16 @@ extension ManagedProcess {
             terminationGracePeriod: spec.gracePeriod,
             stopSignal: spec.stopSignal.signalNumber,
             heartbeat: spec.heartbeat.map { HeartbeatSettings(interval: $0.interval, timeout: $0.timeout) },
-            health: spec.health.map { health in
-                switch health.probe {
-                case .http(let path):
-                    HealthProbeSettings(
-                        path: path, interval: health.interval, timeout: health.timeout, failureThreshold: health.failureThreshold,
-                        successThreshold: health.successThreshold, initialDelay: health.initialDelay)
-                }
-            },
+            health: spec.liveness.flatMap(Self.healthProbe),
             output: OutputCapture.Configuration(
                 file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }))
+    }
+
+    /// Today's runtime probes only HTTP on the process's own port; the mapping of other probe kinds arrives with the runtime probes.
+    private static func healthProbe(_ probe: ProbeSpec) -> HealthProbeSettings? {
+        guard case .http(let path, .processPort, _) = probe.action else { return nil }
+        return HealthProbeSettings(
+            path: path, interval: probe.interval, timeout: probe.timeout, failureThreshold: probe.failureThreshold,
+            successThreshold: probe.successThreshold, initialDelay: probe.initialDelay)
     }
 }

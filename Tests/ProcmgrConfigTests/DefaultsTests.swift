@@ -16,7 +16,7 @@ struct DefaultsTests {
                                             resetAfter: .seconds(60)))
         #expect(spec.gracePeriod == .seconds(10))
         #expect(spec.stopSignal == .term)
-        #expect(spec.health == nil)
+        #expect(spec.liveness == nil && spec.readiness == nil && spec.startup == nil)
         #expect(spec.heartbeat == nil)
         #expect(spec.logFile == nil)
     }
@@ -49,8 +49,8 @@ struct DefaultsTests {
     @Test("health and heartbeat blocks fill in their defaults")
     func probeDefaults() throws {
         let spec = try Support.spec("port: auto", "health: { http: { path: /healthz } }", "heartbeat: {}")
-        #expect(spec.health == HealthCheckSpec(probe: .http(path: "/healthz"), interval: .seconds(15), timeout: .seconds(2),
-                                               failureThreshold: 3, successThreshold: 1, initialDelay: .zero))
+        #expect(spec.liveness == ProbeSpec(action: .http(path: "/healthz", port: .processPort, headers: [:]), interval: .seconds(15),
+                                           timeout: .seconds(2), failureThreshold: 3, successThreshold: 1, initialDelay: .zero))
         #expect(spec.heartbeat == HeartbeatSpec(interval: .seconds(2), timeout: .seconds(10)))
     }
 

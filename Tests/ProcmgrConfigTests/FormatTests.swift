@@ -27,7 +27,7 @@ struct FormatTests {
         #expect(api.port == .auto)
         #expect(api.hostnames == ["a.example.test"])
         #expect(api.stopSignal == .int)
-        #expect(api.health == HealthCheckSpec(probe: .http(path: "/api/status")))
+        #expect(api.liveness == ProbeSpec(.liveness, action: .http(path: "/api/status", port: .processPort, headers: [:])))
         #expect(api.heartbeat == HeartbeatSpec())
         #expect(api.logFile == LogFileSpec(path: "/srv/app/logs/api-1.log", maxBytes: 10 * 1024 * 1024, keep: 3))
         let worker = try #require(config.process(id: "worker"))

@@ -61,7 +61,7 @@ struct MergeTests {
         #expect(api.env == ["B": "x", "C": "y"])  // merged; A removed by null
         #expect(api.backoff.initial == .seconds(1))  // admin
         #expect(api.backoff.max == .seconds(120))  // local
-        #expect(api.health == HealthCheckSpec(probe: .http(path: "/status"), interval: .seconds(5), timeout: .seconds(1)))
+        #expect(api.liveness == ProbeSpec(action: .http(path: "/status", port: .processPort, headers: [:]), interval: .seconds(5), timeout: .seconds(1)))
         #expect(api.heartbeat == nil)  // removed by null
         #expect(api.restart == .never)  // local
         #expect(api.workingDir == "/srv")

@@ -19,7 +19,7 @@ struct ValidationReportTests {
             #expect(report.lines == [
                 "\(dir)/p.yaml: valid, 2 processes",
                 "agent: listen 127.0.0.1:9464, ports 30000-31000, state_dir \(dir)/.procmgr, orphans adopt, token required",
-                "process api-1: port auto, restart always, health http /api/status, heartbeat, hostnames a.example.test, command dist/bin/servicehost -wasm apps/a.wasm -port ${PORT}",
+                "process api-1: port auto, restart always, liveness http /api/status, heartbeat, hostnames a.example.test, command dist/bin/servicehost -wasm apps/a.wasm -port ${PORT}",
                 "process worker: port 8081, restart on-failure, command bin/worker --queue jobs",
             ])
         }
@@ -96,7 +96,7 @@ struct ValidationReportTests {
             #expect(report.ok)
             #expect(report.lines.count == 6)
             #expect(report.lines[2] == "admin cache \(dir)/.procmgr/admin-cache.json: valid when merged, 3 processes")
-            #expect(report.lines[3].hasPrefix("process api-1: port auto, restart never, health http /status"))
+            #expect(report.lines[3].hasPrefix("process api-1: port auto, restart never, liveness http /status"))
 
             try Support.write(#"{"processes": [{"id": "x", "port": 0}]}"#, to: dir + "/.procmgr/admin-cache.json")
             let bad = ConfigValidation.report(path: dir + "/p.yaml")

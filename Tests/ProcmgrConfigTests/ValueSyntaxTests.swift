@@ -34,7 +34,7 @@ struct ValueSyntaxTests {
     func zeroDurations() throws {
         let spec = try Support.spec("port: auto", "backoff: { initial: 0s }", "health: { http: { path: /, initial_delay: 0s } }")
         #expect(spec.backoff.initial == .zero)
-        #expect(spec.health?.initialDelay == .zero)
+        #expect(spec.liveness?.initialDelay == .zero)
         for field in ["backoff: { max: 0s }", "backoff: { reset_after: 0ms }", "heartbeat: { interval: 0s }",
                       "heartbeat: { timeout: 0s }"] {
             #expect(Support.problems(Support.process(field)).count == 1, "\(field)")

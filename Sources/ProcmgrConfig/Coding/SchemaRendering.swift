@@ -16,9 +16,12 @@ extension ProcessSpec {
             "grace_period": .duration(gracePeriod),
             "stop_signal": .string(stopSignal.rawValue),
         ])
-        if let health { node.append("health", health.configNode) }
+        if let liveness { node.append("liveness", liveness.configNode) }
+        if let readiness { node.append("readiness", readiness.configNode) }
+        if let startup { node.append("startup", startup.configNode) }
         if let heartbeat { node.append("heartbeat", heartbeat.configNode) }
         if let logFile { node.append("log_file", logFile.configNode) }
+        appendStackFields(to: &node)
         return node
     }
 }
@@ -42,24 +45,6 @@ extension BackoffSpec {
             "jitter": .init(.float(jitter)),
             "reset_after": .duration(resetAfter),
         ])
-    }
-}
-
-extension HealthCheckSpec {
-    public var configNode: ConfigNode {
-        switch probe {
-        case .http(let path):
-            .mapping([
-                "http": .mapping([
-                    "path": .string(path),
-                    "interval": .duration(interval),
-                    "timeout": .duration(timeout),
-                    "failure_threshold": .init(.integer(failureThreshold)),
-                    "success_threshold": .init(.integer(successThreshold)),
-                    "initial_delay": .duration(initialDelay),
-                ]),
-            ])
-        }
     }
 }
 

@@ -66,10 +66,24 @@ public enum ConfigValidation {
         }
     }
 
-    /// `process api-1: port auto, restart always, health http /api/status, command dist/bin/servicehost -port ${PORT}`
+    /// `process api-1: port auto, restart always, liveness http /api/status, command dist/bin/servicehost -port ${PORT}`
     static func summary(of process: ProcessSpec) -> String {
         var parts = ["port \(process.port)", "restart \(process.restart)"]
-        if case .http(let path)? = process.health?.probe { parts.append("health http \(path)") }
+        if let replicas = process.replicas { parts.append("replicas \(replicas)") }
+        if let schedule = process.schedule { parts.append("schedule \(schedule.cron.text) \(schedule.timeZone)") }
+        for (kind, probe) in [(ProbeKind.liveness, process.liveness), (.readiness, process.readiness), (.startup, process.startup)] {
+            guard let probe else { continue }
+            switch probe.action {
+            case .http(let path, _, _): parts.append("\(kind.rawValue) http \(path)")
+            case .tcp: parts.append("\(kind.rawValue) tcp")
+            case .exec(let command): parts.append("\(kind.rawValue) exec \(command[0])")
+            }
+        }
+        if !process.dependsOn.isEmpty {
+            let dependencies = process.dependsOn.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.condition.rawValue)" }
+            parts.append("depends on \(dependencies.joined(separator: ","))")
+        }
+        if process.notify != nil { parts.append("notify") }
         if process.heartbeat != nil { parts.append("heartbeat") }
         if !process.hostnames.isEmpty { parts.append("hostnames \(process.hostnames.joined(separator: ","))") }
         parts.append("command \(process.command.joined(separator: " "))")

@@ -26,12 +26,22 @@ public enum ConfigDefaults {
     public static let backoffJitter = 0.25
     public static let backoffResetAfter: Duration = .seconds(60)
 
-    // health.http
-    public static let healthInterval: Duration = .seconds(15)
-    public static let healthTimeout: Duration = .seconds(2)
-    public static let healthFailureThreshold = 3
-    public static let healthSuccessThreshold = 1
-    public static let healthInitialDelay: Duration = .zero
+    // probes: liveness keeps the former `health` timing; readiness and startup take kubelet's
+    public static let livenessInterval: Duration = .seconds(15)
+    public static let livenessTimeout: Duration = .seconds(2)
+    public static let probeInterval: Duration = .seconds(10)
+    public static let probeTimeout: Duration = .seconds(1)
+    public static let probeFailureThreshold = 3
+    public static let probeSuccessThreshold = 1
+    public static let probeInitialDelay: Duration = .zero
+
+    // service stacks
+    public static let dependencyCondition: DependencyCondition = .started
+    public static let notifyAccess: NotifyAccess = .all
+    public static let maxUnavailable = 1
+    public static let maxReplicas = 1000
+    public static let timeZone = "UTC"
+    public static let concurrency: JobConcurrency = .forbid
 
     // heartbeat
     public static let heartbeatInterval: Duration = .seconds(2)

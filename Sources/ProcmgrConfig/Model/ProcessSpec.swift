@@ -8,7 +8,8 @@
 public struct ProcessSpec: Sendable, Hashable, Identifiable {
     /// `[A-Za-z0-9._-]{1,63}`, unique within the configuration.
     public var id: String
-    /// Program and arguments; may contain `${PORT}` (see `resolvedCommand`).
+    /// Program and arguments; may contain `${PORT}` (see `resolvedCommand`) and,
+    /// when replicated, `${REPLICA}` (see `replica(_:)`).
     public var command: [String]
     public var env: [String: String]
     /// Absolute when loaded from a file.
@@ -22,9 +23,28 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
     /// Time between the stop signal and SIGKILL.
     public var gracePeriod: Duration
     public var stopSignal: StopSignal
-    public var health: HealthCheckSpec?
+    /// Restarts the process when it fails (YAML `liveness:`, or its alias `health:`).
+    public var liveness: ProbeSpec?
+    /// Clears `ready` when it fails.
+    public var readiness: ProbeSpec?
+    /// Holds liveness and readiness until it first succeeds.
+    public var startup: ProbeSpec?
     public var heartbeat: HeartbeatSpec?
     public var logFile: LogFileSpec?
+    /// Config ids this process waits for; a replicated id means every replica.
+    public var dependsOn: [String: DependencySpec]
+    /// sd_notify on (`nil` = off).
+    public var notify: NotifySpec?
+    /// `nil` = not replicated; N → ids `{id}.0` … `{id}.{N-1}` (see `replica(_:)`).
+    public var replicas: Int?
+    /// How replicas are replaced on a config change.
+    public var update: UpdateSpec
+    /// A cron-scheduled job (`restart: never`).
+    public var schedule: ScheduleSpec?
+    /// The config id this spec is a replica of; set by `replica(_:)` only.
+    public var replicaOf: String?
+    /// The replica's index; set by `replica(_:)` only.
+    public var replicaIndex: Int?
 
     public init(
         id: String,
@@ -37,9 +57,16 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
         backoff: BackoffSpec = .default,
         gracePeriod: Duration = ConfigDefaults.gracePeriod,
         stopSignal: StopSignal = ConfigDefaults.stopSignal,
-        health: HealthCheckSpec? = nil,
+        liveness: ProbeSpec? = nil,
+        readiness: ProbeSpec? = nil,
+        startup: ProbeSpec? = nil,
         heartbeat: HeartbeatSpec? = nil,
-        logFile: LogFileSpec? = nil
+        logFile: LogFileSpec? = nil,
+        dependsOn: [String: DependencySpec] = [:],
+        notify: NotifySpec? = nil,
+        replicas: Int? = nil,
+        update: UpdateSpec = .default,
+        schedule: ScheduleSpec? = nil
     ) {
         self.id = id
         self.command = command
@@ -51,8 +78,15 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
         self.backoff = backoff
         self.gracePeriod = gracePeriod
         self.stopSignal = stopSignal
-        self.health = health
+        self.liveness = liveness
+        self.readiness = readiness
+        self.startup = startup
         self.heartbeat = heartbeat
         self.logFile = logFile
+        self.dependsOn = dependsOn
+        self.notify = notify
+        self.replicas = replicas
+        self.update = update
+        self.schedule = schedule
     }
 }

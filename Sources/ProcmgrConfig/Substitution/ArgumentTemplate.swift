@@ -3,8 +3,8 @@
 /// names and unterminated references up front) and by substitution (which can
 /// then assume a well-formed template).
 enum ArgumentTemplate {
-    /// Variables that may be referenced; only the assigned port today.
-    static let knownVariables: Set<String> = ["PORT"]
+    /// Variables that may be referenced: the assigned port and the replica index.
+    static let knownVariables: Set<String> = ["PORT", "REPLICA"]
 
     enum Piece: Equatable {
         case literal(String)
@@ -42,6 +42,20 @@ enum ArgumentTemplate {
         literal += rest
         if !literal.isEmpty { pieces.append(.literal(literal)) }
         return .success(pieces)
+    }
+
+    /// `text` with `${name}` replaced by `value` and everything else kept as
+    /// template text (other variables, and `$${` still escaped), so the
+    /// result can be rendered again later. Malformed templates are returned unchanged.
+    static func substitute(_ name: String, with value: String, in text: String) -> String {
+        guard case .success(let pieces) = parse(text) else { return text }
+        return pieces.map { piece in
+            switch piece {
+            case .literal(let literal): literal.replacingOccurrences(of: "${", with: "$${")
+            case .variable(name): value.replacingOccurrences(of: "${", with: "$${")
+            case .variable(let other): "${\(other)}"
+            }
+        }.joined()
     }
 
     /// `text` with each variable replaced by `values[name]` (empty if absent).

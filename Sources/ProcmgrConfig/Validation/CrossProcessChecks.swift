@@ -1,4 +1,5 @@
-/// Checks that involve more than one process: unique ids, no two processes
+/// Checks that involve more than one process: unique ids (replica ids
+/// included), no two processes
 /// on the same fixed port (or on the agent's own port), no log file written by
 /// two processes. A hostname may be served by several processes: replicas
 /// behind one name are what `GET /api/v1/routes?host=` returns endpoints for.
@@ -30,6 +31,7 @@ enum CrossProcessChecks {
                     ids[id] = idNode.path
                 }
             }
+            let replicas = replicaCount(process)
             guard includeResources else { continue }
 
             if let portNode = process["port"], case .integer(let port) = portNode.value, (1...65535).contains(port) {
@@ -45,7 +47,7 @@ enum CrossProcessChecks {
                 }
             }
             if let portNode = process["port"], portNode.stringValue == "auto" {
-                autoPorts.append(portNode)
+                autoPorts.append(contentsOf: repeatElement(portNode, count: replicas ?? 1))
             }
 
             if let pathNode = process["log_file"]?["path"], let path = pathNode.stringValue, !path.isEmpty {
@@ -57,8 +59,27 @@ enum CrossProcessChecks {
                 }
             }
         }
+        checkReplicaIDs(processes, ids: ids, problems: &problems)
         if includeResources, let portRange {
             checkCapacity(autoPorts, portRange: portRange, listen: listen, problems: &problems)
+        }
+    }
+
+    /// A valid `replicas:` count, else `nil`.
+    private static func replicaCount(_ process: ConfigNode) -> Int? {
+        guard case .integer(let count)? = process["replicas"]?.value, (1...ConfigDefaults.maxReplicas).contains(count) else { return nil }
+        return count
+    }
+
+    /// Replica ids (`api.0`) must not be the id of another process.
+    private static func checkReplicaIDs(_ processes: [ConfigNode], ids: [String: ConfigPath], problems: inout Problems) {
+        for process in processes {
+            guard let count = replicaCount(process), let id = process["id"]?.stringValue, let node = process["replicas"] else { continue }
+            for index in 0..<count {
+                if let other = ids["\(id).\(index)"] {
+                    problems.add(node, "replica id \(id).\(index) is also the id at \(other)")
+                }
+            }
         }
     }
 

@@ -23,12 +23,14 @@ enum DocumentValidator {
         let specs = processNodes.map { validator.validate($0, problems: &problems) }
         CrossProcessChecks.check(processNodes, listen: settings?.listen, portRange: settings?.portRange,
                                  baseDirectory: baseDirectory, includeResources: !adminMode, problems: &problems)
+        if !adminMode { DependencyChecks.check(processNodes, problems: &problems) }
         if scope == .schemaAndFilesystem {
             // Only what is valid so far: a path that is itself wrong already has its problem.
             if let settings, let tokenFile = settings.tokenFile, let node = fields["agent"]?["token_file"] {
                 FilesystemChecks.checkToken(tokenFile, node: node, problems: &problems)
             }
             checkLogFiles(processNodes, specs, problems: &problems)
+            checkProbeCommands(processNodes, specs, problems: &problems)
         }
 
         guard problems.isEmpty, let settings else { throw ConfigError(code: .invalid, problems: problems.list) }
@@ -58,15 +60,21 @@ enum DocumentValidator {
     }
 
     /// Complete-mode validation of an already assembled process list.
+    /// `wholeDocument: false` is one spec decoded on its own, whose
+    /// dependencies are defined elsewhere and cannot be checked here.
     static func validateComplete(_ processes: [ConfigNode], listen: ListenAddress?, portRange: PortRange?,
-                                 baseDirectory: String?, scope: ValidationScope = .schema,
+                                 baseDirectory: String?, scope: ValidationScope = .schema, wholeDocument: Bool = true,
                                  problems initial: Problems = Problems()) throws(ConfigError) -> [ProcessSpec] {
         var problems = initial
         let validator = ProcessValidator(mode: .complete, baseDirectory: baseDirectory)
         let specs = processes.map { validator.validate($0, problems: &problems) }
         CrossProcessChecks.check(processes, listen: listen, portRange: portRange, baseDirectory: baseDirectory,
                                  includeResources: true, problems: &problems)
-        if scope == .schemaAndFilesystem { checkLogFiles(processes, specs, problems: &problems) }
+        if wholeDocument { DependencyChecks.check(processes, problems: &problems) }
+        if scope == .schemaAndFilesystem {
+            checkLogFiles(processes, specs, problems: &problems)
+            checkProbeCommands(processes, specs, problems: &problems)
+        }
         guard problems.isEmpty else { throw ConfigError(code: .invalid, problems: problems.list) }
         return specs.compactMap { $0 }
     }
@@ -77,6 +85,23 @@ enum DocumentValidator {
         for (node, spec) in zip(nodes, specs) {
             guard let logFile = spec?.logFile, let pathNode = node["log_file"]?["path"] else { continue }
             FilesystemChecks.checkLogFile(logFile.path, node: pathNode, problems: &problems)
+        }
+    }
+
+    /// `FilesystemChecks` of each `exec` probe's program, looked up in the
+    /// PATH the probe will run with (the process's `env`, else the agent's).
+    private static func checkProbeCommands(_ nodes: [ConfigNode], _ specs: [ProcessSpec?], problems: inout Problems) {
+        for (node, spec) in zip(nodes, specs) {
+            guard let spec else { continue }
+            let probes: [(ConfigNode?, ProbeSpec?)] = [
+                (node["liveness"] ?? node["health"], spec.liveness), (node["readiness"], spec.readiness), (node["startup"], spec.startup),
+            ]
+            for case (let probeNode?, let probe?) in probes {
+                guard case .exec(let command) = probe.action, let program = probeNode["exec"]?["command"]?.elements?.first
+                else { continue }
+                FilesystemChecks.checkProgram(command[0], searchPath: spec.env["PATH"], workingDirectory: spec.workingDir,
+                                              node: program, problems: &problems)
+            }
         }
     }
 

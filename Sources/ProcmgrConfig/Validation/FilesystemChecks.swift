@@ -14,7 +14,7 @@ import Darwin
 /// function of its text (`ValidationScope.schema`); `procmgr validate` and
 /// every agent load and reload ask for `.schemaAndFilesystem`.
 ///
-/// Checked: `agent.token_file` is a regular, readable, non-empty file (as the
+/// Checked: each `exec` probe's program is found in PATH; `agent.token_file` is a regular, readable, non-empty file (as the
 /// agent reads it: UTF-8, trimmed); each process's `log_file.path` is in an
 /// existing, writable directory and, if it exists, is a writable file that
 /// will not block (not a directory, FIFO or socket). `admin.token_file` is
@@ -71,6 +71,24 @@ enum FilesystemChecks {
                 problems.add(node, "\(path) is not writable (\(text(errno)))")
             }
         }
+    }
+
+    /// An `exec` probe's program. A bare name (no `/`) must be an executable
+    /// file in `searchPath` (the agent's `PATH` when `nil`), so a typo shows
+    /// at validation rather than as a probe that fails for ever; a path with
+    /// a `/` is left to run time (it may be created by the process itself).
+    static func checkProgram(_ program: String, searchPath: String?, workingDirectory: String, node: ConfigNode,
+                             problems: inout Problems) {
+        guard !program.contains("/") else { return }
+        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let found = path.split(separator: ":", omittingEmptySubsequences: false).contains { entry in
+            let directory = entry.isEmpty ? workingDirectory : (entry.hasPrefix("/") ? String(entry) : "\(workingDirectory)/\(entry)")
+            var status = stat()
+            let candidate = "\(directory)/\(program)"
+            return stat(candidate, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+                && faccessat(AT_FDCWD, candidate, X_OK, AT_EACCESS) == 0
+        }
+        if !found { problems.add(node, "\(ConfigNode.quoted(program)) not found in PATH (\(path))") }
     }
 
     private static func text(_ code: Int32) -> String {

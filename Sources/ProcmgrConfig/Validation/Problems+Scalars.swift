@@ -72,6 +72,13 @@ extension Problems {
         return value
     }
 
+    /// `true` or `false`.
+    mutating func bool(_ node: ConfigNode) -> Bool? {
+        if case .bool(let value) = node.value { return value }
+        add(node, "expected true or false, got \(node.kindDescription)")
+        return nil
+    }
+
     /// A number (integer or decimal) in `range`.
     mutating func number(_ node: ConfigNode, in range: ClosedRange<Double>) -> Double? {
         let value: Double

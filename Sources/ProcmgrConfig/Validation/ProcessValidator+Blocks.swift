@@ -1,5 +1,5 @@
-/// The nested blocks of a process entry — backoff, health, heartbeat,
-/// log_file — each filled from its defaults, with the cross-field checks
+/// The nested blocks of a process entry — backoff, heartbeat, log_file
+/// (probes are in `ProcessValidator+Probes`) — each filled from its defaults, with the cross-field checks
 /// (backoff.initial ≤ max, heartbeat.timeout ≥ interval) done only for
 /// complete entries, since an override's other fields may come from the admin
 /// service.
@@ -22,37 +22,6 @@ extension ProcessValidator {
             return nil
         }
         return spec
-    }
-
-    func readHealth(_ node: ConfigNode, problems: inout Problems) -> HealthCheckSpec? {
-        guard let fields = Fields(node, allowed: ["http"], problems: &problems),
-              let http = fields.required("http", enforce: complete, problems: &problems)
-        else { return nil }
-        let before = problems.count
-        guard let httpFields = Fields(http, allowed: [
-            "path", "interval", "timeout", "failure_threshold", "success_threshold", "initial_delay",
-        ], problems: &problems) else { return nil }
-        let path = httpFields.required("path", enforce: complete, problems: &problems).flatMap { node -> String? in
-            guard let path = problems.string(node) else { return nil }
-            guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace }) else {
-                problems.add(node, "\(node) is not a URL path (must start with /, no spaces)")
-                return nil
-            }
-            return path
-        }
-        var spec = HealthCheckSpec(probe: .http(path: path ?? "/"))
-        if let value = httpFields["interval"].flatMap({ problems.duration($0) }) { spec.interval = value }
-        if let value = httpFields["timeout"].flatMap({ problems.duration($0) }) { spec.timeout = value }
-        if let value = httpFields["failure_threshold"].flatMap({ problems.integer($0, in: 1...Int.max) }) {
-            spec.failureThreshold = value
-        }
-        if let value = httpFields["success_threshold"].flatMap({ problems.integer($0, in: 1...Int.max) }) {
-            spec.successThreshold = value
-        }
-        if let value = httpFields["initial_delay"].flatMap({ problems.duration($0, allowZero: true) }) {
-            spec.initialDelay = value
-        }
-        return problems.count == before ? spec : nil
     }
 
     func readHeartbeat(_ node: ConfigNode, problems: inout Problems) -> HeartbeatSpec? {

@@ -25,7 +25,9 @@ extension ProcessValidator {
         }
     }
 
-    static func command(_ node: ConfigNode, problems: inout Problems) -> [String]? {
+    /// A non-empty argv without NUL bytes; with `templates`, its `${...}`
+    /// references are checked too (probe commands are run as written).
+    static func command(_ node: ConfigNode, templates: Bool = true, problems: inout Problems) -> [String]? {
         guard let elements = node.elements, !elements.isEmpty else {
             problems.add(node, "must be a non-empty array of strings")
             return nil
@@ -46,7 +48,7 @@ extension ProcessValidator {
                 problems.add(element, "contains a NUL byte")
                 valid = false
             }
-            if !checkTemplate(argument, node: element, problems: &problems) { valid = false }
+            if templates && !checkTemplate(argument, node: element, problems: &problems) { valid = false }
             arguments.append(argument)
         }
         return valid ? arguments : nil
@@ -64,16 +66,17 @@ extension ProcessValidator {
         case .success(let pieces):
             var valid = true
             for case .variable(let name) in pieces where !ArgumentTemplate.knownVariables.contains(name) {
-                problems.add(node, "unknown variable ${\(name)} (only ${PORT} is defined; write $${ for a literal ${)")
+                problems.add(node, "unknown variable ${\(name)} (only ${PORT} and ${REPLICA} are defined; write $${ for a literal ${)")
                 valid = false
             }
             return valid
         }
     }
 
-    static func usesPort(_ node: ConfigNode) -> Bool {
+    /// Whether the argument references `${name}`.
+    static func uses(_ name: String, _ node: ConfigNode) -> Bool {
         guard let text = node.stringValue, case .success(let pieces) = ArgumentTemplate.parse(text) else { return false }
-        return pieces.contains(.variable("PORT"))
+        return pieces.contains(.variable(name))
     }
 
     func readEnv(_ node: ConfigNode, problems: inout Problems) -> [String: String]? {

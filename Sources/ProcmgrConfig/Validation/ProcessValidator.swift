@@ -14,7 +14,8 @@ struct ProcessValidator {
 
     static let keys = [
         "id", "command", "env", "working_dir", "port", "hostnames", "restart", "backoff",
-        "grace_period", "stop_signal", "health", "heartbeat", "log_file",
+        "grace_period", "stop_signal", "health", "liveness", "readiness", "startup", "heartbeat", "log_file",
+        "depends_on", "notify", "replicas", "update", "schedule", "time_zone", "concurrency",
     ]
 
     let mode: Mode
@@ -43,19 +44,34 @@ struct ProcessValidator {
         let backoff = fields["backoff"].flatMap { readBackoff($0, problems: &problems) } ?? .default
         let gracePeriod = fields["grace_period"].flatMap { problems.duration($0) } ?? ConfigDefaults.gracePeriod
         let stopSignal = fields["stop_signal"].flatMap { Self.stopSignal($0, problems: &problems) } ?? ConfigDefaults.stopSignal
-        let health = fields["health"].flatMap { readHealth($0, problems: &problems) }
+        let livenessNode = livenessNode(fields, problems: &problems)
+        let liveness = livenessNode.flatMap { readProbe($0, kind: .liveness, problems: &problems) }
+        let readiness = fields["readiness"].flatMap { readProbe($0, kind: .readiness, problems: &problems) }
+        let startup = fields["startup"].flatMap { readProbe($0, kind: .startup, problems: &problems) }
         let heartbeat = fields["heartbeat"].flatMap { readHeartbeat($0, problems: &problems) }
         let logFile = fields["log_file"].flatMap { readLogFile($0, problems: &problems) }
+        let dependsOn = fields["depends_on"].flatMap { readDependsOn($0, problems: &problems) } ?? [:]
+        let notify = fields["notify"].flatMap { readNotify($0, problems: &problems) }
+        let replicas = fields["replicas"].flatMap { problems.integer($0, in: 1...ConfigDefaults.maxReplicas) }
+        let update = fields["update"].flatMap { readUpdate($0, problems: &problems) } ?? .default
+        let schedule = readSchedule(fields, problems: &problems)
 
         if complete, let port, !port.hasPort {
             if let commandNode = fields["command"], let elements = commandNode.elements {
-                for element in elements where Self.usesPort(element) {
+                for element in elements where Self.uses("PORT", element) {
                     problems.add(element, "uses ${PORT} but the process has no port (set port: auto or a number)")
                 }
             }
-            if let healthNode = fields["health"], let http = healthNode["http"], health != nil {
-                problems.add(http.path, "needs a port to probe (set port: auto or a number)", location: http.location)
+            let probes: [(ConfigNode?, ProbeSpec?)] = [(livenessNode, liveness), (fields["readiness"], readiness), (fields["startup"], startup)]
+            for case (let node?, let probe?) in probes where probe.usesProcessPort {
+                let action = node["http"] ?? node["tcp"] ?? node
+                problems.add(action.path, "needs a port to probe (set port: auto or a number on the process, or port: here)",
+                             location: action.location)
             }
+        }
+        if complete {
+            checkStackFields(fields, id: id, restart: restart, port: port, replicas: replicas, scheduled: schedule != nil,
+                             problems: &problems)
         }
 
         guard complete, problems.count == before, let id, let command, let port else { return nil }
@@ -70,9 +86,16 @@ struct ProcessValidator {
             backoff: backoff,
             gracePeriod: gracePeriod,
             stopSignal: stopSignal,
-            health: health,
+            liveness: liveness,
+            readiness: readiness,
+            startup: startup,
             heartbeat: heartbeat,
-            logFile: logFile
+            logFile: logFile,
+            dependsOn: dependsOn,
+            notify: notify,
+            replicas: replicas,
+            update: update,
+            schedule: schedule
         )
     }
 }

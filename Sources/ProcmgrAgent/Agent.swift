@@ -98,7 +98,7 @@ public final class Agent: Service {
                                  registry: registry, logger: logger)
         let dependencies = try DependencyCoordinator.connecting(runtime, to: engine, registry: registry, logger: logger)
         self.dependencies = dependencies
-        reconciler = Reconciler(engine: engine)
+        reconciler = Reconciler(engine: engine, dependencies: dependencies)
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment)
@@ -192,7 +192,7 @@ public final class Agent: Service {
             }
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
-            group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
+            group.addTask { await self.reconciler.handleRemovals() }
             if let admin {
                 group.addTask {
                     await admin.source.run { body in

@@ -9,19 +9,34 @@ import Testing
 /// program, and a reload that only changes `depends_on` restarts nothing.
 @Suite(.timeLimit(.minutes(3)))
 struct StackTests {
-    /// A long-running process that appends "`name` <ns>" to `log` when it gets SIGTERM.
+    /// A long-running process that, at SIGTERM, appends "`name` term <ns>", takes 0.2 s to stop
+    /// and appends "`name` exit <ns>": parallel stops overlap, ordered ones do not.
     static func recordsStop(_ name: String, into log: String) -> String {
-        #"["sh", "-c", "trap 'echo \#(name) $(date +%s%N) >> \#(log); exit 0' TERM; while :; do sleep 0.05; done"]"#
+        let onTerm = "echo \(name) term $(date +%s%N) >> \(log); sleep 0.2; echo \(name) exit $(date +%s%N) >> \(log); exit 0"
+        return #"["sh", "-c", "trap '\#(onTerm)' TERM; while :; do sleep 0.05; done"]"#
     }
 
-    /// The names in `log` in the order their SIGTERM arrived.
-    static func stopOrder(_ log: String) throws -> [String] {
-        let text = try String(contentsOfFile: log, encoding: .utf8)
-        let entries: [(name: String, nanoseconds: Int)] = text.split(separator: "\n").map { line in
-            let fields = line.split(separator: " ")
-            return (String(fields.first ?? ""), Int(fields.last ?? "") ?? 0)
+    /// Each process's SIGTERM and exit times from `log`.
+    static func stopTimes(_ log: String) throws -> [String: (term: Int, exit: Int)] {
+        var times: [String: (term: Int, exit: Int)] = [:]
+        for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 3, let nanoseconds = Int(fields[2]) else { continue }
+            var entry = times[fields[0]] ?? (0, 0)
+            if fields[1] == "term" { entry.term = nanoseconds } else { entry.exit = nanoseconds }
+            times[fields[0]] = entry
         }
-        return entries.sorted { $0.nanoseconds < $1.nanoseconds }.map(\.name)
+        return times
+    }
+
+    /// Every process in `order` got its SIGTERM only after the one before it had exited.
+    static func expectStoppedInOrder(_ order: [String], log: String) throws {
+        let times = try stopTimes(log)
+        #expect(Set(times.keys) == Set(order), "\(times)")
+        for (dependent, dependency) in zip(order, order.dropFirst()) {
+            let before = try #require(times[dependent]), after = try #require(times[dependency])
+            #expect(before.exit > 0 && after.term >= before.exit, "\(dependency) was signalled before \(dependent) exited: \(times)")
+        }
     }
 
     static func write(_ text: String, to file: String) throws {
@@ -80,7 +95,7 @@ struct StackTests {
 
         agent.signal(SIGTERM)
         #expect(try await agent.waitForExit() == .exited(code: 0))
-        #expect(try Self.stopOrder(stops) == ["c", "b", "a"])
+        try Self.expectStoppedInOrder(["c", "b", "a"], log: stops)
     }
 
     @Test("a reload that removes a stack stops dependents first; what stays keeps running")
@@ -115,7 +130,7 @@ struct StackTests {
         try Self.write(header, to: file)
         #expect(try await agent.request("/-/reload", method: .POST).status == 200)
         try await agent.waitForProcesses("the stack gone") { Set($0.keys) == ["other"] }
-        #expect(try Self.stopOrder(stops) == ["z", "y", "x"])
+        try Self.expectStoppedInOrder(["z", "y", "x"], log: stops)
         #expect(runningPIDs(try await agent.processes())["other"] == before["other"])
     }
 

@@ -197,3 +197,49 @@ struct StackTests {
         #expect(try await agent.metric(#"procmgr_restarts_total{process="b",reason="config"}"#) == nil)
     }
 }
+
+/// A start waiting for its dependencies is an ordinary `starting` process to the rest of the
+/// agent: a config change lets it go with the new config (no error), and a stop ends it at once.
+@Suite(.timeLimit(.minutes(2)))
+struct WaitingStartTests {
+    @Test("a waiting start takes a changed config without an error and stops at once when asked")
+    func waitingStartChangesAndStops() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/procmgr.yaml"
+        func config(mode: String) -> String {
+            """
+            agent:
+              state_dir: \(directory)/state
+            processes:
+              - id: migrate
+                command: ["sh", "-c", "exec sleep 600"]
+                restart: on-failure
+              - id: app
+                command: ["sh", "-c", "exec sleep 600"]
+                env: { MODE: \(mode) }
+                depends_on: { migrate: { condition: completed_successfully } }
+            """
+        }
+        try config(mode: "one").write(toFile: file, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(["--config", file])
+        defer { Task { await agent.kill() } }
+        try await agent.waitForProcesses("app waiting for migrate") { processes in
+            runningPIDs(processes)["migrate"] != nil && (processes["app"]?["waiting_for"] as? [Any])?.count == 1
+        }
+
+        try config(mode: "two").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await agent.request("/-/reload", method: .POST).status == 200)
+        try await agent.waitForLogLine("stopped waiting for dependencies: the config changed")
+        let afterChange = try await agent.waitForProcesses("app waiting again") { ($0["app"]?["waiting_for"] as? [Any])?.count == 1 }
+        #expect(afterChange["app"]?["state"] as? String == "starting")
+        #expect(afterChange["app"]?["last_error"] is NSNull)
+        #expect(try await agent.metric(#"procmgr_errors_total{process="app",phase="sync"}"#) == nil)
+
+        #expect(try await agent.request("/api/v1/processes/app/stop", method: .POST).status == 200)
+        let stopped = try await agent.waitForProcesses("app stopped", timeout: .seconds(5)) { $0["app"]?["state"] as? String == "finished" }
+        #expect((stopped["app"]?["waiting_for"] as? [Any])?.isEmpty == true)
+        #expect(try await agent.metric(#"procmgr_dependency_waiting_seconds{process="app",dependency="migrate"}"#) == nil)
+        #expect(try await agent.metric(#"procmgr_errors_total{process="app",phase="sync"}"#) == nil)
+    }
+}

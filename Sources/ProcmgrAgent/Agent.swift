@@ -15,7 +15,8 @@ import UnixSignals
 /// The procmgr agent: loads the config, keeps the engine's workers matching it, reloads it live,
 /// and shuts everything down in order. A `Service`: `procmgr run` puts it in a `ServiceGroup` after
 /// the HTTP server (``makeHTTPServer(onListening:)``), so at SIGTERM the group shuts the agent
-/// down first (every process terminated in parallel within `shutdown_grace_period`) and the API
+/// down first (every process terminated within `shutdown_grace_period`, dependents before their
+/// dependencies, in parallel otherwise) and the API
 /// last, and /metrics keeps answering while processes stop.
 ///
 /// With `orphans: adopt` a shutdown leaves the processes running, recorded in the state file, and
@@ -35,6 +36,8 @@ public final class Agent: Service {
     /// The runtime's one reactor thread, shared with the config file watcher.
     private let reactor: EpollThread
     private let reconciler: Reconciler
+    /// Holds back starts until their `depends_on` conditions hold; orders stops.
+    private let dependencies: DependencyCoordinator
     private let logger: Logger
     private let lock: StateDirectoryLock
     /// The admin-service source and the HTTP client it polls with (`agent.admin`), if configured.
@@ -93,8 +96,9 @@ public final class Agent: Service {
         engineConfiguration.finishedRetention = .seconds(24 * 3600)
         engine = try AgentEngine(syncer: runtime, clock: ContinuousClock(), configuration: engineConfiguration,
                                  registry: registry, logger: logger)
-        runtime.bind(to: engine)
-        reconciler = Reconciler(engine: engine)
+        let dependencies = try DependencyCoordinator.connecting(runtime, to: engine, registry: registry, logger: logger)
+        self.dependencies = dependencies
+        reconciler = Reconciler(engine: engine, dependencies: dependencies)
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment)
@@ -105,7 +109,7 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
-        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
+        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry) {
             await controller.reload(trigger: .api)
         }
     }
@@ -188,7 +192,7 @@ public final class Agent: Service {
             }
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
-            group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
+            group.addTask { await self.reconciler.handleRemovals() }
             if let admin {
                 group.addTask {
                     await admin.source.run { body in
@@ -224,14 +228,17 @@ public final class Agent: Service {
 
     // MARK: Shutdown
 
-    /// Terminates every process in parallel, each with its own grace period capped by
-    /// `shutdown_grace_period`; whatever is still alive at the deadline is SIGKILLed.
+    /// Terminates every process, dependents before what they depend on (each level in parallel,
+    /// processes without dependency relations in the first), each with its own grace period capped
+    /// by what is left of `shutdown_grace_period`; whatever is still alive at the deadline is
+    /// SIGKILLed.
     private func shutDownProcesses() async {
         let grace = config.agent.shutdownGracePeriod
-        logger.notice("shutting down: terminating every process", metadata: ["grace": "\(grace)"])
+        let order = StopOrder(stopping: engine.statuses().map(\.id), graph: dependencies.graph)
+        logger.notice("shutting down: terminating every process", metadata: ["grace": "\(grace)", "levels": "\(order.levels.count)"])
         let report = await withTaskCancellationHandler {
             // One extra second: the runtime itself SIGKILLs each group at its grace period.
-            await engine.shutdown(gracePeriod: grace, deadline: grace + .seconds(1))
+            await engine.shutdown(gracePeriod: grace, deadline: grace + .seconds(1), order: order.levels)
         } onCancel: {
             self.killEverythingNow()
         }

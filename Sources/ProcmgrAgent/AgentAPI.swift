@@ -6,23 +6,25 @@ public import ProcmgrRuntime
 import ProcmgrSupport
 
 /// The HTTP API's view of the running agent: every answer is read from the engine (lifecycle
-/// state), the runtime (pid, port, exits, output) and the reconciler (hostnames); every action is
-/// an engine or runtime call. It holds no process state of its own beyond readiness.
+/// state), the runtime (pid, port, exits, output), the reconciler (hostnames) and the dependency
+/// coordinator (what a start waits for); every action is an engine or runtime call. It holds no process state of its own beyond readiness.
 public final class AgentAPI: AgentBackend {
     private let engine: AgentEngine
     private let runtime: ProcessRuntime
     private let reconciler: Reconciler
+    private let dependencies: DependencyCoordinator
     private let registry: MetricsRegistry
     private let ready = LockedState(false)
     private let reloader: @Sendable () async -> ConfigController.Outcome
 
     public init(
-        engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, registry: MetricsRegistry,
-        reload: @escaping @Sendable () async -> ConfigController.Outcome
+        engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, dependencies: DependencyCoordinator,
+        registry: MetricsRegistry, reload: @escaping @Sendable () async -> ConfigController.Outcome
     ) {
         self.engine = engine
         self.runtime = runtime
         self.reconciler = reconciler
+        self.dependencies = dependencies
         self.registry = registry
         self.reloader = reload
     }
@@ -136,7 +138,10 @@ public final class AgentAPI: AgentBackend {
             nextRestartAt: nextRestart,
             heartbeatLatencySeconds: snapshot?.heartbeatLatency.map(Self.seconds),
             hostnames: reconciler.spec(of: status.id)?.hostnames ?? [],
-            status: running ? snapshot?.notifyStatus : nil)
+            status: running ? snapshot?.notifyStatus : nil,
+            waitingFor: dependencies.waitingFor(status.id).map {
+                WaitingForView(id: $0.id, condition: $0.condition.rawValue, since: $0.since)
+            })
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -32,6 +32,14 @@ public struct ReconcileSummary: Sendable, Hashable, CustomStringConvertible {
 /// A process the operator stopped (`POST …/stop`) stays stopped across reloads until its config
 /// changes or the operator restarts it: the desired set keeps it, so it is not purged, and an
 /// unchanged config sends no update.
+///
+/// Service stacks: every apply hands the new dependency map to the ``DependencyCoordinator``
+/// before any update, so a created process waits for its dependencies from its first start; a
+/// change of `depends_on` alone is not a change of `ManagedProcess` and restarts nothing. A
+/// changed process whose start was waiting for its dependencies is let go, so the engine starts
+/// over with the new config at once. Removed processes stop dependents first: the later levels of
+/// their ``StopOrder`` (by the *previous* map, the one they ran under) are held back from
+/// termination until the level before them is terminated.
 public final class Reconciler: Sendable {
     /// A class, not a struct: the two configs are ~600 bytes, and a dictionary of 1,000 of them
     /// inline (with its empty buckets) held 1.3 MiB; boxed it holds 8 bytes a bucket.
@@ -46,26 +54,54 @@ public final class Reconciler: Sendable {
     }
 
     private let engine: AgentEngine
+    private let dependencies: DependencyCoordinator?
     private let desired = LockedState<[String: Desired]>([:])
+    /// The dependency map of the desired state.
+    private let graph = LockedState(DependencyGraph())
+    /// Removed processes whose termination waits until their removed dependents are terminated.
+    private let held = LockedState<Set<String>>([])
     private let removals: AsyncStream<String>
     private let removalsContinuation: AsyncStream<String>.Continuation
+    private let orderedRemovals: AsyncStream<[[String]]>
+    private let orderedRemovalsContinuation: AsyncStream<[[String]]>.Continuation
 
-    public init(engine: AgentEngine) {
+    public init(engine: AgentEngine, dependencies: DependencyCoordinator? = nil) {
         self.engine = engine
+        self.dependencies = dependencies
         (removals, removalsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (orderedRemovals, orderedRemovalsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
-    /// Purges each removed process as soon as its worker finished, so its record and series
-    /// leave the API and /metrics at once rather than at the next periodic housekeeping. Runs
-    /// until cancelled; part of the agent's task group.
-    public func purgeRemovedWhenFinished() async {
+    /// Stops removed stacks level by level and purges each removed process as soon as its worker
+    /// finished, so its record and series leave the API and /metrics at once rather than at the
+    /// next periodic housekeeping. Runs until cancelled; part of the agent's task group.
+    public func handleRemovals() async {
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                await withDiscardingTaskGroup { stacks in
+                    for await levels in self.orderedRemovals {
+                        stacks.addTask { await self.stopInOrder(levels) }
+                    }
+                }
+            }
             for await id in removals {
                 group.addTask {
                     _ = await self.engine.waitUntil(id, reaches: .finished)
                     self.housekeeping()
                 }
             }
+        }
+    }
+
+    /// Releases each held level once the level before it is terminated; housekeeping then
+    /// terminates it. An id desired again meanwhile (a later reload) is no longer held and stays.
+    private func stopInOrder(_ levels: [[String]]) async {
+        for (previous, level) in zip(levels, levels.dropFirst()) {
+            await withDiscardingTaskGroup { group in
+                for id in previous { group.addTask { _ = await self.engine.waitUntil(id, reaches: .terminated) } }
+            }
+            held.withLock { $0.subtract(level) }
+            housekeeping()
         }
     }
 
@@ -80,6 +116,14 @@ public final class Reconciler: Sendable {
             defer { current = next }
             return current
         }
+        let nextGraph = DependencyGraph(specs: specs)
+        let previousGraph = graph.withLock { current in
+            defer { current = nextGraph }
+            return current
+        }
+        held.withLock { $0.subtract(next.keys) }
+        // Before any update: a process created now waits for its dependencies from its first start.
+        dependencies?.setGraph(nextGraph)
         for spec in specs {
             let id = spec.id
             guard let wanted = next[spec.id]?.managed else { continue }  // every spec is in `next`
@@ -96,9 +140,16 @@ public final class Reconciler: Sendable {
             let state = engine.status(of: id)?.state
             let type: UpdateType = (state.map { $0 >= .terminating } ?? true) ? .create : .update
             engine.update(id, config: wanted, type: type)
+            // A start still waiting for its dependencies goes ahead with the new config at once.
+            dependencies?.supersede(id)
             summary.changed.append(spec.id)
         }
         summary.removed = previous.keys.filter { next[$0] == nil }.sorted()
+        let order = StopOrder(stopping: summary.removed, graph: previousGraph)
+        if order.levels.count > 1 {
+            held.withLock { $0.formUnion(order.levels.dropFirst().joined()) }
+            orderedRemovalsContinuation.yield(order.levels)
+        }
         housekeeping()
         for id in summary.removed { removalsContinuation.yield(id) }
         return summary
@@ -108,7 +159,7 @@ public final class Reconciler: Sendable {
     /// `SyncKnownPods`); the agent also runs it periodically so removed processes' records and
     /// series go away even without another reload.
     public func housekeeping() {
-        let ids = desired.withLock { Array($0.keys) }
+        let ids = desired.withLock { Array($0.keys) } + held.withLock { Array($0) }
         _ = engine.syncKnownProcesses(ids)
     }
 

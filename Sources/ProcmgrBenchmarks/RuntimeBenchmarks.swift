@@ -3,6 +3,7 @@ import ProcmgrSupport
 import Glibc
 #endif
 import Logging
+import ProcmgrAgent
 import ProcmgrEngine
 import ProcmgrMetrics
 import ProcmgrRuntime
@@ -56,16 +57,21 @@ enum RuntimeBenchmarks {
         }
     }()
 
-    /// A manager and runtime over the shared services, with a hook that timestamps every start.
+    /// A manager and runtime over the shared services, with hooks that timestamp every start and
+    /// every exit the runtime observed.
     struct Rig: Sendable {
         let manager: ProcessManager<ProcessRuntime, ContinuousClock>
         let runtime: ProcessRuntime
         let starts: StartLog
         let registry: MetricsRegistry
+        let exits: StartLog
+        /// Wired as in the agent when the rig was built `withDependencies`.
+        let dependencies: DependencyCoordinator?
     }
 
-    /// Builds a rig, runs manager and runtime for `body`, then shuts everything down.
-    static func withRig<T: Sendable>(_ body: @Sendable (Rig) async -> T) async -> T {
+    /// Builds a rig, runs manager and runtime for `body`, then shuts everything down. With
+    /// `withDependencies`, starts wait at a ``DependencyCoordinator`` exactly as in the agent.
+    static func withRig<T: Sendable>(withDependencies: Bool = false, _ body: @Sendable (Rig) async -> T) async -> T {
         let registry = MetricsRegistry()
         let runtime: ProcessRuntime
         let manager: ProcessManager<ProcessRuntime, ContinuousClock>
@@ -81,15 +87,29 @@ enum RuntimeBenchmarks {
             fatalError("cannot build the runtime: \(error)")
         }
         let starts = StartLog()
-        runtime.bind(ProcessRuntime.EngineHooks(
-            requestSync: { [weak manager] id in manager?.requestSync(id) },
-            recordRestart: { [weak manager] id in manager?.recordRestart(id) },
-            setHealthy: { [weak manager] id, healthy in
-                manager?.setHealthy(id, healthy)
-                // Called by the runtime right after it stored a freshly started child.
-                if healthy { starts.record(id) }
-            }))
-        let rig = Rig(manager: manager, runtime: runtime, starts: starts, registry: registry)
+        let exits = StartLog()
+        // Called by the runtime right after it stored a freshly started child (healthy: no
+        // probe) and right after it released an exited one.
+        let observe: @Sendable (ProcessID, Bool) -> Void = { id, healthy in
+            if healthy { starts.record(id) } else { exits.record(id) }
+        }
+        var dependencies: DependencyCoordinator?
+        if withDependencies {
+            do {
+                dependencies = try DependencyCoordinator.connecting(runtime, to: manager, registry: registry, logger: quietLogger, observeHealth: observe)
+            } catch {
+                fatalError("cannot build the dependency coordinator: \(error)")
+            }
+        } else {
+            runtime.bind(ProcessRuntime.EngineHooks(
+                requestSync: { [weak manager] id in manager?.requestSync(id) },
+                recordRestart: { [weak manager] id in manager?.recordRestart(id) },
+                setHealthy: { [weak manager] id, healthy in
+                    manager?.setHealthy(id, healthy)
+                    observe(id, healthy)
+                }))
+        }
+        let rig = Rig(manager: manager, runtime: runtime, starts: starts, registry: registry, exits: exits, dependencies: dependencies)
         return await withTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await manager.run() }
             group.addTask { await runtime.run() }

@@ -1,5 +1,5 @@
 // procmgr-bench: release-built benchmarks that print the figures recorded in BENCHMARKS.md.
-// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|…]
+// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|…]
 
 let section = CommandLine.arguments.dropFirst().first ?? "all"
 print("procmgr-bench \(section) — \(MachineDescription.current)")
@@ -11,6 +11,7 @@ if section == "exposition" || section == "all" { await RegistryBenchmarks.exposi
 if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
 if section == "starvation" { await StarvationBenchmarks.run() }
 if section == "notify" { await NotifyBenchmarks.run() }
+if section == "deps" { await DependencyBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "probes" { await ProbeBenchmarks.run() }
 if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -45,7 +45,16 @@ import ProcmgrSupport
 /// result is discarded). A termination request with a shorter grace period than the current one
 /// lowers it and cancels an in-flight terminating call, which is then re-run with
 /// ``TerminationContext/remaining`` measured from the first request, so a shrink always makes the
-/// stop *sooner*, never later.
+/// stop *sooner*, never later. An update never cancels a sync; but a sync that ends in
+/// `CancellationError` while an update is pending (the syncer let a wait go because of that
+/// update) is moot like a cancelled one: no error is counted and the update runs at once.
+///
+/// # Ordered shutdown
+///
+/// ``shutdown(gracePeriod:deadline:order:)`` may name levels: each level is asked to terminate
+/// only once the previous one is terminated (or the deadline passed), every level in parallel,
+/// and each gets what is left of the grace period — so the whole shutdown still ends by the one
+/// deadline. Ids not named stop in the first level.
 ///
 /// # The delay queue
 ///
@@ -98,6 +107,8 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     private let origin: C.Instant
     /// Wall time at the origin, for timestamps shown to people.
     private let originUnixTime: Double
+    /// Told of every state a worker enters (see ``observeStates(_:)``).
+    private let stateObserver = LockedState<(@Sendable (ProcessID, ProcessState) -> Void)?>(nil)
 
     public init(
         syncer: Syncer,
@@ -225,30 +236,37 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         return statuses
     }
 
-    /// Terminates every process in parallel and waits until all are terminated or `deadline`
-    /// passed. New updates are refused from now on; ``run()`` returns once every worker exited.
-    public func shutdown(gracePeriod: Duration? = nil, deadline: Duration) async -> ShutdownReport {
-        let (ids, actions) = state.withLock { state -> ([ProcessID], Actions) in
-            var actions = Actions()
+    /// Terminates every process and waits until all are terminated or `deadline` passed. New
+    /// updates are refused from now on; ``run()`` returns once every worker exited.
+    ///
+    /// Without `order` every process stops in parallel. With it, `order[0]` (plus every id not
+    /// named anywhere) stops first, in parallel; `order[1]` is asked to stop once all of those
+    /// are terminated, and so on. A later level's grace period is what is left of `gracePeriod`
+    /// when it begins, so the levels together stay within it and within `deadline`.
+    public func shutdown(gracePeriod: Duration? = nil, deadline: Duration, order: [[ProcessID]] = []) async -> ShutdownReport {
+        let begin = clock.now
+        let (ids, first) = state.withLock { state -> ([ProcessID], [ProcessID]) in
             state.shuttingDown = true
             let ids = state.slots.keys.sorted()
-            for id in ids {
-                guard let slot = state.slots[id] else { continue }
-                requestTermination(slot, gracePeriod: gracePeriod, reason: "shutdown", in: &state, actions: &actions)
-            }
-            return (ids, actions)
+            let later = Set(order.dropFirst().joined())
+            return (ids, ids.filter { !later.contains($0) })
         }
-        actions.perform()
-        finishIfDrained()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.clock.sleep(for: deadline, tolerance: nil) }
-            group.addTask {
-                await withTaskGroup(of: Void.self) { waits in
-                    for id in ids { waits.addTask { _ = await self.waitUntil(id, reaches: .terminated) } }
+        let known = Set(ids)
+        let levels = [first] + order.dropFirst().map { level in level.filter { known.contains($0) } }
+        for level in levels where !level.isEmpty {
+            let elapsed = begin.duration(to: clock.now)
+            let grace = gracePeriod.map { max(.zero, $0 - elapsed) }
+            let actions = state.withLock { state -> Actions in
+                var actions = Actions()
+                for id in level {
+                    guard let slot = state.slots[id] else { continue }
+                    requestTermination(slot, gracePeriod: grace, reason: "shutdown", in: &state, actions: &actions)
                 }
+                return actions
             }
-            await group.next()
-            group.cancelAll()
+            actions.perform()
+            finishIfDrained()
+            await waitUntilTerminated(level, for: max(.zero, deadline - elapsed))
         }
         var report = ShutdownReport(terminated: [], stragglers: [])
         state.withLock { state in
@@ -261,6 +279,28 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             logger.error("shutdown deadline passed", metadata: ["stragglers": "\(report.stragglers)"])
         }
         return report
+    }
+
+    /// Waits until every id is terminated (or unknown), at most `timeout`.
+    private func waitUntilTerminated(_ ids: [ProcessID], for timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.clock.sleep(for: timeout, tolerance: nil) }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { waits in
+                    for id in ids { waits.addTask { _ = await self.waitUntil(id, reaches: .terminated) } }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Calls `observer` with every state a worker enters from now on (`running` after its first
+    /// successful sync, `terminating`, …), outside the engine's lock and after the state is
+    /// queryable. One observer; a later call replaces it. The agent's dependency coordinator
+    /// uses it: a `running` dependency is one whose worker entered `running`.
+    public func observeStates(_ observer: @escaping @Sendable (ProcessID, ProcessState) -> Void) {
+        stateObserver.withLock { $0 = observer }
     }
 
     // MARK: Reports from the syncer
@@ -597,6 +637,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             break
         }
         logger.debug("entered state", metadata: ["process": "\(id)", "state": "\(entered)"])
+        if let observer = stateObserver.withLock({ $0 }) { actions.callbacks.append { observer(id, entered) } }
         guard !slot.waiters.isEmpty else { return }
         var kept: [Waiter] = []
         for waiter in slot.waiters {

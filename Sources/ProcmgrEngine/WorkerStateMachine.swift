@@ -270,6 +270,10 @@ struct WorkerStateMachine: Sendable {
             }
             return completion
         case .failure(let error):
+            // Cancelled because a newer config superseded it (a start waiting for its
+            // dependencies is let go when its config changes): moot, not a failure. The pending
+            // update runs at once instead of after an error backoff.
+            if error is CancellationError, pending != nil { return Completion(next: .immediately) }
             return recordFailure(error, transient: error is any TransientSyncError)
         }
     }

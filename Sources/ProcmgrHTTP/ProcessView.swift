@@ -31,12 +31,15 @@ public struct ProcessView: Codable, Sendable, Hashable {
     public var hostnames: [String]
     /// What the program last reported with sd_notify `STATUS=` (`notify:` processes).
     public var status: String?
+    /// The dependencies a start waits for (`depends_on` conditions not met yet); empty when the
+    /// process is not waiting.
+    public var waitingFor: [WaitingForView]
 
     public init(
         id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false, ready: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
-        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil
+        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil, waitingFor: [WaitingForView] = []
     ) {
         self.id = id
         self.state = state
@@ -54,6 +57,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.heartbeatLatencySeconds = heartbeatLatencySeconds
         self.hostnames = hostnames
         self.status = status
+        self.waitingFor = waitingFor
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,6 +70,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         case nextRestartAt = "next_restart_at"
         case heartbeatLatencySeconds = "heartbeat_latency_seconds"
         case hostnames, status
+        case waitingFor = "waiting_for"
     }
 
     /// Written out by hand only because the synthesized encoder omits `nil`
@@ -88,5 +93,22 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(heartbeatLatencySeconds, forKey: .heartbeatLatencySeconds)
         try container.encode(hostnames, forKey: .hostnames)
         try container.encode(status, forKey: .status)
+        try container.encode(waitingFor, forKey: .waitingFor)
+    }
+}
+
+/// One dependency a waiting start is blocked on: `{"id": "db", "condition": "healthy", "since": 1765000000.5}`.
+public struct WaitingForView: Codable, Sendable, Hashable {
+    /// The config id depended on.
+    public var id: String
+    /// `started`, `running`, `ready`, `healthy` or `completed_successfully`.
+    public var condition: String
+    /// Unix seconds at which the start began waiting for it.
+    public var since: Double
+
+    public init(id: String, condition: String, since: Double) {
+        self.id = id
+        self.condition = condition
+        self.since = since
     }
 }

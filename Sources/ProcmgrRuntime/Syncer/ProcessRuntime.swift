@@ -68,6 +68,8 @@ public final class ProcessRuntime: ProcessSyncer {
     private let startGate = StartGate(width: 16)
     /// How the children's output reaches the agent's own log.
     let childOutputLogging: ChildOutputLogging
+    /// Awaited before every start (``setStartGate(_:)``): the agent's dependency wait.
+    private let dependencyGate = LockedState<(@Sendable (ProcessID) async throws -> Void)?>(nil)
 
     public init(
         services: RuntimeServices,
@@ -161,13 +163,34 @@ public final class ProcessRuntime: ProcessSyncer {
     /// Asks for a restart of a running program (the API's restart): stopped and started again at
     /// the next sync, counted with reason `manual`.
     public func requestRestart(of id: ProcessID) -> Bool {
+        requestRestart(of: id, event: .manual)
+    }
+
+    /// Asks for a restart of a running program because a dependency it names with `restart: true`
+    /// started a new program: stopped and started again (after its dependencies hold once more),
+    /// counted with reason `dependency`. `false` when no program runs (nothing to restart).
+    @discardableResult
+    public func requestDependencyRestart(of id: ProcessID) -> Bool {
+        requestRestart(of: id, event: .dependencyRestarted)
+    }
+
+    private func requestRestart(of id: ProcessID, event: Policy.Event) -> Bool {
         let known = instances.withLock { instances -> Bool in
             guard let child = instances[id]?.child else { return false }
-            _ = instances[id]?.policy.handle(.manual, rules: Policy.Rules(child.config), now: .now, random: random())
+            _ = instances[id]?.policy.handle(event, rules: Policy.Rules(child.config), now: .now, random: random())
             return true
         }
         if known { hooks.withLock { $0 }?.requestSync(id) }
         return known
+    }
+
+    /// Sets what every start awaits first, outside the bound on concurrent starts: the agent's
+    /// dependency wait. While it waits the worker stays `starting` (or, for a restart, keeps its
+    /// state without a program), holding no port; a termination cancels the sync and with it the
+    /// wait, and a gate that throws fails the start like any start error (a `CancellationError`
+    /// while an update is pending is moot to the engine).
+    public func setStartGate(_ gate: @escaping @Sendable (ProcessID) async throws -> Void) {
+        dependencyGate.withLock { $0 = gate }
     }
 
     /// Writes the state file's pending changes now (it is otherwise written a few milliseconds
@@ -237,6 +260,7 @@ public final class ProcessRuntime: ProcessSyncer {
                 child = nil
                 action = update(id) { $0.policy.handle(.tick, rules: rules, now: .now, random: random()) }
             case .start:
+                if let gate = dependencyGate.withLock({ $0 }) { try await gate(id) }
                 let recorded = try await startGate.pass { try await start(id, config: config) }
                 if services.adoptionOutputDirectory != nil, let recorded {
                     // Adopt mode: the next agent finds its children only through the state file, so the

@@ -16,6 +16,8 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case manual
     /// Its sd_notify watchdog was not fed in time (or it sent `WATCHDOG=trigger`).
     case watchdog
+    /// A dependency it names with `depends_on.X.restart: true` started a new program.
+    case dependency
 }
 
 /// A check of a running program that can fail and so stop it.

@@ -7,9 +7,10 @@ import ProcmgrEngine
 /// The rules it encodes (kubelet's restartPolicy and CrashLoopBackOff, applied to one program):
 /// - An exit restarts under `restart: always`, and under `on-failure` unless the status was 0;
 ///   otherwise the worker ends for good.
-/// - A failed check (liveness or startup probe, heartbeat) is a failure like a crash: it backs off, and
-///   `restart: never` ends the worker. Config and manual restarts are the operator's own request
-///   and always start the program again, at once.
+/// - A failed check (liveness or startup probe, heartbeat, watchdog) is a failure like a crash: it
+///   backs off, and `restart: never` ends the worker. Config, manual and dependency restarts are the
+///   operator's own request (a dependency's `restart: true` asks for it) and always start the
+///   program again, at once.
 /// - Every failure (exit or failed check) counts into the backoff; a program that ran well for
 ///   `reset_after` (since its start, or with a probe since it last turned healthy) starts a new
 ///   series, whether or not a resync happened to reset the count meanwhile.
@@ -38,6 +39,8 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         case configChanged
         /// The operator asked for a restart.
         case manual
+        /// A dependency (`depends_on.X.restart: true`) started a new program.
+        case dependencyRestarted
         /// A sync with nothing new: act on a recorded request, start a program, or settle.
         case tick
     }
@@ -125,6 +128,7 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
     mutating func handle(_ event: Event, rules: Rules, now: Instant, random: Double) -> Action {
         switch event {
         case .manual: return request(.manual)
+        case .dependencyRestarted: return request(.dependency)
         case .configChanged: return request(.config)
         case .checkFailed(let kind): return request(kind.restartReason)
         case .exited(let status): return exited(status, rules: rules, now: now, random: random)
@@ -161,7 +165,7 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         case .startup: return checkFailed(.startup, rules: rules, now: now, random: random)
         case .heartbeat: return checkFailed(.heartbeat, rules: rules, now: now, random: random)
         case .watchdog: return checkFailed(.watchdog, rules: rules, now: now, random: random)
-        case .config, .manual, .exit:
+        case .config, .manual, .dependency, .exit:
             return restart(reason, failure: false, rules: rules, now: now, random: random)
         }
     }

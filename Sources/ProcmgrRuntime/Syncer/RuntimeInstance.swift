@@ -70,6 +70,7 @@ struct RuntimeInstance: Sendable {
         let conditions = conditions
         return RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
+            lastExitSucceeded: lastExit.map(\.isSuccess),
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
             programStartedAt: child?.startedAt, ready: conditions.ready, startupPassed: conditions.startupPassed,
             notifyStatus: child?.notify?.status, notifyReady: notifyReady)
@@ -82,6 +83,8 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var port: Int?
     public var restarts: Int
     public var lastExit: String?
+    /// Whether the last run exited with status 0; `nil` before any run ended.
+    public var lastExitSucceeded: Bool?
     public var nextStartAt: ContinuousClock.Instant?
     /// The backoff delays chosen after the most recent exits, newest last.
     public var restartDelays: [Duration]

@@ -97,8 +97,10 @@ public final class Reconciler: Sendable {
     /// terminates it. An id desired again meanwhile (a later reload) is no longer held and stays.
     private func stopInOrder(_ levels: [[String]]) async {
         for (previous, level) in zip(levels, levels.dropFirst()) {
+            // One desired again stays running: nothing waits for it to stop.
+            let stopping = desired.withLock { desired in previous.filter { desired[$0] == nil } }
             await withDiscardingTaskGroup { group in
-                for id in previous { group.addTask { _ = await self.engine.waitUntil(id, reaches: .terminated) } }
+                for id in stopping { group.addTask { _ = await self.engine.waitUntil(id, reaches: .terminated) } }
             }
             held.withLock { $0.subtract(level) }
             housekeeping()

@@ -93,8 +93,10 @@ public final class Agent: Service {
         engineConfiguration.finishedRetention = .seconds(24 * 3600)
         engine = try AgentEngine(syncer: runtime, clock: ContinuousClock(), configuration: engineConfiguration,
                                  registry: registry, logger: logger)
-        runtime.bind(to: engine)
-        reconciler = Reconciler(engine: engine)
+        let readiness = EngineServingReadiness(engine: engine, runtime: runtime)
+        reconciler = try Reconciler(
+            engine: engine, runtime: runtime, registry: registry, readiness: readiness, jobClock: options.jobClock, logger: logger)
+        runtime.bind(Self.engineHooks(engine: engine, rollouts: reconciler.rollouts))
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment)
@@ -105,7 +107,7 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
-        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry) {
+        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, registry: registry, readiness: readiness) {
             await controller.reload(trigger: .api)
         }
     }
@@ -189,6 +191,7 @@ public final class Agent: Service {
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
             group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
+            group.addTask { await self.reconciler.jobs.run() }
             if let admin {
                 group.addTask {
                     await admin.source.run { body in
@@ -220,6 +223,18 @@ public final class Agent: Service {
             group.cancelAll()
         }
         try? await admin?.client.shutdown()
+    }
+
+    /// The runtime's reports to the engine, plus the rolling restarts' one input: a program
+    /// started or exited, or its health changed (reported as `setHealthy` at each of those).
+    private static func engineHooks(engine: AgentEngine, rollouts: RolloutDriver) -> ProcessRuntime.EngineHooks {
+        ProcessRuntime.EngineHooks(
+            requestSync: { [weak engine] in engine?.requestSync($0) },
+            recordRestart: { [weak engine] in engine?.recordRestart($0) },
+            setHealthy: { [weak engine] id, healthy in
+                engine?.setHealthy(id, healthy)
+                rollouts.observe(id)
+            })
     }
 
     // MARK: Shutdown

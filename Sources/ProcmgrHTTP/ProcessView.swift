@@ -6,7 +6,9 @@
 /// tell "not started yet" from "field renamed".
 public struct ProcessView: Codable, Sendable, Hashable {
     public var id: String
-    /// Lifecycle state: starting, running, terminating, terminated or finished.
+    /// Lifecycle state: starting, running, terminating, terminated or finished. A scheduled job
+    /// between runs, and before its first, is `finished` (nothing runs, nothing is pending but the
+    /// next fire, which `next_run_at` gives).
     public var state: String
     public var pid: Int32?
     public var port: Int?
@@ -26,12 +28,16 @@ public struct ProcessView: Codable, Sendable, Hashable {
     /// Last heartbeat round trip.
     public var heartbeatLatencySeconds: Double?
     public var hostnames: [String]
+    /// The config id of the replicated process this is a replica of (`web` for `web.2`).
+    public var replicaOf: String?
+    /// Unix seconds of a scheduled job's next run.
+    public var nextRunAt: Double?
 
     public init(
         id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
-        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = []
+        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], replicaOf: String? = nil, nextRunAt: Double? = nil
     ) {
         self.id = id
         self.state = state
@@ -47,6 +53,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.nextRestartAt = nextRestartAt
         self.heartbeatLatencySeconds = heartbeatLatencySeconds
         self.hostnames = hostnames
+        self.replicaOf = replicaOf
+        self.nextRunAt = nextRunAt
     }
 
     enum CodingKeys: String, CodingKey {
@@ -59,6 +67,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         case nextRestartAt = "next_restart_at"
         case heartbeatLatencySeconds = "heartbeat_latency_seconds"
         case hostnames
+        case replicaOf = "replica_of"
+        case nextRunAt = "next_run_at"
     }
 
     /// Written out by hand only because the synthesized encoder omits `nil`
@@ -79,5 +89,7 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(nextRestartAt, forKey: .nextRestartAt)
         try container.encode(heartbeatLatencySeconds, forKey: .heartbeatLatencySeconds)
         try container.encode(hostnames, forKey: .hostnames)
+        try container.encode(replicaOf, forKey: .replicaOf)
+        try container.encode(nextRunAt, forKey: .nextRunAt)
     }
 }

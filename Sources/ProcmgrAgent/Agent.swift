@@ -192,6 +192,7 @@ public final class Agent: Service {
             group.addTask { await self.housekeeping() }
             group.addTask { await self.reconciler.purgeRemovedWhenFinished() }
             group.addTask { await self.reconciler.jobs.run() }
+            group.addTask { await self.reconciler.rollouts.run() }
             if let admin {
                 group.addTask {
                     await admin.source.run { body in

@@ -7,6 +7,10 @@ import ProcmgrSupport
 /// runtime and the readiness source say, and sends the engine the new config of the replicas it
 /// releases. Driven by events only (``observe(_:)`` whenever a process's program or readiness
 /// changes), never by polling.
+///
+/// ``observe(_:)`` only queues the id: the runtime reports health from inside its own lock, and
+/// reading the runtime back from there would deadlock. ``run()`` takes the queue, and no lock of
+/// this driver is held while the runtime, the readiness source or the engine is asked.
 public final class RolloutDriver: Sendable {
     private struct Rollout: Sendable {
         var update: RollingUpdate
@@ -27,12 +31,27 @@ public final class RolloutDriver: Sendable {
     private let readiness: any ServingReadiness
     private let logger: Logger
     private let state = LockedState(State())
+    private let events: AsyncStream<String>
+    private let eventsContinuation: AsyncStream<String>.Continuation
 
     public init(engine: AgentEngine, runtime: ProcessRuntime, readiness: any ServingReadiness, logger: Logger) {
         self.engine = engine
         self.runtime = runtime
         self.readiness = readiness
         self.logger = logger
+        (events, eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Handles observed ids until cancelled; part of the agent's task group.
+    public func run() async {
+        for await id in events {
+            let member = state.withLock { state -> (group: String, target: ManagedProcess)? in
+                guard let group = state.groups[id], let target = state.rollouts[group]?.targets[id] else { return nil }
+                return (group, target)
+            }
+            guard let member else { continue }
+            advance(member.group, with: observation(of: id, target: member.target))
+        }
     }
 
     /// Starts the rolling restart of `group`'s replicas to `targets` (in index order), replacing
@@ -53,7 +72,7 @@ public final class RolloutDriver: Sendable {
         }
         logger.notice("rolling restart started", metadata: [
             "process": "\(group)", "replicas": "\(targets.count)", "max_unavailable": "\(max(1, maxUnavailable))"])
-        advance(group, observing: nil)
+        advance(group, with: nil)
     }
 
     /// Drops `group`'s rollout (the process was removed or is no longer replicated).
@@ -77,24 +96,21 @@ public final class RolloutDriver: Sendable {
             }
             return touched
         }
-        for group in groups { advance(group, observing: nil) }
+        for group in groups { advance(group, with: nil) }
     }
 
-    /// The process's program or readiness may have changed: re-observes it and releases the next
-    /// replicas its rollout allows. Cheap for ids in no rollout (one dictionary lookup).
+    /// The process's program or readiness may have changed: ``run()`` re-observes it and releases
+    /// the next replicas its rollout allows. Safe to call from any lock; never blocks.
     public func observe(_ id: String) {
-        guard let group = state.withLock({ $0.groups[id] }) else { return }
-        advance(group, observing: id)
+        eventsContinuation.yield(id)
     }
 
-    /// One step of `group`'s rollout: record what is known of `id`, release what may go now, and
-    /// finish the rollout once every replica runs the new config and is ready.
-    private func advance(_ group: String, observing id: String?) {
+    /// One step of `group`'s rollout: record `observation`, release what may go now, and finish
+    /// the rollout once every replica runs the new config and is ready.
+    private func advance(_ group: String, with observation: RollingUpdate.Observation?) {
         let step = state.withLock { state -> (released: [(String, ManagedProcess)], progress: String, finished: Rollout?)? in
             guard var rollout = state.rollouts[group] else { return nil }
-            if let id, let target = rollout.targets[id] {
-                rollout.update.observe(observation(of: id, target: target))
-            }
+            if let observation { rollout.update.observe(observation) }
             let released = rollout.update.next().compactMap { next in rollout.targets[next].map { (next, $0) } }
             let progress = "\(rollout.update.updatedCount)/\(rollout.update.replicaCount)"
             guard rollout.update.isComplete else {

@@ -98,7 +98,11 @@ public final class Agent: Service {
                                  registry: registry, logger: logger)
         let dependencies = try DependencyCoordinator.connecting(runtime, to: engine, registry: registry, logger: logger)
         self.dependencies = dependencies
-        reconciler = Reconciler(engine: engine, dependencies: dependencies)
+        let readiness = EngineServingReadiness(engine: engine, runtime: runtime)
+        reconciler = try Reconciler(
+            engine: engine, runtime: runtime, registry: registry, readiness: readiness, jobClock: options.jobClock,
+            dependencies: dependencies, logger: logger)
+        runtime.bind(Self.engineHooks(engine: engine, dependencies: dependencies, rollouts: reconciler.rollouts))
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment)
@@ -109,7 +113,9 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
-        api = AgentAPI(engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry) {
+        api = AgentAPI(
+            engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness
+        ) {
             await controller.reload(trigger: .api)
         }
     }
@@ -193,6 +199,8 @@ public final class Agent: Service {
             group.addTask { await self.killOnSecondStopSignal() }
             group.addTask { await self.housekeeping() }
             group.addTask { await self.reconciler.handleRemovals() }
+            group.addTask { await self.reconciler.jobs.run() }
+            group.addTask { await self.reconciler.rollouts.run() }
             if let admin {
                 group.addTask {
                     await admin.source.run { body in
@@ -224,6 +232,24 @@ public final class Agent: Service {
             group.cancelAll()
         }
         try? await admin?.client.shutdown()
+    }
+
+    /// The runtime's reports to the engine, plus the rolling restarts' one input: a program
+    /// started or exited, or its health changed (reported as `setHealthy` at each of those).
+    /// The runtime's hooks as the agent wires them: the engine, and every flip of a process's
+    /// conditions (reported outside the runtime's lock) to the dependency coordinator and the
+    /// rolling restarts. Replaces the binding `DependencyCoordinator.connecting` made.
+    private static func engineHooks(
+        engine: AgentEngine, dependencies: DependencyCoordinator, rollouts: RolloutDriver
+    ) -> ProcessRuntime.EngineHooks {
+        ProcessRuntime.EngineHooks(
+            requestSync: { [weak engine] in engine?.requestSync($0) },
+            recordRestart: { [weak engine] in engine?.recordRestart($0) },
+            setHealthy: { [weak engine] id, healthy in engine?.setHealthy(id, healthy) },
+            conditionsChanged: { [weak dependencies] id in
+                dependencies?.conditionsChanged(id)
+                rollouts.observe(id)
+            })
     }
 
     // MARK: Shutdown

@@ -1,4 +1,5 @@
 import Foundation
+import ProcmgrConfig
 public import ProcmgrEngine
 public import ProcmgrHTTP
 public import ProcmgrMetrics
@@ -14,18 +15,20 @@ public final class AgentAPI: AgentBackend {
     private let reconciler: Reconciler
     private let dependencies: DependencyCoordinator
     private let registry: MetricsRegistry
+    private let readiness: any ServingReadiness
     private let ready = LockedState(false)
     private let reloader: @Sendable () async -> ConfigController.Outcome
 
     public init(
         engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, dependencies: DependencyCoordinator,
-        registry: MetricsRegistry, reload: @escaping @Sendable () async -> ConfigController.Outcome
+        registry: MetricsRegistry, readiness: any ServingReadiness, reload: @escaping @Sendable () async -> ConfigController.Outcome
     ) {
         self.engine = engine
         self.runtime = runtime
         self.reconciler = reconciler
         self.dependencies = dependencies
         self.registry = registry
+        self.readiness = readiness
         self.reloader = reload
     }
 
@@ -49,13 +52,19 @@ public final class AgentAPI: AgentBackend {
         registry.writeExposition(into: &buffer)
     }
 
+    /// Every worker, plus the scheduled jobs that have none (before their first run).
     public func processes() async -> [ProcessView] {
         let now = Self.clocks()
-        return engine.statuses().map { view(of: $0, now: now) }
+        let statuses = engine.statuses()
+        let known = Set(statuses.map(\.id))
+        let waitingJobs = reconciler.specs().filter { $0.schedule != nil && !known.contains($0.id) }
+        return (statuses.map { view(of: $0, now: now) } + waitingJobs.map { jobView($0) }).sorted { $0.id < $1.id }
     }
 
     public func process(id: String) async -> ProcessView? {
-        engine.status(of: id).map { view(of: $0, now: Self.clocks()) }
+        if let status = engine.status(of: id) { return view(of: status, now: Self.clocks()) }
+        guard let spec = reconciler.spec(of: id), spec.schedule != nil else { return nil }
+        return jobView(spec)
     }
 
     public func logs(id: String, tail: Int) async -> [LogLineView]? {
@@ -84,8 +93,17 @@ public final class AgentAPI: AgentBackend {
     /// Terminates the process with its configured grace period; it stays stopped until restarted
     /// through the API or its config changes.
     public func stop(id: String) async throws(AgentActionError) {
-        guard engine.status(of: id) != nil else { throw .notFound(id: id) }
+        guard engine.status(of: id) != nil else {
+            // A scheduled job before its first run: nothing runs, nothing to stop.
+            guard reconciler.spec(of: id)?.schedule != nil else { throw .notFound(id: id) }
+            return
+        }
         engine.terminate(id, reason: "stopped through the API")
+    }
+
+    /// Scale overrides are kept until the process's config changes, like `stop`.
+    public func scale(id: String, replicas: Int) async throws(AgentActionError) {
+        try reconciler.scale(id, to: replicas)
     }
 
     public func reload() async throws(AgentActionError) {
@@ -98,8 +116,7 @@ public final class AgentAPI: AgentBackend {
     public func routes(host: String) async -> [String] {
         let wanted = host.lowercased()
         return reconciler.specs().filter { $0.hostnames.contains(wanted) }.compactMap { spec in
-            guard let status = engine.status(of: spec.id), status.state == .running, status.healthy,
-                  let snapshot = runtime.snapshot(of: spec.id), snapshot.ready, let port = snapshot.port else { return nil }
+            guard readiness.isServing(spec.id), let port = runtime.snapshot(of: spec.id)?.port else { return nil }
             return "127.0.0.1:\(port)"
         }
     }
@@ -117,6 +134,7 @@ public final class AgentAPI: AgentBackend {
 
     private func view(of status: ProcessStatus, now: Clocks) -> ProcessView {
         let snapshot = runtime.snapshot(of: status.id)
+        let spec = reconciler.spec(of: status.id)
         let running = status.state <= .terminating
         let unix = { (instant: ContinuousClock.Instant) in now.unix + Self.seconds(now.monotonic.duration(to: instant)) }
         let nextRestart = snapshot?.nextStartAt.map(unix)
@@ -137,11 +155,22 @@ public final class AgentAPI: AgentBackend {
             terminatingAt: status.terminatingAt,
             nextRestartAt: nextRestart,
             heartbeatLatencySeconds: snapshot?.heartbeatLatency.map(Self.seconds),
-            hostnames: reconciler.spec(of: status.id)?.hostnames ?? [],
+            hostnames: spec?.hostnames ?? [],
             status: running ? snapshot?.notifyStatus : nil,
             waitingFor: dependencies.waitingFor(status.id).map {
                 WaitingForView(id: $0.id, condition: $0.condition.rawValue, since: $0.since)
-            })
+            },
+            replicaOf: spec?.replicaOf,
+            nextRunAt: reconciler.nextRun(of: status.id)?.timeIntervalSince1970)
+    }
+
+    /// A scheduled job that has not run yet: `finished` (nothing runs, no restart pending), as it
+    /// is between runs, with its next fire.
+    private func jobView(_ spec: ProcessSpec) -> ProcessView {
+        ProcessView(
+            id: spec.id, state: ProcessState.finished.description, createdAt: reconciler.jobConfiguredAt(spec.id) ?? 0,
+            hostnames: spec.hostnames, replicaOf: spec.replicaOf,
+            nextRunAt: reconciler.nextRun(of: spec.id)?.timeIntervalSince1970)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -13,15 +13,19 @@ public struct AgentOptions: Sendable {
     /// How often finished workers that are no longer desired are purged, as a safety net:
     /// removals are purged as soon as they finish.
     public var housekeepingInterval: Duration
+    /// The wall clock scheduled jobs fire on; tests inject one they move by hand.
+    public var jobClock: any JobClock
 
     public init(
         origin: ConfigOrigin, listenHost: String? = nil, listenPort: Int? = nil,
-        fileCheckInterval: Duration? = .milliseconds(250), housekeepingInterval: Duration = .seconds(60)
+        fileCheckInterval: Duration? = .milliseconds(250), housekeepingInterval: Duration = .seconds(60),
+        jobClock: any JobClock = SystemJobClock()
     ) {
         self.origin = origin
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.fileCheckInterval = fileCheckInterval
         self.housekeepingInterval = housekeepingInterval
+        self.jobClock = jobClock
     }
 }

@@ -91,7 +91,7 @@ enum ChaosCommand {
     }
 
     /// `procmgr` in the same build directory as this binary.
-    private static func siblingProcmgr() -> String? {
+    static func siblingProcmgr() -> String? {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
         return (executable as NSString).deletingLastPathComponent + "/procmgr"
     }

@@ -1,5 +1,5 @@
 // procmgr-bench: release-built benchmarks that print the figures recorded in BENCHMARKS.md.
-// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|…]
+// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|rollout|…]
 
 let section = CommandLine.arguments.dropFirst().first ?? "all"
 print("procmgr-bench \(section) — \(MachineDescription.current)")
@@ -9,6 +9,7 @@ if section == "engine" || section == "updates" || section == "all" { await Engin
 if section == "registry" || section == "all" { await RegistryBenchmarks.hotPath() }
 if section == "exposition" || section == "all" { await RegistryBenchmarks.expositionTable() }
 if section == "reload" || section == "all" { await ReloadBenchmarks.run() }
+if section == "rollout" { RolloutBenchmarks.run() }
 if section == "starvation" { await StarvationBenchmarks.run() }
 if section == "notify" { await NotifyBenchmarks.run() }
 if section == "deps" { await DependencyBenchmarks.run() }

@@ -6,7 +6,7 @@ import ProcmgrSupport
 /// delay queue ring it. A ring while the worker is busy is kept (at most one), so an update that
 /// arrives mid-sync is never lost, and many rings collapse into one wake-up — which is how
 /// intermediate updates get skipped. Waiting is cancellation-aware so teardown never hangs.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -14,11 +14,11 @@ final class WakeSignal: Sendable {
 
     private let state = LockedState(State())
 
-    init(rung: Bool = false) {
+    public init(rung: Bool = false) {
         state.withLock { $0.rung = rung }
     }
 
-    func ring() {
+    public func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -31,7 +31,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns after the next ring (at once if one is remembered), or when the task is cancelled.
-    func wait() async {
+    public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in

@@ -59,6 +59,7 @@ struct APIError: Error, Sendable {
         case .notFound: self.init(.notFound, error.message)
         case .invalidConfig: self.init(.unprocessableContent, error.message, problems: error.problems)
         case .conflict: self.init(.conflict, error.message)
+        case .badRequest: self.init(.badRequest, error.message)
         default: self.init(.internalServerError, error.message)
         }
     }

@@ -1,4 +1,4 @@
-/// Why a mutating request (restart, stop, reload) failed.
+/// Why a mutating request (restart, stop, scale, reload) failed.
 ///
 /// A struct with an extensible ``Code`` (the house style, after
 /// swift-service-lifecycle) so a new failure kind is not a breaking change;
@@ -15,6 +15,8 @@ public struct AgentActionError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidConfig = Code("invalidConfig")
         /// The action cannot run in the current state, e.g. a reload is already running (409).
         public static let conflict = Code("conflict")
+        /// A parameter of the request is out of range; the message names it (400).
+        public static let badRequest = Code("badRequest")
         /// The agent failed on its side (500).
         public static let `internal` = Code("internal")
 
@@ -44,6 +46,10 @@ public struct AgentActionError: Error, Sendable, Hashable, CustomStringConvertib
 
     public static func conflict(_ message: String) -> Self {
         Self(code: .conflict, message: message)
+    }
+
+    public static func badRequest(_ message: String) -> Self {
+        Self(code: .badRequest, message: message)
     }
 
     public static func `internal`(_ message: String) -> Self {

@@ -34,6 +34,11 @@ public protocol AgentBackend: Sendable {
     /// Stops one process (it stays stopped until restarted or reconfigured).
     func stop(id: String) async throws(AgentActionError)
 
+    /// Runs `replicas` replicas of the replicated process `id` (its config id) until its config
+    /// changes: ``AgentActionError/Code/notFound`` for an unknown id,
+    /// ``AgentActionError/Code/conflict`` for a process without `replicas:`.
+    func scale(id: String, replicas: Int) async throws(AgentActionError)
+
     /// Re-reads the config; an invalid one is rejected whole and the old one
     /// keeps running, reported as ``AgentActionError/Code/invalidConfig``.
     func reload() async throws(AgentActionError)

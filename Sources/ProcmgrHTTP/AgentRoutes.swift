@@ -18,6 +18,8 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     /// screenful by default, capped so one request cannot ask for a whole buffer of history.
     static var defaultTail: Int { 100 }
     static var tailRange: ClosedRange<Int> { 1...10_000 }
+    /// Bounds of `?replicas=` on the scale endpoint, as the config's `replicas:`.
+    static var replicasRange: ClosedRange<Int> { 0...1_000 }
 
     /// Every route with its handler; the single list both the router and the
     /// ``RouteTable`` are built from.
@@ -34,6 +36,11 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
             }),
             (.init(method: .post, template: "/api/v1/processes/{id}/stop"), { request, context in
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.stop(id: id(context)) }
+            }),
+            (.init(method: .post, template: "/api/v1/processes/{id}/scale"), { request, context in
+                try await mutate(request) { () async throws(AgentActionError) in
+                    try await backend.scale(id: id(context), replicas: Self.replicas(request))
+                }
             }),
             (.init(method: .post, template: "/-/reload"), { request, _ in
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
@@ -82,6 +89,15 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
             throw APIError(.badRequest, "query parameter host is required")
         }
         return JSONResponse.make(RoutesBody(host: host, endpoints: await backend.routes(host: host)))
+    }
+
+    /// `?replicas=N` of a scale request; parsed after authorization, so an unauthenticated
+    /// caller learns nothing about it.
+    private static func replicas(_ request: Request) throws(AgentActionError) -> Int {
+        guard let text = request.uri.queryParameters.get("replicas"), let value = Int(text), replicasRange.contains(value) else {
+            throw .badRequest("query parameter replicas must be an integer from \(replicasRange.lowerBound) to \(replicasRange.upperBound)")
+        }
+        return value
     }
 
     /// Authorization, then the body, then the action: an unauthenticated

@@ -6,7 +6,9 @@
 /// tell "not started yet" from "field renamed".
 public struct ProcessView: Codable, Sendable, Hashable {
     public var id: String
-    /// Lifecycle state: starting, running, terminating, terminated or finished.
+    /// Lifecycle state: starting, running, terminating, terminated or finished. A scheduled job
+    /// between runs, and before its first, is `finished` (nothing runs, nothing is pending but the
+    /// next fire, which `next_run_at` gives).
     public var state: String
     public var pid: Int32?
     public var port: Int?
@@ -34,12 +36,17 @@ public struct ProcessView: Codable, Sendable, Hashable {
     /// The dependencies a start waits for (`depends_on` conditions not met yet); empty when the
     /// process is not waiting.
     public var waitingFor: [WaitingForView]
+    /// The config id of the replicated process this is a replica of (`web` for `web.2`).
+    public var replicaOf: String?
+    /// Unix seconds of a scheduled job's next run.
+    public var nextRunAt: Double?
 
     public init(
         id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false, ready: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
-        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil, waitingFor: [WaitingForView] = []
+        heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil, waitingFor: [WaitingForView] = [],
+        replicaOf: String? = nil, nextRunAt: Double? = nil
     ) {
         self.id = id
         self.state = state
@@ -58,6 +65,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.hostnames = hostnames
         self.status = status
         self.waitingFor = waitingFor
+        self.replicaOf = replicaOf
+        self.nextRunAt = nextRunAt
     }
 
     enum CodingKeys: String, CodingKey {
@@ -71,6 +80,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         case heartbeatLatencySeconds = "heartbeat_latency_seconds"
         case hostnames, status
         case waitingFor = "waiting_for"
+        case replicaOf = "replica_of"
+        case nextRunAt = "next_run_at"
     }
 
     /// Written out by hand only because the synthesized encoder omits `nil`
@@ -94,6 +105,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(hostnames, forKey: .hostnames)
         try container.encode(status, forKey: .status)
         try container.encode(waitingFor, forKey: .waitingFor)
+        try container.encode(replicaOf, forKey: .replicaOf)
+        try container.encode(nextRunAt, forKey: .nextRunAt)
     }
 }
 

@@ -12,6 +12,7 @@ struct SyntheticBackend: AgentBackend {
     func logs(id: String, tail: Int) async -> [LogLineView]? { nil }
     func restart(id: String) async throws(AgentActionError) { throw .notFound(id: id) }
     func stop(id: String) async throws(AgentActionError) { throw .notFound(id: id) }
+    func scale(id: String, replicas: Int) async throws(AgentActionError) { throw .notFound(id: id) }
     func reload() async throws(AgentActionError) {}
     func routes(host: String) async -> [String] { [] }
 }

@@ -93,6 +93,10 @@ final class FakeBackend: AgentBackend {
         try perform("stop \(id)", id: id)
     }
 
+    func scale(id: String, replicas: Int) async throws(AgentActionError) {
+        try perform("scale \(id) \(replicas)", id: id)
+    }
+
     func reload() async throws(AgentActionError) {
         try perform("reload", id: nil)
     }

@@ -46,7 +46,8 @@ struct StatusEndpointTests {
             id: "api-1", state: "running", pid: 4242, port: 30001, healthy: true, restarts: 2,
             lastError: "exit status 1", lastExit: "exit status 1", createdAt: 1_700_000_000, startedAt: 1_700_000_001.5,
             terminatingAt: nil, nextRestartAt: 1_700_000_010, heartbeatLatencySeconds: 0.0004, hostnames: ["a.example.test"],
-            waitingFor: [WaitingForView(id: "db", condition: "healthy", since: 1_700_000_000.25)])
+            waitingFor: [WaitingForView(id: "db", condition: "healthy", since: 1_700_000_000.25)],
+            replicaOf: "api", nextRunAt: 1_700_000_060)
         let bare = ProcessView(id: "job", state: "starting", createdAt: 1_700_000_002)
         try await withLiveServer(backend: FakeBackend(processes: [full, bare])) { client in
             let response = try await client.execute(uri: "/api/v1/processes", method: .get)
@@ -56,11 +57,15 @@ struct StatusEndpointTests {
             #expect(list.count == 2)
             let keys: Set<String> = [
                 "id", "state", "pid", "port", "healthy", "ready", "restarts", "last_error", "last_exit", "created_at", "started_at",
-                "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames", "status", "waiting_for",
+                "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames", "status", "waiting_for", "replica_of", "next_run_at",
             ]
             #expect(Set(list[0].keys) == keys)
             #expect(Set(list[1].keys) == keys)
             #expect(list[0]["pid"] as? Int == 4242)
+            #expect(list[0]["replica_of"] as? String == "api")
+            #expect(list[0]["next_run_at"] as? Double == 1_700_000_060)
+            #expect(list[1]["replica_of"] is NSNull)
+            #expect(list[1]["next_run_at"] is NSNull)
             #expect(list[0]["started_at"] as? Double == 1_700_000_001.5)
             #expect(list[0]["hostnames"] as? [String] == ["a.example.test"])
             #expect(list[1]["pid"] is NSNull)

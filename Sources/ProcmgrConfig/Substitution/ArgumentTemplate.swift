@@ -3,8 +3,8 @@
 /// names and unterminated references up front) and by substitution (which can
 /// then assume a well-formed template).
 enum ArgumentTemplate {
-    /// Variables that may be referenced: the assigned port and the replica index.
-    static let knownVariables: Set<String> = ["PORT", "REPLICA"]
+    /// Variables that may be referenced: the assigned port, the replica index and the running procmgr binary.
+    static let knownVariables: Set<String> = ["PORT", "REPLICA", "PROCMGR"]
 
     enum Piece: Equatable {
         case literal(String)

@@ -45,7 +45,8 @@ struct StatusEndpointTests {
         let full = ProcessView(
             id: "api-1", state: "running", pid: 4242, port: 30001, healthy: true, restarts: 2,
             lastError: "exit status 1", lastExit: "exit status 1", createdAt: 1_700_000_000, startedAt: 1_700_000_001.5,
-            terminatingAt: nil, nextRestartAt: 1_700_000_010, heartbeatLatencySeconds: 0.0004, hostnames: ["a.example.test"])
+            terminatingAt: nil, nextRestartAt: 1_700_000_010, heartbeatLatencySeconds: 0.0004, hostnames: ["a.example.test"],
+            status: "serving 3 clients")
         let bare = ProcessView(id: "job", state: "starting", createdAt: 1_700_000_002)
         try await withLiveServer(backend: FakeBackend(processes: [full, bare])) { client in
             let response = try await client.execute(uri: "/api/v1/processes", method: .get)
@@ -55,7 +56,7 @@ struct StatusEndpointTests {
             #expect(list.count == 2)
             let keys: Set<String> = [
                 "id", "state", "pid", "port", "healthy", "restarts", "last_error", "last_exit", "created_at", "started_at",
-                "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames",
+                "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames", "status",
             ]
             #expect(Set(list[0].keys) == keys)
             #expect(Set(list[1].keys) == keys)
@@ -65,6 +66,8 @@ struct StatusEndpointTests {
             #expect(list[1]["pid"] is NSNull)
             #expect(list[1]["last_exit"] is NSNull)
             #expect(list[1]["heartbeat_latency_seconds"] is NSNull)
+            #expect(list[0]["status"] as? String == "serving 3 clients")
+            #expect(list[1]["status"] is NSNull)
 
             // And it round-trips through the public Codable type.
             let decoded = try JSONDecoder().decode([ProcessView].self, from: Data(response.body.readableBytesView))

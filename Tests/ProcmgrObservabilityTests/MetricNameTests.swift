@@ -1,4 +1,5 @@
-import ProcmgrAgent
+@testable import ProcmgrAgent
+import Logging
 @testable import ProcmgrEngine
 @testable import ProcmgrHTTP
 import ProcmgrMetrics
@@ -20,13 +21,22 @@ struct MetricNameTests {
         _ = try RuntimeMetrics(registry: registry)
         _ = try HTTPMetrics(registry: registry)
         _ = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
+        _ = try JobMetrics(registry: registry)
+        let dependencies = try DependencyCoordinator(
+            source: NoFacts(), registry: registry, logger: Logger(label: "metric-names")) { _ in }
         try ProcessSelfMetrics.register(in: registry)
         var families: [String: String] = [:]
         for line in registry.exposition().split(separator: "\n") where line.hasPrefix("# TYPE ") {
             let parts = line.split(separator: " ")
             if parts.count == 4 { families[String(parts[2])] = String(parts[3]) }
         }
+        withExtendedLifetime(dependencies) {}
         return families
+    }
+
+    /// A coordinator only registers its family here; no process is ever asked about.
+    private struct NoFacts: ConditionSource {
+        func facts(of id: String) -> DependencyFacts? { nil }
     }
 
     /// Whether `name` is a family of the exposition, or a histogram's `_bucket/_sum/_count` series.

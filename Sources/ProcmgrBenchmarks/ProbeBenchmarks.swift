@@ -103,7 +103,8 @@ enum ProbeBenchmarks {
         return ProcFS.allStats().filter { $0.parentPID == me && $0.isZombie }.map(\.pid)
     }
 
-    /// Polls the last port until it accepts (the listener binds in order).
+    /// Polls the last port until it accepts (the listener binds in order; a busy last port
+    /// makes this give up after 20 s).
     private static func waitForListening(base: Int, count: Int) async -> Bool {
         for _ in 0..<200 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -115,7 +116,9 @@ enum ProbeBenchmarks {
         return false
     }
 
-    /// One Python process accepting (and closing) on `count` ports from `base`.
+    /// One Python process accepting (and closing) on `count` ports from `base`. A port some
+    /// other socket of the machine holds (an ephemeral client port in that range) is skipped:
+    /// its program's probe fails, which the "ready" figure shows.
     private static func listenerScript(base: Int, count: Int) -> String {
         """
         import resource, selectors, socket
@@ -125,7 +128,11 @@ enum ProbeBenchmarks {
         for port in range(\(base), \(base + count)):
             listener = socket.socket()
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", port))
+            try:
+                listener.bind(("127.0.0.1", port))
+            except OSError:
+                listener.close()
+                continue
             listener.listen(128)
             listener.setblocking(False)
             selector.register(listener, selectors.EVENT_READ)

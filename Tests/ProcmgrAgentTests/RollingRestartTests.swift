@@ -16,6 +16,9 @@ struct RollingRestartTests {
         agent:
           state_dir: \(stateDir)
           shutdown_grace_period: 5s
+          # Its own range: agents of other tests run at once, and a port both allocators found
+          # free can only be bound by one of their demo-workers.
+          ports: { range: "32400-32499" }
         processes:
           - id: web
             command: ["\(procmgr)", "demo-worker"]

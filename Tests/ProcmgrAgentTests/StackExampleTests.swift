@@ -17,7 +17,11 @@ struct StackExampleTests {
     func exampleStackStartsInOrderRollsAndStopsInReverse() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The example as written, but for its port range: agents of other tests run at once,
+        // and a port both allocators found free can only be bound by one demo-worker.
         let example = try String(contentsOfFile: Self.examplePath(), encoding: .utf8)
+            .replacingOccurrences(of: #"ports: { range: "30000-31000" }"#, with: #"ports: { range: "32500-32599" }"#)
+        #expect(example.contains("32500-32599"))
         let config = directory + "/stack.yaml"
         try example.write(toFile: config, atomically: true, encoding: .utf8)
         let agent = try await AgentProcess.start(["--config", config])

@@ -10,10 +10,18 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct StackTests {
     /// A long-running process that, at SIGTERM, appends "`name` term <ns>", takes 0.2 s to stop
-    /// and appends "`name` exit <ns>": parallel stops overlap, ordered ones do not.
+    /// and appends "`name` exit <ns>": parallel stops overlap, ordered ones do not. Once its trap
+    /// is set it creates `log.name.trapped` (a SIGTERM before that would end it unrecorded).
     static func recordsStop(_ name: String, into log: String) -> String {
         let onTerm = "echo \(name) term $(date +%s%N) >> \(log); sleep 0.2; echo \(name) exit $(date +%s%N) >> \(log); exit 0"
-        return #"["sh", "-c", "trap '\#(onTerm)' TERM; while :; do sleep 0.05; done"]"#
+        return #"["sh", "-c", "trap '\#(onTerm)' TERM; : > \#(log).\#(name).trapped; while :; do sleep 0.05; done"]"#
+    }
+
+    /// Waits until every one of `names` has set its SIGTERM trap.
+    static func waitUntilTrapped(_ names: [String], log: String) async throws {
+        try await eventually("\(names) set their SIGTERM traps", timeout: .seconds(20)) {
+            names.allSatisfy { FileManager.default.fileExists(atPath: "\(log).\($0).trapped") }
+        }
     }
 
     /// Each process's SIGTERM and exit times from `log`.
@@ -87,12 +95,15 @@ struct StackTests {
 
         #expect(FileManager.default.createFile(atPath: directory + "/go", contents: nil))
         let started = try await agent.waitForProcesses("c running after the job completed") { runningPIDs($0)["c"] != nil }
-        #expect(started["job"]?["state"] as? String == "finished")
+        // The condition holds from the job's exit; its worker reaches `finished` a moment later.
+        #expect(started["job"]?["last_exit"] as? String == "exited with code 0")
+        try await agent.waitForProcesses("the job finished") { $0["job"]?["state"] as? String == "finished" }
         #expect((started["c"]?["waiting_for"] as? [Any])?.isEmpty == true)
         #expect(try await agent.metric(#"procmgr_dependency_waiting_seconds{process="c",dependency="job"}"#) == nil)
         let times = try ["a", "b", "job", "c"].map { id in try #require(started[id]?["started_at"] as? Double, "\(id)") }
         #expect(times == times.sorted(), "start order a, b, job, c: \(times)")
 
+        try await Self.waitUntilTrapped(["a", "b", "c"], log: stops)
         agent.signal(SIGTERM)
         #expect(try await agent.waitForExit() == .exited(code: 0))
         try Self.expectStoppedInOrder(["c", "b", "a"], log: stops)
@@ -126,6 +137,7 @@ struct StackTests {
         let agent = try await AgentProcess.start(["--config", file])
         defer { Task { await agent.kill() } }
         let before = runningPIDs(try await agent.waitForProcesses("the stack running") { runningPIDs($0).count == 4 })
+        try await Self.waitUntilTrapped(["x", "y", "z"], log: stops)
 
         try Self.write(header, to: file)
         #expect(try await agent.request("/-/reload", method: .POST).status == 200)

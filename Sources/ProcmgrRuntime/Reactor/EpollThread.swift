@@ -24,6 +24,14 @@ import Synchronization
 ///   armed for the earliest deadline of a heap with at most one entry per ``TimerToken``: a
 ///   thousand heartbeats cost one wakeup per due batch, not a task or a thread each.
 public final class EpollThread: Sendable {
+    /// The loop thread's id, boxed. Why a box: an `Atomic` stored directly in this class, whose
+    /// initializer can still throw once every property is set (the thread may fail to start),
+    /// crashes Swift 6.3's optimizer ("Found outside of lifetime use", the ownership verifier on
+    /// the `drop_deinit` of the throwing path), so no release build went through.
+    private final class LoopThreadID: Sendable {
+        let value = Atomic<UInt>(0)
+    }
+
     public typealias Handler = @Sendable (_ events: UInt32) -> Void
 
     /// Identifies one registration; never reused within a loop.
@@ -68,7 +76,7 @@ public final class EpollThread: Sendable {
     private let wakeFD: Int32
     private let timerFD: Int32
     private let state = LockedState(State())
-    private let loopThread = Atomic<UInt>(0)
+    private let loopThread = LoopThreadID()
     /// Human-readable name (also the thread's name).
     public let name: String
 
@@ -105,7 +113,7 @@ public final class EpollThread: Sendable {
     }
 
     /// True when called from this loop's thread.
-    public var isLoopThread: Bool { loopThread.load(ordering: .acquiring) == OSThread.currentID }
+    public var isLoopThread: Bool { loopThread.value.load(ordering: .acquiring) == OSThread.currentID }
 
     /// Reserves a token before registering, so the owner can store it before any event fires.
     public func makeToken() -> Token {
@@ -224,7 +232,7 @@ public final class EpollThread: Sendable {
     }
 
     private func run() {
-        loopThread.store(OSThread.currentID, ordering: .releasing)
+        loopThread.value.store(OSThread.currentID, ordering: .releasing)
         let capacity = 256
         let datas = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)

@@ -60,33 +60,39 @@ struct RollingRestartTests {
         }
         let before = runningPIDs(try await agent.processes())
 
-        let fewest = LockedState(Int.max)
-        let polls = LockedState(0)
-        let poller = Task {
-            while !Task.isCancelled {
-                if let count = try? await Self.endpoints(agent).count {
-                    fewest.withLock { $0 = min($0, count) }
-                    polls.withLock { $0 += 1 }
-                }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        // The poll runs in this task, every 10 ms, from the reload until the rollout is complete
+        // and all three endpoints are back: every step of the rollout is watched by it.
         try Self.config(stateDir: directory + "/state", procmgr: procmgr, generation: 1).write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try await agent.request("/-/reload", method: .POST).status == 200)
-        try await agent.waitForLogLine("rolling restart complete", timeout: .seconds(60))
-        try await eventually("three ready endpoints again") { try await Self.endpoints(agent).count == 3 }
-        poller.cancel()
-        _ = await poller.value
-
+        var fewest = Int.max
+        var polls = 0
+        try await eventually("the rollout complete with three ready endpoints; fewest seen \(fewest)", timeout: .seconds(60), every: .milliseconds(10)) {
+            let count = try await Self.endpoints(agent).count
+            fewest = min(fewest, count)
+            polls += 1
+            return count == 3 && agent.output.contains { $0.contains("rolling restart complete") }
+        }
         let after = runningPIDs(try await agent.processes())
         for id in ["web.0", "web.1", "web.2"] {
             #expect(after[id] != nil && after[id] != before[id], "\(id) was not restarted")
             #expect(try await agent.metric(#"procmgr_restarts_total{process="\#(id)",reason="config"}"#) == 1)
         }
-        #expect(polls.withLock { $0 } > 10)
-        #expect(fewest.withLock { $0 } >= 2, "a routes answer listed fewer than two ready endpoints during the rollout")
-        // One at a time: each replica was released only after the previous came back.
-        let releases = agent.output.filter { $0.contains("rolling restart: updating replica") }
-        #expect(releases.count == 3)
+        // The poll is a witness, not the proof: on a loaded machine the test process's own tasks
+        // may poll only a few times. Never fewer than two endpoints in what it saw.
+        #expect(polls >= 1)
+        #expect(fewest >= 2, "a routes answer listed fewer than two ready endpoints during the rollout")
+        // The proof, from the agent's own log: each replica is released only once the one before
+        // it is ready again (one at a time, max_unavailable 1), so two of three always serve.
+        let lines = agent.output
+        var steps: [(release: Int, ready: Int)] = []
+        for id in ["web.0", "web.1", "web.2"] {
+            let release = try #require(lines.firstIndex { $0.contains("replica=\(id) ") && $0.hasSuffix("rolling restart: updating replica") }, "\(id) released")
+            let ready = try #require(lines[release...].firstIndex { $0.contains("process=\(id) ") && $0.hasSuffix("] ready") }, "\(id) ready again")
+            steps.append((release, ready))
+        }
+        for (previous, next) in zip(steps, steps.dropFirst()) {
+            #expect(previous.ready < next.release, "a replica was released before the one before it was ready again: \(lines.suffix(40))")
+        }
+        #expect(lines.filter { $0.hasSuffix("rolling restart: updating replica") }.count == 3)
     }
 }

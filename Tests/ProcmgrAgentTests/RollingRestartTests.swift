@@ -65,11 +65,9 @@ struct RollingRestartTests {
         try Self.config(stateDir: directory + "/state", procmgr: procmgr, generation: 1).write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try await agent.request("/-/reload", method: .POST).status == 200)
         var fewest = Int.max
-        var polls = 0
         try await eventually("the rollout complete with three ready endpoints; fewest seen \(fewest)", timeout: .seconds(60), every: .milliseconds(10)) {
             let count = try await Self.endpoints(agent).count
             fewest = min(fewest, count)
-            polls += 1
             return count == 3 && agent.output.contains { $0.contains("rolling restart complete") }
         }
         let after = runningPIDs(try await agent.processes())
@@ -79,7 +77,6 @@ struct RollingRestartTests {
         }
         // The poll is a witness, not the proof: on a loaded machine the test process's own tasks
         // may poll only a few times. Never fewer than two endpoints in what it saw.
-        #expect(polls >= 1)
         #expect(fewest >= 2, "a routes answer listed fewer than two ready endpoints during the rollout")
         // The proof, from the agent's own log: each replica is released only once the one before
         // it is ready again (one at a time, max_unavailable 1), so two of three always serve.

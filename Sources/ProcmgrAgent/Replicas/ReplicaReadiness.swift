@@ -20,8 +20,8 @@ public struct EngineServingReadiness: ServingReadiness {
     }
 
     public func isServing(_ id: String) -> Bool {
-        guard let status = engine.status(of: id), status.state == .running, status.healthy else { return false }
-        guard let conditions = runtime.conditions(of: id), conditions.ready, conditions.healthy else { return false }
-        return runtime.runningConfig(of: id) != nil
+        // `ready` already implies a running program past its startup probe.
+        guard engine.status(of: id)?.state == .running, let conditions = runtime.conditions(of: id) else { return false }
+        return conditions.ready && conditions.healthy
     }
 }

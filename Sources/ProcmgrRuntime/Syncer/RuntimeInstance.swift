@@ -70,9 +70,8 @@ struct RuntimeInstance: Sendable {
         let conditions = conditions
         return RuntimeSnapshot(
             pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
-            lastExitSucceeded: lastExit.map(\.isSuccess),
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
-            programStartedAt: child?.startedAt, ready: conditions.ready, startupPassed: conditions.startupPassed,
+            programStartedAt: child?.startedAt, ready: conditions.ready,
             notifyStatus: child?.notify?.status, notifyReady: notifyReady)
     }
 }
@@ -83,8 +82,6 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var port: Int?
     public var restarts: Int
     public var lastExit: String?
-    /// Whether the last run exited with status 0; `nil` before any run ended.
-    public var lastExitSucceeded: Bool?
     public var nextStartAt: ContinuousClock.Instant?
     /// The backoff delays chosen after the most recent exits, newest last.
     public var restartDelays: [Duration]
@@ -93,8 +90,6 @@ public struct RuntimeSnapshot: Sendable, Hashable {
     public var programStartedAt: ContinuousClock.Instant?
     /// Running, past its startup probe, its readiness probe passing and (notify) READY=1 seen.
     public var ready: Bool
-    /// Running and its startup probe passed once (true without one).
-    public var startupPassed: Bool
     /// The program's last sd_notify `STATUS=`.
     public var notifyStatus: String?
     /// Whether the current program sent sd_notify `READY=1` (nil without `notify:`).

@@ -109,6 +109,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            // Served from the binary (no files beside it, no Foundation bundle): the OpenAPI
+            // document, the single source of truth of the API, and the web status page.
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+                .embedInCode("Resources/status.html"),
+            ],
             swiftSettings: strictSwiftSettings
         ),
         .target(

@@ -10,8 +10,8 @@ import NIOCore
 /// does not update them fails there (with the values to paste), and Chromium enforces them in
 /// `scripts/browser-check.sh`.
 enum StatusPage {
-    static let scriptHash = "sha256-FAMOn5czfaxL4daEZyhbew1qZVkTJ029NTWiQmmumaU="
-    static let styleHash = "sha256-dSlXmLh2n9FxlrFDIU8xaeUULX95PF/IQwmETyVZw48="
+    static let scriptHash = "sha256-OhUAM4ieDwc1z/zndVIOQOsXrtK3K+hxenxSopD2/rU="
+    static let styleHash = "sha256-fFoN02bTGLV5cn/E591XkZwcyB4UGb9Z83pf4yKFed0="
 
     static var contentSecurityPolicy: String {
         "default-src 'self'; script-src '\(scriptHash)'; style-src '\(styleHash)'; "

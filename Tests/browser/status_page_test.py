@@ -35,7 +35,7 @@ def api(path, method="GET"):
 def make_driver():
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ["CHROMIUM"]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,800"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=os.environ["CHROMEDRIVER"]), options=options)

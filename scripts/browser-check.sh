@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Tests the web status page (GET /) in a real headless Chromium: starts the agent with a copy of
-# the embedded demo (its own state directory and child port range, so nothing else is disturbed),
-# waits for /readyz, runs Tests/browser/status_page_test.py (Python selenium driving Debian's
+# Tests the web status page (GET /) in a real headless Chromium: starts the agent on the embedded
+# demo (its state directory in a temporary directory of its own), waits for /readyz, runs Tests/browser/status_page_test.py (Python selenium driving Debian's
 # chromium through chromedriver), and always stops the agent. The page's screenshot is saved to
 # .build/artifacts/status-page.png.
 #
@@ -28,7 +27,7 @@ agent_pid=""
 cleanup() {
     if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
         kill -TERM "$agent_pid" 2>/dev/null || true
-        # The agent stops its children within their grace periods (5 s here); then it is killed.
+        # The agent stops its children within its shutdown grace period (10 s in the demo); then it is killed.
         for _ in $(seq 1 150); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$agent_pid" 2>/dev/null || true
     fi
@@ -37,40 +36,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# The embedded demo's processes (procmgr demo-worker), minus flaky-1's random crashes: the test
-# makes its own. Child ports from a range of their own.
-cat > "$work/procmgr.yaml" <<YAML
-agent:
-  ports: { range: "41000-41999" }
-  shutdown_grace_period: 10s
-  state_dir: $work/state
-processes:
-  - id: web-1
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: web-1 }
-    port: auto
-    restart: always
-    grace_period: 5s
-    health:
-      http: { path: /api/status, interval: 2s, timeout: 1s, failure_threshold: 3 }
-    heartbeat: { interval: 1s, timeout: 5s }
-  - id: web-2
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: web-2 }
-    port: auto
-    grace_period: 5s
-    health:
-      http: { path: /api/status, interval: 2s, timeout: 1s, failure_threshold: 3 }
-    heartbeat: { interval: 1s, timeout: 5s }
-  - id: worker-1
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: worker-1 }
-    port: none
-    grace_period: 5s
-    heartbeat: { interval: 2s, timeout: 10s }
-YAML
-
-"$procmgr" run --config "$work/procmgr.yaml" --listen "127.0.0.1:$port" > "$work/agent.log" 2>&1 &
+# The embedded demo (no --config), its state directory inside $work: the demo puts it under
+# TMPDIR, so a demo the developer runs meanwhile is left alone. Its children's ports come from
+# 30000-31000, each checked free before use.
+TMPDIR="$work" "$procmgr" run --listen "127.0.0.1:$port" > "$work/agent.log" 2>&1 &
 agent_pid=$!
 base="http://127.0.0.1:$port"
 deadline=$((SECONDS + 30))

@@ -1,6 +1,6 @@
 """The web status page in a real headless Chromium (run by scripts/browser-check.sh).
 
-Against a live agent running the demo's processes (PROCMGR_URL), it checks that:
+Against a live agent running the embedded demo (PROCMGR_URL), it checks that:
   1. the table lists the processes, each with a pid;
   2. a crash (POST /crash to web-1's own port) shows in web-1's row within 1 s of the crash
      request, without a reload (its last exit or restart count changes), and the restart follows;
@@ -23,7 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["PROCMGR_URL"]
 SCREENSHOT = os.environ["SCREENSHOT"]
-PROCESSES = ["web-1", "web-2", "worker-1"]
+PROCESSES = ["web-1", "web-2", "flaky-1", "worker-1"]
 
 
 def api(path, method="GET"):

@@ -64,9 +64,16 @@ public final class StreamRing<Element: Sendable>: Sendable {
     /// Stores `element` under the next id and hands it to every subscriber; returns the entry.
     @discardableResult
     public func append(_ element: Element) -> Entry {
+        appendNumbered { _ in element }
+    }
+
+    /// ``append(_:)`` for an element that carries its own id: `make` gets the id and returns the
+    /// element to store (it runs under the ring's lock: keep it to a field assignment).
+    @discardableResult
+    public func appendNumbered(_ make: (UInt64) -> Element) -> Entry {
         let (entry, overflowed) = state.withLock { state -> (Entry, [Subscription]) in
             state.lastID += 1
-            let entry = Entry(id: state.lastID, element: element)
+            let entry = Entry(id: state.lastID, element: make(state.lastID))
             if state.entries.count < capacity {
                 state.entries.append(entry)
             } else {

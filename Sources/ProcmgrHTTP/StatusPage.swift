@@ -11,7 +11,7 @@ import NIOCore
 /// `scripts/browser-check.sh`.
 enum StatusPage {
     static let scriptHash = "sha256-OhUAM4ieDwc1z/zndVIOQOsXrtK3K+hxenxSopD2/rU="
-    static let styleHash = "sha256-fFoN02bTGLV5cn/E591XkZwcyB4UGb9Z83pf4yKFed0="
+    static let styleHash = "sha256-G156jWC24lJqEZEKtMuDfJOGcD2R29it048c9UW2Y7w="
 
     static var contentSecurityPolicy: String {
         "default-src 'self'; script-src '\(scriptHash)'; style-src '\(styleHash)'; "

@@ -132,6 +132,11 @@ final class FakeBackend: AgentBackend {
         }
     }
 
+    /// Makes `ring` the output of `id` (a test that needs another capacity or subscriber buffer).
+    func setOutputRing(_ ring: StreamRing<OutputLine>, for id: String) {
+        outputRings.withLock { $0[id] = ring }
+    }
+
     func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError) {
         try perform("signal \(id) \(signal.rawValue)", id: id)
     }

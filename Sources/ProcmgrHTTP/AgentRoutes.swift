@@ -46,6 +46,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
             }),
             (.init(method: .get, template: "/api/v1/routes"), { request, _ in try await routes(request) }),
+            (.init(method: .get, template: "/api/v1/openapi.json"), { _, _ in OpenAPIDocumentEndpoint.response() }),
         ]
     }
 

@@ -143,7 +143,9 @@ EOF
 run_schemathesis() {
     local port="$1"
     shift
-    "$schemathesis" --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+    # From the scratch directory: schemathesis keeps a crash cache in `.schemathesis/` of the
+    # current directory, and a run should neither litter the tree nor replay an older run's.
+    (cd "$work" && "$schemathesis" --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
         --url "http://127.0.0.1:$port" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
         --mode all \
@@ -153,7 +155,7 @@ run_schemathesis() {
         --workers 1 \
         --generation-database none \
         --no-color \
-        "$@"
+        "$@")
 }
 
 failed=0

@@ -29,8 +29,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seed="${OPENAPI_CHECK_SEED:-42}"
 examples="${OPENAPI_CHECK_EXAMPLES:-50}"
 
-venv="$("$root/scripts/python-venv.sh" "schemathesis==$SCHEMATHESIS_VERSION")"
-schemathesis="$venv/bin/schemathesis"
+python="$("$root/scripts/python-venv.sh" "schemathesis==$SCHEMATHESIS_VERSION")"
+schemathesis="$(dirname "$python")/schemathesis"
 
 work="$(mktemp -d -t procmgr-openapi.XXXXXX)"
 agent_pid=""

@@ -58,11 +58,14 @@ public final class AgentAPI: AgentBackend {
         let statuses = engine.statuses()
         let known = Set(statuses.map(\.id))
         let waitingJobs = reconciler.specs().filter { $0.schedule != nil && !known.contains($0.id) }
-        return (statuses.map { view(of: $0, now: now) } + waitingJobs.map { jobView($0) }).sorted { $0.id < $1.id }
+        let usage = runtime.resourceUsage(of: known)
+        return (statuses.map { view(of: $0, now: now, usage: usage[$0.id]) } + waitingJobs.map { jobView($0) }).sorted { $0.id < $1.id }
     }
 
     public func process(id: String) async -> ProcessView? {
-        if let status = engine.status(of: id) { return view(of: status, now: Self.clocks()) }
+        if let status = engine.status(of: id) {
+            return view(of: status, now: Self.clocks(), usage: runtime.resourceUsage(of: [id])[id])
+        }
         guard let spec = reconciler.spec(of: id), spec.schedule != nil else { return nil }
         return jobView(spec)
     }
@@ -132,7 +135,7 @@ public final class AgentAPI: AgentBackend {
         Clocks(unix: Date().timeIntervalSince1970, monotonic: ContinuousClock().now)
     }
 
-    private func view(of status: ProcessStatus, now: Clocks) -> ProcessView {
+    private func view(of status: ProcessStatus, now: Clocks, usage: ProgramResourceUsage?) -> ProcessView {
         let snapshot = runtime.snapshot(of: status.id)
         let spec = reconciler.spec(of: status.id)
         let running = status.state <= .terminating
@@ -161,7 +164,9 @@ public final class AgentAPI: AgentBackend {
                 WaitingForView(id: $0.id, condition: $0.condition.rawValue, since: $0.since)
             },
             replicaOf: spec?.replicaOf,
-            nextRunAt: reconciler.nextRun(of: status.id)?.timeIntervalSince1970)
+            nextRunAt: reconciler.nextRun(of: status.id)?.timeIntervalSince1970,
+            cpuSeconds: running ? usage?.cpuSeconds : nil,
+            memoryBytes: running ? usage?.memoryBytes : nil)
     }
 
     /// A scheduled job that has not run yet: `finished` (nothing runs, no restart pending), as it

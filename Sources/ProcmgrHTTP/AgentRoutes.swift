@@ -25,6 +25,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     /// ``RouteTable`` are built from.
     var all: [(RouteTable.Route, Handler)] {
         [
+            (.init(method: .get, template: "/"), { _, _ in StatusPage.response() }),
             (.init(method: .get, template: "/metrics"), { request, _ in try metricsEndpoint.respond(to: request) }),
             (.init(method: .get, template: "/healthz"), { _, _ in JSONResponse.make(["status": "ok"]) }),
             (.init(method: .get, template: "/readyz"), { _, _ in readiness() }),
@@ -66,6 +67,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     /// Child output can carry secrets: on a non-loopback listener with a token, the token is
     /// required (``MutationPolicy/decideRead(authorization:)``), checked before the id is looked up.
     private func logs(_ request: Request, _ context: Context) async throws(APIError) -> Response {
+        try refuseCrossSite(request)
         switch policy.decideRead(authorization: request.headers[.authorization]) {
         case .allow: break
         case .unauthorized: throw .unauthorized
@@ -106,6 +108,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     private func mutate(
         _ request: Request, action: () async throws(AgentActionError) -> Void
     ) async throws(APIError) -> Response {
+        try refuseCrossSite(request)
         switch policy.decide(authorization: request.headers[.authorization]) {
         case .allow: break
         case .unauthorized: throw .unauthorized
@@ -119,6 +122,15 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
             throw APIError(error)
         }
         return JSONResponse.make(["result": "success"])
+    }
+
+    /// ``OriginCheck`` for a request that acts or reads process output: called first, wherever
+    /// ``MutationPolicy`` is consulted, so a cross-site request learns nothing else.
+    private func refuseCrossSite(_ request: Request) throws(APIError) {
+        let fetchSite = request.headers.first { $0.name.canonicalName == "sec-fetch-site" }?.value
+        let verdict = OriginCheck(policy: policy).check(
+            origins: request.headers[values: .origin], fetchSite: fetchSite, host: request.head.authority)
+        if case .refuse(let message) = verdict { throw APIError(.forbidden, message) }
     }
 
     /// The `{id}` capture. The router calls these handlers only when their

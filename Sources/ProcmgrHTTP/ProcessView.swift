@@ -40,13 +40,19 @@ public struct ProcessView: Codable, Sendable, Hashable {
     public var replicaOf: String?
     /// Unix seconds of a scheduled job's next run.
     public var nextRunAt: Double?
+    /// CPU seconds used by the program's process group, carried across restarts (the value of
+    /// `procmgr_child_cpu_seconds_total`, sampled when asked); `null` while no program runs.
+    public var cpuSeconds: Double?
+    /// Resident memory of the program's process group in bytes (as
+    /// `procmgr_child_resident_memory_bytes`); `null` while no program runs.
+    public var memoryBytes: UInt64?
 
     public init(
         id: String, state: String, pid: Int32? = nil, port: Int? = nil, healthy: Bool = false, ready: Bool = false,
         restarts: Int = 0, lastError: String? = nil, lastExit: String? = nil, createdAt: Double,
         startedAt: Double? = nil, terminatingAt: Double? = nil, nextRestartAt: Double? = nil,
         heartbeatLatencySeconds: Double? = nil, hostnames: [String] = [], status: String? = nil, waitingFor: [WaitingForView] = [],
-        replicaOf: String? = nil, nextRunAt: Double? = nil
+        replicaOf: String? = nil, nextRunAt: Double? = nil, cpuSeconds: Double? = nil, memoryBytes: UInt64? = nil
     ) {
         self.id = id
         self.state = state
@@ -67,6 +73,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         self.waitingFor = waitingFor
         self.replicaOf = replicaOf
         self.nextRunAt = nextRunAt
+        self.cpuSeconds = cpuSeconds
+        self.memoryBytes = memoryBytes
     }
 
     enum CodingKeys: String, CodingKey {
@@ -82,6 +90,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         case waitingFor = "waiting_for"
         case replicaOf = "replica_of"
         case nextRunAt = "next_run_at"
+        case cpuSeconds = "cpu_seconds"
+        case memoryBytes = "memory_bytes"
     }
 
     /// Written out by hand only because the synthesized encoder omits `nil`
@@ -107,6 +117,8 @@ public struct ProcessView: Codable, Sendable, Hashable {
         try container.encode(waitingFor, forKey: .waitingFor)
         try container.encode(replicaOf, forKey: .replicaOf)
         try container.encode(nextRunAt, forKey: .nextRunAt)
+        try container.encode(cpuSeconds, forKey: .cpuSeconds)
+        try container.encode(memoryBytes, forKey: .memoryBytes)
     }
 }
 

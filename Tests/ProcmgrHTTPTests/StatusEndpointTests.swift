@@ -47,7 +47,7 @@ struct StatusEndpointTests {
             lastError: "exit status 1", lastExit: "exit status 1", createdAt: 1_700_000_000, startedAt: 1_700_000_001.5,
             terminatingAt: nil, nextRestartAt: 1_700_000_010, heartbeatLatencySeconds: 0.0004, hostnames: ["a.example.test"],
             status: "serving 3 clients", waitingFor: [WaitingForView(id: "db", condition: "healthy", since: 1_700_000_000.25)],
-            replicaOf: "api", nextRunAt: 1_700_000_060)
+            replicaOf: "api", nextRunAt: 1_700_000_060, cpuSeconds: 1.25, memoryBytes: 7_340_032)
         let bare = ProcessView(id: "job", state: "starting", createdAt: 1_700_000_002)
         try await withLiveServer(backend: FakeBackend(processes: [full, bare])) { client in
             let response = try await client.execute(uri: "/api/v1/processes", method: .get)
@@ -58,6 +58,7 @@ struct StatusEndpointTests {
             let keys: Set<String> = [
                 "id", "state", "pid", "port", "healthy", "ready", "restarts", "last_error", "last_exit", "created_at", "started_at",
                 "terminating_at", "next_restart_at", "heartbeat_latency_seconds", "hostnames", "status", "waiting_for", "replica_of", "next_run_at",
+                "cpu_seconds", "memory_bytes",
             ]
             #expect(Set(list[0].keys) == keys)
             #expect(Set(list[1].keys) == keys)
@@ -71,6 +72,10 @@ struct StatusEndpointTests {
             #expect(list[1]["pid"] is NSNull)
             #expect(list[1]["last_exit"] is NSNull)
             #expect(list[1]["heartbeat_latency_seconds"] is NSNull)
+            #expect(list[0]["cpu_seconds"] as? Double == 1.25)
+            #expect(list[0]["memory_bytes"] as? Int == 7_340_032)
+            #expect(list[1]["cpu_seconds"] is NSNull)
+            #expect(list[1]["memory_bytes"] is NSNull)
             let waiting = try #require(list[0]["waiting_for"] as? [[String: Any]])
             #expect(waiting.count == 1)
             #expect(waiting.first?["id"] as? String == "db")

@@ -583,29 +583,57 @@ public final class ProcessRuntime: ProcessSyncer {
 
     // MARK: Resources
 
-    /// CPU and RSS of every running group, sampled at scrape time. CPU is kept monotonic across
-    /// restarts: the last sample of an ended child is carried into the total.
+    /// CPU seconds (carried across restarts, as `procmgr_child_cpu_seconds_total`) and resident
+    /// bytes of each process in `ids` that has a running program, sampled now in one /proc scan:
+    /// the status API's `cpu_seconds`/`memory_bytes`.
+    public func resourceUsage(of ids: Set<ProcessID>) -> [ProcessID: ProgramResourceUsage] {
+        Self.sampleResources(instances: instances, only: ids)
+    }
+
+    /// CPU and RSS of every running group, sampled at scrape time.
     private static func collectResources(instances: LockedState<[ProcessID: RuntimeInstance]>, metrics: RuntimeMetrics) {
-        let groups = instances.withLock { instances in
-            instances.compactMap { id, instance in instance.child.map { (id, $0.spawned.pgid) } }
-        }
-        let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
-        let totals = instances.withLock { instances -> [(ProcessID, Double, UInt64)] in
-            groups.compactMap { id, pgid in
-                // Only the group sampled: the child may have been released (and its CPU carried
-                // into the total) since.
-                guard let sample = usage[pgid], var instance = instances[id], instance.child?.spawned.pgid == pgid else { return nil }
-                instance.lastCPUSample = max(instance.lastCPUSample, sample.cpuSeconds)
-                instances[id] = instance
-                return (id, instance.accumulatedCPUSeconds + instance.lastCPUSample, sample.rssBytes)
-            }
-        }
-        for (id, cpu, rss) in totals {
+        for (id, usage) in sampleResources(instances: instances, only: nil) {
             let counter = metrics.childCPU.labels([id])
-            counter.setTotal(max(counter.value, cpu))
-            metrics.childMemory.labels([id]).set(Double(rss))
+            counter.setTotal(max(counter.value, usage.cpuSeconds))
+            metrics.childMemory.labels([id]).set(Double(usage.memoryBytes))
         }
     }
+
+    /// CPU is kept monotonic across restarts: the last sample of an ended child is carried into
+    /// the total. `only`: the processes to sample (`nil`: all).
+    private static func sampleResources(
+        instances: LockedState<[ProcessID: RuntimeInstance]>, only: Set<ProcessID>?
+    ) -> [ProcessID: ProgramResourceUsage] {
+        let groups = instances.withLock { instances in
+            instances.compactMap { id, instance -> (ProcessID, Int32)? in
+                guard only?.contains(id) ?? true else { return nil }
+                return instance.child.map { (id, $0.spawned.pgid) }
+            }
+        }
+        guard !groups.isEmpty else { return [:] }
+        let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
+        return instances.withLock { instances -> [ProcessID: ProgramResourceUsage] in
+            var totals: [ProcessID: ProgramResourceUsage] = [:]
+            for (id, pgid) in groups {
+                // Only the group sampled: the child may have been released (and its CPU carried
+                // into the total) since.
+                guard let sample = usage[pgid], var instance = instances[id], instance.child?.spawned.pgid == pgid else { continue }
+                instance.lastCPUSample = max(instance.lastCPUSample, sample.cpuSeconds)
+                instances[id] = instance
+                totals[id] = ProgramResourceUsage(
+                    cpuSeconds: instance.accumulatedCPUSeconds + instance.lastCPUSample, memoryBytes: sample.rssBytes)
+            }
+            return totals
+        }
+    }
+}
+
+/// What ``ProcessRuntime/resourceUsage(of:)`` reports for one process.
+public struct ProgramResourceUsage: Sendable, Hashable {
+    /// CPU seconds of its programs, across restarts.
+    public var cpuSeconds: Double
+    /// Resident bytes of the current program's process group.
+    public var memoryBytes: UInt64
 }
 
 /// A monitor ``ProcessRuntime/run()`` hosts for one child.

@@ -5,7 +5,7 @@ import Hummingbird
 public import Logging
 public import ProcmgrConfig
 import ProcmgrEngine
-import ProcmgrHTTP
+public import ProcmgrHTTP
 public import ProcmgrMetrics
 import ProcmgrRuntime
 import ProcmgrSupport
@@ -28,6 +28,8 @@ import UnixSignals
 public final class Agent: Service {
     public let registry: MetricsRegistry
     public let api: AgentAPI
+    /// Lifecycle events for `GET /api/v1/events`, counted in `procmgr_events_total`.
+    public let events: EventJournal
     public let controller: ConfigController
     public let config: AgentConfig
     private let options: AgentOptions
@@ -113,8 +115,10 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
+        events = try EventJournal(registry: registry)
         api = AgentAPI(
-            engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness
+            engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness,
+            events: events
         ) {
             await controller.reload(trigger: .api)
         }

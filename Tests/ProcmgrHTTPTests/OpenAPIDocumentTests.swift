@@ -18,10 +18,6 @@ struct OpenAPIDocumentTests {
     /// a malformed request, a request line or headers over the limits, the connection cap.
     static let transportErrors = ["400", "414", "431", "503"]
 
-    /// Documented (pinned for issue 14) but routed by branches not merged here yet; emptied as
-    /// they merge.
-    static let notYetRouted: Set<String> = ["GET /api/v1/events", "POST /api/v1/processes/{id}/signal"]
-
     let document: [String: Any]
 
     init() throws {
@@ -55,11 +51,13 @@ struct OpenAPIDocumentTests {
 
     static func routeTable() throws -> Set<String> {
         let backend = FakeBackend()
-        let metrics = try HTTPMetrics(registry: MetricsRegistry())
+        let registry = MetricsRegistry()
+        let metrics = try HTTPMetrics(registry: registry)
         let pool = ScrapeBufferPool(maxIdle: 1) { try ScrapeBuffers(gzipLevel: .fastestCompression) }
         let routes = AgentRoutes(
             backend: backend, policy: MutationPolicy(host: "127.0.0.1", token: APIToken(nil)), maxBodyBytes: 1024,
-            metricsEndpoint: MetricsEndpoint(backend: backend, pool: pool, metrics: metrics))
+            metricsEndpoint: MetricsEndpoint(backend: backend, pool: pool, metrics: metrics),
+            streams: try ServerSentEventStreams(maxConnections: 16, keepAliveInterval: .seconds(15), registry: registry))
         return Set(routes.all.map { "\($0.0.method.rawValue) \($0.0.template)" })
     }
 
@@ -75,7 +73,7 @@ struct OpenAPIDocumentTests {
     @Test("every route is a documented operation, and every documented operation is a route")
     func routesEqualOperations() throws {
         let routes = try Self.routeTable()
-        let documented = try documentedOperations().subtracting(Self.notYetRouted)
+        let documented = try documentedOperations()
         #expect(routes.subtracting(documented).sorted() == [], "routes the document does not describe")
         #expect(documented.subtracting(routes).sorted() == [], "documented operations no route serves")
     }
@@ -139,6 +137,13 @@ struct OpenAPIDocumentTests {
         let replicas = try parameter("replicas", of: "/api/v1/processes/{id}/scale", "post")
         #expect(replicas["minimum"] as? Int == AgentRoutes<FakeBackend>.replicasRange.lowerBound)
         #expect(replicas["maximum"] as? Int == AgentRoutes<FakeBackend>.replicasRange.upperBound)
+    }
+
+    @Test("documented enums are the code's closed sets: signal names, event types")
+    func enumsMatchCode() throws {
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        #expect(schemas["SignalName"]?["enum"] as? [String] == ProcessSignalName.allCases.map(\.rawValue))
+        #expect(schemas["AgentEventType"]?["enum"] as? [String] == AgentEventType.allCases.map(\.rawValue))
     }
 
     @Test("GET /api/v1/openapi.json serves the embedded bytes as JSON; HEAD its length")

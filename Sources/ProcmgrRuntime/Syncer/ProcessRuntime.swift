@@ -2,7 +2,7 @@ import Glibc
 public import Logging
 public import ProcmgrEngine
 public import ProcmgrMetrics
-import ProcmgrSupport
+public import ProcmgrSupport
 
 /// The ``ProcessSyncer`` for real programs: the engine decides *what* should run, this makes the
 /// OS match.
@@ -158,6 +158,18 @@ public final class ProcessRuntime: ProcessSyncer {
     /// The last lines the program wrote (stdout and stderr), oldest first.
     public func recentOutput(of id: ProcessID) -> [CapturedLine]? {
         instances.withLock { $0[id] }.map { $0.recent?.lines ?? [] }
+    }
+
+    /// The history of the program's output as a followable ring (line ids continue across
+    /// restarts), or nil before the process's first program. `recentLines: 0` keeps none.
+    public func outputStream(of id: ProcessID) -> StreamRing<CapturedLine>? {
+        instances.withLock { $0[id]?.recent?.ring }
+    }
+
+    /// Sends `signal` to the current program's whole process group; false when no program runs.
+    public func signal(_ id: ProcessID, _ signal: Int32) -> Bool {
+        guard let pgid = instances.withLock({ $0[id]?.child?.spawned.pgid }) else { return false }
+        return Glibc.kill(-pgid, signal) == 0
     }
 
     /// Asks for a restart of a running program (the API's restart): stopped and started again at

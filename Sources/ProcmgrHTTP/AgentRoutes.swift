@@ -49,6 +49,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
             }),
             (.init(method: .get, template: "/api/v1/routes"), { request, _ in try await routes(request) }),
+            (.init(method: .get, template: "/api/v1/openapi.json"), { _, _ in OpenAPIDocumentEndpoint.response() }),
             (.init(method: .get, template: "/api/v1/events"), { request, _ in try await events(request) }),
             (.init(method: .post, template: "/api/v1/processes/{id}/signal"), { request, context in
                 try await mutate(request) { () async throws(AgentActionError) in

@@ -109,9 +109,10 @@ struct AgentClient: Sendable {
         let code = ClientExitCode(httpStatus: status)
         guard let answer = try? JSONDecoder().decode(ErrorAnswer.self, from: body) else {
             let text = String(decoding: body.prefix(500), as: UTF8.self)
-            return ClientFailure(code: code, message: "the agent at \(endpoint.baseURL) answered \(status)\(text.isEmpty ? "" : ": \(text)")")
+            return ClientFailure(code: code, message: "the agent at \(endpoint.baseURL) answered \(status)\(text.isEmpty ? "" : ": \(text)")",
+                                 httpStatus: status)
         }
-        return ClientFailure(code: code, message: answer.error, details: answer.problems ?? [])
+        return ClientFailure(code: code, message: answer.error, details: answer.problems ?? [], httpStatus: status)
     }
 
     private struct ErrorAnswer: Decodable {

@@ -42,6 +42,8 @@ struct ClientFailure: Error, CustomStringConvertible {
     let message: String
     /// More lines after the message (a rejected config's problems), one per line.
     var details: [String] = []
+    /// The agent's HTTP status, when it answered.
+    var httpStatus: Int?
 
     var description: String { ([message] + details).joined(separator: "\n") }
 }

@@ -9,7 +9,8 @@ import ProcmgrHTTP
 /// A connection that ends or breaks is re-opened with `Last-Event-ID` set to the last id
 /// received, after a pause that starts at the agent's `retry:` and doubles up to
 /// ``maxDelay``; after ``maxAttempts`` reconnections in a row that bring nothing, the agent is
-/// taken to be gone (``ClientExitCode/unreachable``). The first connection is not retried: an
+/// taken to be gone (``ClientExitCode/unreachable``); a 5xx answer to a reconnection counts as
+/// nothing brought. The first connection is not retried: an
 /// agent that is not there at all is reported at once. The agent's `missed` (a resume older than
 /// its history) and `dropped` (this client was too slow) events are warnings on stderr.
 struct EventStreamFollower {
@@ -20,8 +21,10 @@ struct EventStreamFollower {
     let resumePath: String
     var lastEventID: String?
 
-    static let maxAttempts = 6
-    static let maxDelay: Duration = .seconds(8)
+    /// With the agent's `retry: 1000`: 1 + 2 + 4 + 4 + 4 s, long enough for an agent to be
+    /// restarted, short enough for a script to learn that it is gone.
+    static let maxAttempts = 5
+    static let maxDelay: Duration = .seconds(4)
 
     /// Calls `deliver` with every batch of events as it arrives; returns only by throwing.
     mutating func run(deliver: ([ServerSentEvent]) throws -> Void) async throws -> Never {
@@ -34,8 +37,8 @@ struct EventStreamFollower {
                 let body = try await client.openStream(path, lastEventID: lastEventID)
                 connected = true
                 if try await read(body, retry: &retry, deliver: deliver) { fruitless = 0 }
-            } catch let failure as ClientFailure where failure.code == .unreachable && connected {
-                // Lost while the agent restarts: try again below.
+            } catch let failure as ClientFailure where connected && (failure.code == .unreachable || (failure.httpStatus ?? 0) >= 500) {
+                // Gone or unwell while the agent restarts: try again below.
             }
             fruitless += 1
             guard fruitless <= Self.maxAttempts else {

@@ -108,6 +108,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // Already resolved through Hummingbird: an SSE stream ends at graceful shutdown.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Served from the binary (no files beside it, no Foundation bundle): the OpenAPI
             // document, the single source of truth of the API, and the web status page.
@@ -175,10 +177,13 @@ let package = Package(
             dependencies: [
                 "ProcmgrAgent",
                 "ProcmgrEngine",
+                "ProcmgrHTTP",
                 "ProcmgrMetrics",
                 "ProcmgrRuntime",
                 "ProcmgrSupport",
                 "ProcmgrTestKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

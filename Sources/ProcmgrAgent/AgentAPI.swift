@@ -4,7 +4,7 @@ public import ProcmgrEngine
 public import ProcmgrHTTP
 public import ProcmgrMetrics
 public import ProcmgrRuntime
-import ProcmgrSupport
+public import ProcmgrSupport
 
 /// The HTTP API's view of the running agent: every answer is read from the engine (lifecycle
 /// state), the runtime (pid, port, exits, output), the reconciler (hostnames) and the dependency
@@ -18,11 +18,14 @@ public final class AgentAPI: AgentBackend {
     private let readiness: any ServingReadiness
     private let ready = LockedState(false)
     private let reloader: @Sendable () async -> ConfigController.Outcome
+    public let events: EventJournal
 
     public init(
         engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, dependencies: DependencyCoordinator,
-        registry: MetricsRegistry, readiness: any ServingReadiness, reload: @escaping @Sendable () async -> ConfigController.Outcome
+        registry: MetricsRegistry, readiness: any ServingReadiness, events: EventJournal,
+        reload: @escaping @Sendable () async -> ConfigController.Outcome
     ) {
+        self.events = events
         self.engine = engine
         self.runtime = runtime
         self.reconciler = reconciler
@@ -104,12 +107,31 @@ public final class AgentAPI: AgentBackend {
     /// Scale overrides are kept until the process's config changes, like `stop`.
     public func scale(id: String, replicas: Int) async throws(AgentActionError) {
         try reconciler.scale(id, to: replicas)
+        events.publish(.scale(process: id, replicas: replicas))
     }
 
     public func reload() async throws(AgentActionError) {
         switch await reloader() {
         case .applied: return
         case .rejected(let error): throw .invalidConfig(problems: error.lines)
+        }
+    }
+
+    public func knowsProcess(id: String) async -> Bool {
+        engine.status(of: id) != nil || reconciler.spec(of: id) != nil
+    }
+
+    /// A known process that never ran has no ring yet: it gets an empty one (nothing to follow
+    /// until its first program; a client reconnects to see it).
+    public func logStream(id: String) async -> StreamRing<OutputLine>? {
+        guard await knowsProcess(id: id) else { return nil }
+        return runtime.outputStream(of: id) ?? StreamRing(capacity: 1, subscriberBuffer: 1)
+    }
+
+    public func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError) {
+        guard await knowsProcess(id: id) else { throw .notFound(id: id) }
+        guard runtime.signal(id, signal.number) else {
+            throw .conflict("\(id) has no running program to signal")
         }
     }
 

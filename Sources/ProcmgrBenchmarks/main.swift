@@ -2,7 +2,7 @@
 // Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|rollout|…]
 
 let section = CommandLine.arguments.dropFirst().first ?? "all"
-print("procmgr-bench \(section) — \(MachineDescription.current)")
+if section != "sse-writer" { print("procmgr-bench \(section) — \(MachineDescription.current)") }
 // The engine's lifecycle runs first: its memory figure needs a heap nothing else has grown yet.
 if section == "engine" || section == "lifecycle" || section == "all" { await EngineBenchmarks.lifecycle() }
 if section == "engine" || section == "updates" || section == "all" { await EngineBenchmarks.updateContention() }
@@ -16,3 +16,5 @@ if section == "deps" { await DependencyBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "probes" { await ProbeBenchmarks.run() }
 if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
+if section == "sse" { await SSEBenchmarks.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
+if section == "sse-writer" { SSEBenchmarks.writer(arguments: Array(CommandLine.arguments.dropFirst(2))) }

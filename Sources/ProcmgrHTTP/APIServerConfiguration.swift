@@ -21,6 +21,8 @@ public struct APIServerConfiguration: Sendable {
     /// a request head may take to arrive (a slowloris trickle never completes a head, so the
     /// connection counts as idle from its last complete response or from its start).
     public var idleTimeout: Duration
+    /// How often an idle SSE stream gets a `: keep-alive` comment (one shared timer; shorter in tests).
+    public var keepAliveInterval: Duration = .seconds(15)
 
     public init(
         host: String = "127.0.0.1", port: Int = 9464, token: String? = nil, maxBodyBytes: Int = 64 * 1024,

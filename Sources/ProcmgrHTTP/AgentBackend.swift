@@ -1,3 +1,5 @@
+public import ProcmgrSupport
+
 /// What the HTTP API needs from the agent.
 ///
 /// The server owns no process state: every answer comes from here, so the
@@ -45,6 +47,21 @@ public protocol AgentBackend: Sendable {
 
     /// `host:port` of each healthy endpoint serving `host` (already filtered).
     func routes(host: String) async -> [String]
+
+    /// The journal the agent publishes lifecycle events into (`GET /api/v1/events`).
+    var events: EventJournal { get }
+
+    /// Whether `id` names a process now (a worker or a configured job): an events filter on
+    /// any other id is a 404.
+    func knowsProcess(id: String) async -> Bool
+
+    /// The output history of `id` as a followable ring of lines (ids continue across restarts),
+    /// or nil for an unknown id. A known process that has not run yet has an empty ring.
+    func logStream(id: String) async -> StreamRing<OutputLine>?
+
+    /// Sends `signal` to the program's whole process group: ``AgentActionError/Code/notFound``
+    /// for an unknown id, ``AgentActionError/Code/conflict`` when no program runs.
+    func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError)
 }
 
 extension AgentBackend {

@@ -38,11 +38,14 @@ public enum AgentHTTPServer {
             // ≤ 1.2×), for ~1.4× level 1's deflate CPU; still far over 2× client_golang's speed.
             try ScrapeBuffers(gzipLevel: .compressionLevel4)
         }
+        let streams = try ServerSentEventStreams(
+            maxConnections: configuration.maxConnections, keepAliveInterval: configuration.keepAliveInterval, registry: registry)
         let handlers = AgentRoutes(
             backend: backend,
             policy: MutationPolicy(host: configuration.host, token: configuration.token),
             maxBodyBytes: configuration.maxBodyBytes,
-            metricsEndpoint: MetricsEndpoint(backend: backend, pool: pool, metrics: metrics))
+            metricsEndpoint: MetricsEndpoint(backend: backend, pool: pool, metrics: metrics),
+            streams: streams)
         let router = Router(context: BasicRequestContext.self)
         for (route, handler) in handlers.all {
             router.on(RouterPath(route.template), method: route.method, use: handler)

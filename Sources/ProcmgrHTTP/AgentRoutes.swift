@@ -13,6 +13,8 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
     let policy: MutationPolicy
     let maxBodyBytes: Int
     let metricsEndpoint: MetricsEndpoint<Backend>
+    /// The SSE streams' cap, keep-alive ticker and series.
+    let streams: ServerSentEventStreams
 
     /// Default and bounds of `?tail=` on the logs endpoint: enough for a
     /// screenful by default, capped so one request cannot ask for a whole buffer of history.
@@ -46,6 +48,12 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
             }),
             (.init(method: .get, template: "/api/v1/routes"), { request, _ in try await routes(request) }),
+            (.init(method: .get, template: "/api/v1/events"), { request, _ in try await events(request) }),
+            (.init(method: .post, template: "/api/v1/processes/{id}/signal"), { request, context in
+                try await mutate(request) { () async throws(AgentActionError) in
+                    try await backend.signal(id: id(context), signal: Self.signalName(request))
+                }
+            }),
         ]
     }
 
@@ -64,6 +72,8 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
 
     /// Child output can carry secrets: on a non-loopback listener with a token, the token is
     /// required (``MutationPolicy/decideRead(authorization:)``), checked before the id is looked up.
+    /// `follow=true` turns the answer into an SSE stream of the tail (or what follows
+    /// `Last-Event-ID`) and every new line.
     private func logs(_ request: Request, _ context: Context) async throws(APIError) -> Response {
         switch policy.decideRead(authorization: request.headers[.authorization]) {
         case .allow: break
@@ -78,10 +88,48 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
             }
             tail = value
         }
+        if try Self.follow(request) {
+            let after = try LastEventID.parse(request)
+            guard let ring = await backend.logStream(id: id) else { throw APIError(AgentActionError.notFound(id: id)) }
+            let slot = try reserveStream(.logs)
+            return ServerSentEventStream.response(
+                ring: ring, after: after, tail: tail, encoding: OutputLineEncoding(), slot: slot, streams: streams)
+        }
         guard let lines = await backend.logs(id: id, tail: tail) else {
             throw APIError(AgentActionError.notFound(id: id))
         }
         return JSONResponse.make(LogsBody(id: id, lines: lines))
+    }
+
+    /// `GET /api/v1/events`: new events only, or those after `Last-Event-ID`; `?process=` keeps
+    /// one process's (an id the agent does not know is a 404, not an empty stream forever).
+    private func events(_ request: Request) async throws(APIError) -> Response {
+        let process = request.uri.queryParameters.get("process")
+        if let process, !(await backend.knowsProcess(id: process)) {
+            throw APIError(AgentActionError.notFound(id: process))
+        }
+        let after = try LastEventID.parse(request)
+        let slot = try reserveStream(.events)
+        return ServerSentEventStream.response(
+            ring: backend.events.ring, after: after, tail: 0, encoding: AgentEventEncoding(process: process),
+            slot: slot, streams: streams)
+    }
+
+    /// A place for one more SSE stream, or 503 at the cap (room is kept for scrapes and the JSON API).
+    private func reserveStream(_ kind: StreamKind) throws(APIError) -> StreamSlot {
+        guard let slot = streams.reserve(kind) else {
+            throw APIError(.serviceUnavailable, "too many open event streams (at most \(streams.maxStreams)); try again later")
+        }
+        return slot
+    }
+
+    /// `?follow=`: absent or `false` is the JSON answer, `true` the stream, anything else a 400.
+    private static func follow(_ request: Request) throws(APIError) -> Bool {
+        switch request.uri.queryParameters.get("follow") {
+        case nil, "false": return false
+        case "true": return true
+        default: throw APIError(.badRequest, "follow must be true or false")
+        }
     }
 
     private func routes(_ request: Request) async throws(APIError) -> Response {
@@ -98,6 +146,15 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
             throw .badRequest("query parameter replicas must be an integer from \(replicasRange.lowerBound) to \(replicasRange.upperBound)")
         }
         return value
+    }
+
+    /// `?name=` of a signal request (`HUP`, `SIGHUP`, `hup`); parsed after authorization.
+    private static func signalName(_ request: Request) throws(AgentActionError) -> ProcessSignalName {
+        guard let text = request.uri.queryParameters.get("name"), let name = ProcessSignalName(parsing: String(text)) else {
+            let names = ProcessSignalName.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .badRequest("query parameter name must be one of \(names) (with or without SIG, any case)")
+        }
+        return name
     }
 
     /// Authorization, then the body, then the action: an unauthenticated

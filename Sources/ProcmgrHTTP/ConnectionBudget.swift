@@ -8,9 +8,11 @@
 /// supervision, and never less than a handful (an agent with almost no descriptors should
 /// still answer `/healthz`).
 public struct ConnectionBudget: Sendable, Equatable {
-    /// The cap when nothing else is said: far above what Prometheus and a few operators use,
-    /// far below the descriptor limit of any agent whose soft limit could be raised.
-    public static let defaultMaxConnections = 512
+    /// The cap when nothing else is said: room for 1,000 SSE followers (`/api/v1/events`, followed
+    /// logs: each holds its connection) plus the slots kept from streams for scrapes and the JSON
+    /// API (``ServerSentEventStreams``), far below the descriptor limit of any agent whose soft
+    /// limit could be raised.
+    public static let defaultMaxConnections = 1_280
     /// Descriptors the agent itself uses whatever it supervises: the listener, epoll and timer
     /// fds, the guardian's pipe, the state and lock files, the config watcher, logging, and slack
     /// for a state-file write and an admin poll in flight.

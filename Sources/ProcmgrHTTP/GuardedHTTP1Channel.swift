@@ -74,7 +74,9 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     func handle(value: Value, logger: Logger) async {
         switch value {
         case .served(let served):
-            await http1.handle(value: served, logger: logger)
+            await ConnectionChannel.$current.withValue(served.channel) {
+                await http1.handle(value: served, logger: logger)
+            }
         case .refused(let channel):
             try? await channel.closeFuture.get()
         }

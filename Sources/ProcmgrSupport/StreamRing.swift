@@ -64,9 +64,16 @@ public final class StreamRing<Element: Sendable>: Sendable {
     /// Stores `element` under the next id and hands it to every subscriber; returns the entry.
     @discardableResult
     public func append(_ element: Element) -> Entry {
+        appendNumbered { _ in element }
+    }
+
+    /// ``append(_:)`` for an element that carries its own id: `make` gets the id and returns the
+    /// element to store (it runs under the ring's lock: keep it to a field assignment).
+    @discardableResult
+    public func appendNumbered(_ make: (UInt64) -> Element) -> Entry {
         let (entry, overflowed) = state.withLock { state -> (Entry, [Subscription]) in
             state.lastID += 1
-            let entry = Entry(id: state.lastID, element: element)
+            let entry = Entry(id: state.lastID, element: make(state.lastID))
             if state.entries.count < capacity {
                 state.entries.append(entry)
             } else {
@@ -97,8 +104,13 @@ public final class StreamRing<Element: Sendable>: Sendable {
     ///   - after: resume after this id (`Last-Event-ID`): every kept entry with a larger id. An id
     ///     from the future (larger than ``lastID``, e.g. from before an agent restart) replays nothing.
     ///   - tail: without `after`, the newest `tail` entries (0: none).
-    public func subscribe(after: UInt64?, tail: Int = 0) -> (replay: Replay, subscription: Subscription) {
-        let subscription = Subscription(ring: self)
+    ///   - onOverflow: called once, outside every lock, when the subscriber is overflowed. A reader
+    ///     blocked in a socket write is not waiting in ``Subscription/next()``, so this is how the
+    ///     HTTP layer learns it must close that connection instead of waiting for the write.
+    public func subscribe(
+        after: UInt64?, tail: Int = 0, onOverflow: (@Sendable () -> Void)? = nil
+    ) -> (replay: Replay, subscription: Subscription) {
+        let subscription = Subscription(ring: self, onOverflow: onOverflow)
         let replay = state.withLock { state -> Replay in
             state.subscribers[ObjectIdentifier(subscription)] = subscription
             let ordered = Self.ordered(state)
@@ -146,9 +158,11 @@ public final class StreamRing<Element: Sendable>: Sendable {
 
         private let ring: StreamRing<Element>
         private let state = LockedState(State())
+        private let onOverflow: (@Sendable () -> Void)?
 
-        fileprivate init(ring: StreamRing<Element>) {
+        fileprivate init(ring: StreamRing<Element>, onOverflow: (@Sendable () -> Void)?) {
             self.ring = ring
+            self.onOverflow = onOverflow
         }
 
         /// The next delivery, waiting for one; `nil` once cancelled (or the reading task is).
@@ -205,18 +219,19 @@ public final class StreamRing<Element: Sendable>: Sendable {
         }
 
         fileprivate func finish(_ reason: Delivery?) {
-            let waiter = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
-                guard state.end == nil else { return nil }
+            let (ended, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Delivery?, Never>?) in
+                guard state.end == nil else { return (false, nil) }
                 state.buffer = []
                 if let waiter = state.waiter {
                     // The waiting reader hears the reason now; later calls get nil.
                     state.waiter = nil
                     state.end = End.cancelled
-                    return waiter
+                    return (true, waiter)
                 }
                 state.end = reason == nil ? End.cancelled : End.overflowed
-                return nil
+                return (true, nil)
             }
+            if ended, case .overflowed? = reason { onOverflow?() }
             waiter?.resume(returning: reason)
         }
 

@@ -61,7 +61,7 @@ enum HTTPBench {
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = try AgentHTTPServer.makeApplication(
             configuration: APIServerConfiguration(host: "127.0.0.1", port: 0),
-            backend: SyntheticBackend(registry: registry), registry: registry, logger: logger,
+            backend: SyntheticBackend(registry: registry, events: try EventJournal(registry: nil)), registry: registry, logger: logger,
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)
                 portSink.finish()

@@ -21,7 +21,7 @@ enum PeerMode {
         logger.logLevel = .warning
         let app = try AgentHTTPServer.makeApplication(
             configuration: APIServerConfiguration(host: "127.0.0.1", port: 0),
-            backend: SyntheticBackend(registry: registry), registry: registry, logger: logger,
+            backend: SyntheticBackend(registry: registry, events: try EventJournal(registry: nil)), registry: registry, logger: logger,
             onServerRunning: { channel in
                 FileHandle.standardOutput.write(Data("port \(channel.localAddress?.port ?? 0)\n".utf8))
             })

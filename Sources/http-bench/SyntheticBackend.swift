@@ -1,5 +1,6 @@
 import ProcmgrHTTP
 import ProcmgrMetrics
+import ProcmgrSupport
 
 /// Serves only `/metrics` (from a registry); the other endpoints are not measured.
 struct SyntheticBackend: AgentBackend {
@@ -15,4 +16,8 @@ struct SyntheticBackend: AgentBackend {
     func scale(id: String, replicas: Int) async throws(AgentActionError) { throw .notFound(id: id) }
     func reload() async throws(AgentActionError) {}
     func routes(host: String) async -> [String] { [] }
+    let events: EventJournal
+    func knowsProcess(id: String) async -> Bool { false }
+    func logStream(id: String) async -> StreamRing<OutputLine>? { nil }
+    func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError) { throw .notFound(id: id) }
 }

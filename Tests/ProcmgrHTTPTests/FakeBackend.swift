@@ -105,6 +105,42 @@ final class FakeBackend: AgentBackend {
         state.withLock { $0.routes[host] ?? [] }
     }
 
+    /// Events the test publishes; nothing counts them (no registry).
+    let events: EventJournal = {
+        do { return try EventJournal(registry: nil) } catch { preconditionFailure("no registry, no registration error") }
+    }()
+
+    /// Each known process's output ring (created on first use; tests append to it).
+    private let outputRings = LockedState<[String: StreamRing<OutputLine>]>([:])
+
+    func knowsProcess(id: String) async -> Bool {
+        state.withLock { $0.processes.contains { $0.id == id } }
+    }
+
+    func logStream(id: String) async -> StreamRing<OutputLine>? {
+        guard await knowsProcess(id: id) else { return nil }
+        return outputRing(id)
+    }
+
+    /// The ring `…/logs?follow=true` of `id` reads (the test appends lines to it).
+    func outputRing(_ id: String) -> StreamRing<OutputLine> {
+        outputRings.withLock { rings in
+            if let ring = rings[id] { return ring }
+            let ring = StreamRing<OutputLine>(capacity: 200, subscriberBuffer: 64)
+            rings[id] = ring
+            return ring
+        }
+    }
+
+    /// Makes `ring` the output of `id` (a test that needs another capacity or subscriber buffer).
+    func setOutputRing(_ ring: StreamRing<OutputLine>, for id: String) {
+        outputRings.withLock { $0[id] = ring }
+    }
+
+    func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError) {
+        try perform("signal \(id) \(signal.rawValue)", id: id)
+    }
+
     private func perform(_ action: String, id: String?) throws(AgentActionError) {
         let error: AgentActionError? = state.withLock { state in
             if let id, !state.processes.contains(where: { $0.id == id }) {

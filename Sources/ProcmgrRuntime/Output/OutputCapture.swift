@@ -1,27 +1,11 @@
-import ProcmgrSupport
+public import ProcmgrSupport
 import Glibc
 public import Logging
 
-/// Which pipe a line came from.
-public enum OutputStreamKind: String, Sendable, Hashable {
-    case stdout
-    case stderr
-}
-
-/// One line of a child's output.
-public struct CapturedLine: Sendable, Hashable {
-    public var stream: OutputStreamKind
-    /// The line without its newline; ends with ` …[truncated N bytes]` when cut.
-    public var text: String
-    /// Bytes discarded from this line (0 when complete).
-    public var truncatedBytes: Int
-
-    public init(stream: OutputStreamKind, text: String, truncatedBytes: Int = 0) {
-        self.stream = stream
-        self.text = text
-        self.truncatedBytes = truncatedBytes
-    }
-}
+/// One line of a child's output (the type lives in ProcmgrSupport so the HTTP layer can stream
+/// the same ring of lines; the runtime's name stays).
+public typealias CapturedLine = OutputLine
+public typealias OutputStreamKind = ProcmgrSupport.OutputStreamKind
 
 /// Counters of one capture.
 public struct OutputCaptureStats: Sendable, Hashable {

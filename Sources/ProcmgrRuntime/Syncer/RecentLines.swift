@@ -1,33 +1,30 @@
 import ProcmgrSupport
 
-/// The last lines a process wrote, across restarts of its program (the API's logs), bounded.
+/// A process's recent output, kept across restarts: a ``StreamRing`` of lines, so the API can
+/// answer `?tail=N` and follow new lines (`?follow=true`) from the same history, with line ids
+/// that keep increasing across the process's restarts.
 final class RecentLines: Sendable {
-    private struct Ring {
-        var lines: [CapturedLine] = []
-        var next = 0
-        var capacity: Int
-    }
+    /// Lines one follower may have waiting before it is dropped: a follower reading slower than
+    /// the program writes falls this far behind (a few seconds of a fast writer) and is then
+    /// closed and counted, so it can never hold the capture thread or unbounded memory.
+    static let followerBuffer = 8_192
 
-    private let ring: LockedState<Ring>
+    let ring: StreamRing<CapturedLine>
 
     init(capacity: Int) {
-        ring = LockedState(Ring(capacity: max(0, capacity)))
+        ring = StreamRing(capacity: max(1, capacity), subscriberBuffer: Self.followerBuffer)
+        keepsLines = capacity > 0
     }
 
+    private let keepsLines: Bool
+
     func append(_ line: CapturedLine) {
-        ring.withLock { ring in
-            guard ring.capacity > 0 else { return }
-            if ring.lines.count < ring.capacity {
-                ring.lines.append(line)
-            } else {
-                ring.lines[ring.next] = line
-                ring.next = (ring.next + 1) % ring.capacity
-            }
-        }
+        guard keepsLines else { return }
+        ring.append(line)
     }
 
     /// Oldest first.
     var lines: [CapturedLine] {
-        ring.withLock { ring in Array(ring.lines[ring.next...] + ring.lines[..<ring.next]) }
+        keepsLines ? ring.tail(ring.capacity).map(\.element) : []
     }
 }

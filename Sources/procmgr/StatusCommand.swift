@@ -1,48 +1,29 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
 import ProcmgrHTTP
 
-/// `procmgr status [--agent URL]`: the processes of a running agent as a table.
+/// `procmgr status [--agent URL] [--token-file PATH] [--config PATH]`: the processes of a running
+/// agent as a table.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the processes of a running agent (id, state, pid, port, health, restarts, uptime, last error).")
 
-    @Option(name: .long, help: "The agent's base URL.")
-    var agent: String = "http://127.0.0.1:9464"
+    @OptionGroup var connection: AgentConnectionOptions
 
     func run() async throws {
-        let url = agent.hasSuffix("/") ? String(agent.dropLast()) : agent
-        var request = HTTPClientRequest(url: url + "/api/v1/processes")
-        request.headers.add(name: "Accept", value: "application/json")
-        let body: ByteBuffer
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-            body = try await response.body.collect(upTo: 64 << 20)
-            guard response.status == .ok else {
-                throw StatusFailure("the agent at \(url) answered \(response.status.code): \(String(buffer: body))")
-            }
-        } catch let failure as StatusFailure {
-            throw failure
-        } catch {
-            throw StatusFailure("cannot reach the agent at \(url): \(error)")
+        let endpoint = try connection.resolve()
+        let body = try await AgentClient.with(endpoint) { client in
+            try await client.get("/api/v1/processes")
         }
         let processes: [ProcessView]
         do {
-            processes = try JSONDecoder().decode([ProcessView].self, from: Data(buffer: body))
+            processes = try JSONDecoder().decode([ProcessView].self, from: body)
         } catch {
-            throw StatusFailure("the agent at \(url) sent an unexpected answer: \(error)")
+            throw ClientFailure(code: .failure, message: "the agent at \(endpoint.baseURL) sent an unexpected answer: \(error)")
         }
         print(StatusTable.render(processes, now: Date().timeIntervalSince1970))
     }
-}
-
-struct StatusFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The `procmgr status` table: fixed columns, widths from the content.

@@ -19,23 +19,10 @@ struct ClientStreamTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gate = directory + "/go"
         try #require(mkfifo(gate, 0o600) == 0)
-        let file = directory + "/procmgr.yaml"
-        try """
-        agent:
-          state_dir: \(directory)/state
-          ports: { range: "32700-32799" }
-        processes:
-          - id: counter
-            command: ["sh", "-c", "echo ready; read go < \(gate); seq 1 \(Self.burst); exec sleep 600"]
-
-        """.write(toFile: file, atomically: true, encoding: .utf8)
-        let agent = try await AgentProcess.start(["--config", file])
+        let agent = try await Self.startAgent(in: directory, running: "counter", script: "echo ready; read go < \(gate); seq 1 \(Self.burst); exec sleep 600")
         defer { Task { await agent.kill() } }
-
-        let follow = try await ClientCommand(["logs", "-f", "counter", "--agent", agent.baseURL])
+        let follow = try await Self.follow("counter", of: agent)
         defer { Task { await follow.kill() } }
-        // The tail arrived: the client is following.
-        try await eventually("the tail in procmgr logs -f; stderr: \(follow.stderr)", timeout: .seconds(30)) { follow.stdout.contains("ready") }
         try Self.open(gate)
         let expected = ["ready"] + (1...Self.burst).map(String.init)
         try await eventually("\(Self.burst) lines; got \(follow.stdout.count), last \(follow.stdout.suffix(3)); stderr: \(follow.stderr)",
@@ -78,21 +65,10 @@ struct ClientStreamTests {
     func signal() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = directory + "/procmgr.yaml"
-        try """
-        agent:
-          state_dir: \(directory)/state
-          ports: { range: "32700-32799" }
-        processes:
-          - id: trapper
-            command: ["sh", "-c", "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 600 & wait $!; done"]
-
-        """.write(toFile: file, atomically: true, encoding: .utf8)
-        let agent = try await AgentProcess.start(["--config", file])
+        let agent = try await Self.startAgent(in: directory, running: "trapper", script: "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 600 & wait $!; done")
         defer { Task { await agent.kill() } }
-        let follow = try await ClientCommand(["logs", "-f", "trapper", "--agent", agent.baseURL])
+        let follow = try await Self.follow("trapper", of: agent)
         defer { Task { await follow.kill() } }
-        try await eventually("trapper ready; stderr: \(follow.stderr)", timeout: .seconds(30)) { follow.stdout.contains("ready") }
 
         let sent = try await ClientCommand.run(["signal", "trapper", "sigusr1", "--agent", agent.baseURL])
         #expect(sent.status == .exited(code: 0), "\(sent)")
@@ -133,6 +109,34 @@ struct ClientStreamTests {
         let file = directory + "/procmgr.yaml"
         try ClientCommandTests.config(directory: directory).write(toFile: file, atomically: true, encoding: .utf8)
         return (try await AgentProcess.start(["--config", file]), directory)
+    }
+
+    /// An agent running one process, `id`, a `sh -c` script that prints `ready` first.
+    private static func startAgent(in directory: String, running id: String, script: String) async throws -> AgentProcess {
+        let file = directory + "/procmgr.yaml"
+        let command = try String(decoding: JSONSerialization.data(withJSONObject: ["sh", "-c", script], options: [.withoutEscapingSlashes]), as: UTF8.self)
+        try """
+        agent:
+          state_dir: \(directory)/state
+          ports: { range: "32700-32799" }
+        processes:
+          - id: \(id)
+            command: \(command)
+
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        return try await AgentProcess.start(["--config", file])
+    }
+
+    /// `procmgr logs -f ID`, once its tail (the `ready` line) arrived: it is following.
+    private static func follow(_ id: String, of agent: AgentProcess) async throws -> ClientCommand {
+        let follow = try await ClientCommand(["logs", "-f", id, "--agent", agent.baseURL])
+        do {
+            try await eventually("\(id)'s ready line in procmgr logs -f; stderr: \(follow.stderr)", timeout: .seconds(30)) { follow.stdout.contains("ready") }
+        } catch {
+            await follow.kill()
+            throw error
+        }
+        return follow
     }
 
     /// The words of an event line after its date and time.

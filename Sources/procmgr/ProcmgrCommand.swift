@@ -14,7 +14,7 @@ struct ProcmgrCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ValidateCommand.self, StatusCommand.self,
             LogsCommand.self, EventsCommand.self,
-            RestartCommand.self, StopCommand.self, ScaleCommand.self, ReloadCommand.self,
+            RestartCommand.self, StopCommand.self, SignalCommand.self, ScaleCommand.self, ReloadCommand.self,
             DemoWorkerCommand.self, EngineExampleCommand.self,
         ],
         defaultSubcommand: RunCommand.self)

@@ -4,7 +4,7 @@
 # token, waits for their /readyz, runs Tests/browser/status_page_test.py (Python selenium driving Debian's
 # chromium through chromedriver), and always stops the agents. The page's screenshot is saved to
 # .build/artifacts/status-page.png.
-# Takes about 10 s (the agents' start, four browser checks, their stop).
+# Takes about 10 s (the agents' start, the browser checks, their stop).
 #
 #   scripts/browser-check.sh .build/debug/procmgr
 #

@@ -100,14 +100,19 @@ public final class Agent: Service {
                                  registry: registry, logger: logger)
         let dependencies = try DependencyCoordinator.connecting(runtime, to: engine, registry: registry, logger: logger)
         self.dependencies = dependencies
+        let events = try EventJournal(registry: registry)
+        self.events = events
+        let lifecycle = LifecycleEvents(journal: events) { [weak runtime] in runtime?.conditions(of: $0) }
+        engine.observeStates { lifecycle.stateEntered($0) }
+        dependencies.observeWaits { events.publish(.dependencyWait($0)) }
         let readiness = EngineServingReadiness(engine: engine, runtime: runtime)
         reconciler = try Reconciler(
             engine: engine, runtime: runtime, registry: registry, readiness: readiness, jobClock: options.jobClock,
             dependencies: dependencies, logger: logger)
-        runtime.bind(Self.engineHooks(engine: engine, dependencies: dependencies, rollouts: reconciler.rollouts))
+        runtime.bind(Self.engineHooks(engine: engine, dependencies: dependencies, rollouts: reconciler.rollouts, events: lifecycle))
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
-            environment: ProcessInfo.processInfo.environment)
+            environment: ProcessInfo.processInfo.environment, events: events)
         self.controller = controller
         if let spec = config.agent.admin {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -115,7 +120,6 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
-        events = try EventJournal(registry: registry)
         api = AgentAPI(
             engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness,
             events: events
@@ -238,22 +242,28 @@ public final class Agent: Service {
         try? await admin?.client.shutdown()
     }
 
-    /// The runtime's reports to the engine, plus the rolling restarts' one input: a program
-    /// started or exited, or its health changed (reported as `setHealthy` at each of those).
-    /// The runtime's hooks as the agent wires them: the engine, and every flip of a process's
-    /// conditions (reported outside the runtime's lock) to the dependency coordinator and the
-    /// rolling restarts. Replaces the binding `DependencyCoordinator.connecting` made.
+    /// The runtime's hooks as the agent wires them: the engine; every flip of a process's
+    /// conditions (reported outside the runtime's lock) to the dependency coordinator, the
+    /// rolling restarts and the readiness events; exits, restarts and probe flips to the event
+    /// stream. Replaces the binding `DependencyCoordinator.connecting` made.
     private static func engineHooks(
-        engine: AgentEngine, dependencies: DependencyCoordinator, rollouts: RolloutDriver
+        engine: AgentEngine, dependencies: DependencyCoordinator, rollouts: RolloutDriver, events: LifecycleEvents
     ) -> ProcessRuntime.EngineHooks {
         ProcessRuntime.EngineHooks(
             requestSync: { [weak engine] in engine?.requestSync($0) },
-            recordRestart: { [weak engine] in engine?.recordRestart($0) },
+            recordRestart: { [weak engine] id, reason in
+                let restarts = engine?.recordRestart(id)
+                events.restartDecided(id, reason: reason, restarts: restarts)
+            },
             setHealthy: { [weak engine] id, healthy in engine?.setHealthy(id, healthy) },
             conditionsChanged: { [weak dependencies] id in
+                // The readiness event first: a dependent released by this change says so after it.
+                events.conditionsChanged(id)
                 dependencies?.conditionsChanged(id)
                 rollouts.observe(id)
-            })
+            },
+            programExited: { id, pid, status in events.programExited(id, pid: pid, status: status) },
+            probeFlipped: { id, flip in events.probeFlipped(id, flip) })
     }
 
     // MARK: Shutdown

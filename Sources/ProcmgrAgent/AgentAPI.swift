@@ -110,6 +110,7 @@ public final class AgentAPI: AgentBackend {
     /// Scale overrides are kept until the process's config changes, like `stop`.
     public func scale(id: String, replicas: Int) async throws(AgentActionError) {
         try reconciler.scale(id, to: replicas)
+        events.publish(.scale(process: id, replicas: replicas))
     }
 
     public func reload() async throws(AgentActionError) {

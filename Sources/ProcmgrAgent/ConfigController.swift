@@ -2,13 +2,15 @@ public import Foundation
 public import Logging
 public import ProcmgrConfig
 import ProcmgrEngine
+public import ProcmgrHTTP
 
 /// Owns the agent's current config and applies new ones, one at a time.
 ///
 /// Every source of change ends here: the first load, SIGHUP, a file change, `POST /-/reload`
 /// and admin-service responses. A new config is validated whole before anything is touched; an
 /// invalid one is rejected, logged and counted (`procmgr_config_reloads_total{result="failure"}`)
-/// while the processes keep running as they were. Being an actor, it serialises reloads, so two
+/// while the processes keep running as they were. Either way a `reload` event says so, with the
+/// problems and the source (file, admin, api, signal). Being an actor, it serialises reloads, so two
 /// triggers arriving at once cannot interleave their engine updates.
 public actor ConfigController {
     /// The result of one load attempt.
@@ -23,6 +25,7 @@ public actor ConfigController {
     private let logger: Logger
     private let environment: [String: String]
     private let wallClock: @Sendable () -> Double
+    private let events: EventJournal?
     /// The local config last applied.
     public private(set) var current: AgentConfig?
     /// The admin-service response last accepted (admin mode), merged under every local reload.
@@ -30,8 +33,10 @@ public actor ConfigController {
 
     public init(
         origin: ConfigOrigin, reconciler: Reconciler, metrics: AgentMetrics, logger: Logger,
-        environment: [String: String], wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        environment: [String: String], events: EventJournal? = nil,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.events = events
         self.origin = origin
         self.reconciler = reconciler
         self.metrics = metrics
@@ -86,6 +91,7 @@ public actor ConfigController {
         let summary = reconciler.apply(specs, environment: environment)
         metrics.recordReload(success: true, at: wallClock())
         logger.info("config applied", metadata: ["trigger": "\(trigger.rawValue)", "config": "\(origin.name)", "changes": "\(summary)"])
+        events?.publish(.reload(applied: true, problems: [], source: ReloadSource(trigger)))
         return .applied(summary)
     }
 
@@ -93,6 +99,7 @@ public actor ConfigController {
         metrics.recordReload(success: false, at: wallClock())
         logger.error("config rejected; processes keep running unchanged",
                      metadata: ["trigger": "\(trigger.rawValue)", "config": "\(origin.name)", "problems": "\(error.lines.joined(separator: "; "))"])
+        events?.publish(.reload(applied: false, problems: error.lines, source: ReloadSource(trigger)))
         return .rejected(error)
     }
 }

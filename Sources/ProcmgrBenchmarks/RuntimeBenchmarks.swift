@@ -103,7 +103,7 @@ enum RuntimeBenchmarks {
         } else {
             runtime.bind(ProcessRuntime.EngineHooks(
                 requestSync: { [weak manager] id in manager?.requestSync(id) },
-                recordRestart: { [weak manager] id in manager?.recordRestart(id) },
+                recordRestart: { [weak manager] id, _ in manager?.recordRestart(id) },
                 setHealthy: { [weak manager] id, healthy in
                     manager?.setHealthy(id, healthy)
                     observe(id, healthy)

@@ -108,7 +108,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     /// Wall time at the origin, for timestamps shown to people.
     private let originUnixTime: Double
     /// Told of every state a worker enters (see ``observeStates(_:)``).
-    private let stateObserver = LockedState<(@Sendable (ProcessID, ProcessState) -> Void)?>(nil)
+    private let stateObservers = LockedState<[@Sendable (StateTransition) -> Void]>([])
 
     public init(
         syncer: Syncer,
@@ -169,7 +169,10 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             }
             return (nil, slot.machine.receiveUpdate(config, type: type) ? slot.wake : nil)
         }
-        if let ticket { start(ticket) }
+        if let ticket {
+            notifyObservers(StateTransition(process: id, from: nil, to: .starting))
+            start(ticket)
+        }
         wake?.ring()
         if ticket == nil, wake == nil, isShuttingDown {
             logger.warning("update refused: shutting down", metadata: ["process": "\(id)"])
@@ -295,12 +298,17 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         }
     }
 
-    /// Calls `observer` with every state a worker enters from now on (`running` after its first
-    /// successful sync, `terminating`, …), outside the engine's lock and after the state is
-    /// queryable. One observer; a later call replaces it. The agent's dependency coordinator
-    /// uses it: a `running` dependency is one whose worker entered `running`.
-    public func observeStates(_ observer: @escaping @Sendable (ProcessID, ProcessState) -> Void) {
-        stateObserver.withLock { $0 = observer }
+    /// Calls `observer` with every state a worker enters from now on (`starting` when created,
+    /// `running` after its first successful sync, `terminating`, …), outside the engine's lock
+    /// and after the state is queryable. Observers add up (never removed: each lives as long as
+    /// the engine). The agent's dependency coordinator uses it (a `running` dependency is one whose
+    /// worker entered `running`), and so does its event stream.
+    public func observeStates(_ observer: @escaping @Sendable (StateTransition) -> Void) {
+        stateObservers.withLock { $0.append(observer) }
+    }
+
+    private func notifyObservers(_ transition: StateTransition) {
+        for observer in stateObservers.withLock({ $0 }) { observer(transition) }
     }
 
     // MARK: Reports from the syncer
@@ -311,8 +319,13 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     }
 
     /// Counts a restart of the process in its status.
-    public func recordRestart(_ id: ProcessID) {
-        state.withLock { $0.slots[id]?.machine.noteRestart() }
+    /// - Returns: the restarts counted so far (nil for an unknown id).
+    @discardableResult
+    public func recordRestart(_ id: ProcessID) -> Int? {
+        state.withLock { state in
+            state.slots[id]?.machine.noteRestart()
+            return state.slots[id]?.machine.restartCount
+        }
     }
 
     // MARK: Queries
@@ -516,6 +529,8 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             case .exit:
                 if let recreate = slot.machine.recreateRequest {
                     purge(id, in: &state)
+                    let created = StateTransition(process: id, from: nil, to: .starting)
+                    actions.callbacks.append { [weak self] in self?.notifyObservers(created) }
                     return (.exit, actions, createWorker(id, config: Self.unerase(recreate), in: &state))
                 }
                 schedule(slot, after: configuration.finishedRetention, payload: .purge(generation: slot.generation), in: &state, actions: &actions)
@@ -637,7 +652,12 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             break
         }
         logger.debug("entered state", metadata: ["process": "\(id)", "state": "\(entered)"])
-        if let observer = stateObserver.withLock({ $0 }) { actions.callbacks.append { observer(id, entered) } }
+        let observers = stateObservers.withLock { $0 }
+        if !observers.isEmpty {
+            let transition = StateTransition(
+                process: id, from: previous, to: entered, reason: entered >= .terminating ? slot.machine.terminationReason : nil)
+            actions.callbacks.append { for observer in observers { observer(transition) } }
+        }
         guard !slot.waiters.isEmpty else { return }
         var kept: [Waiter] = []
         for waiter in slot.waiters {

@@ -33,7 +33,7 @@ struct StackSupportTests {
         let syncer = ScriptedSyncer()
         let manager = try ProcessManager(syncer: syncer, registry: MetricsRegistry(), logger: logger)
         let observed = EventRecorder<String>()
-        manager.observeStates { id, state in if state == .running { observed.record(id) } }
+        manager.observeStates { if $0.to == .running { observed.record($0.process) } }
         let ids = ["top", "flat", "middle", "bottom"]
         let report: ShutdownReport = await withTaskGroup(of: ShutdownReport?.self) { group in
             group.addTask {

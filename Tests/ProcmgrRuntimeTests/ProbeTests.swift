@@ -36,7 +36,7 @@ struct ProbeTests {
             let runtime = h.runtime
             let manager = h.manager
             runtime.bind(ProcessRuntime.EngineHooks(
-                requestSync: { manager.requestSync($0) }, recordRestart: { manager.recordRestart($0) },
+                requestSync: { manager.requestSync($0) }, recordRestart: { id, _ in manager.recordRestart(id) },
                 setHealthy: { manager.setHealthy($0, $1) },
                 conditionsChanged: { id in if let conditions = runtime.conditions(of: id) { reported.withLock { $0.append(conditions) } } }))
             let readiness = exec("test -f \"$PWD/ready\" && test -n \"$PORT\"", failures: 2)

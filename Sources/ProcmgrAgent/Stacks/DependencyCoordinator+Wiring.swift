@@ -20,14 +20,14 @@ extension DependencyCoordinator {
             restartDependent: { [weak runtime] in _ = runtime?.requestDependencyRestart(of: $0) })
         runtime.bind(ProcessRuntime.EngineHooks(
             requestSync: { [weak engine] in engine?.requestSync($0) },
-            recordRestart: { [weak engine] in engine?.recordRestart($0) },
+            recordRestart: { [weak engine] id, _ in engine?.recordRestart(id) },
             setHealthy: { [weak engine] id, healthy in
                 engine?.setHealthy(id, healthy)
                 observeHealth?(id, healthy)
             },
             // Outside the runtime's lock (the coordinator reads the runtime's conditions under its own).
             conditionsChanged: { [weak coordinator] id in coordinator?.conditionsChanged(id) }))
-        engine.observeStates { [weak coordinator] id, _ in coordinator?.conditionsChanged(id) }
+        engine.observeStates { [weak coordinator] in coordinator?.conditionsChanged($0.process) }
         runtime.setStartGate { [weak coordinator] id in try await coordinator?.waitUntilSatisfied(id) }
         return coordinator
     }

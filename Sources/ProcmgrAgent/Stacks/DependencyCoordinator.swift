@@ -26,6 +26,8 @@ public final class DependencyCoordinator: Sendable {
         let token: UInt64
         let continuation: CheckedContinuation<Void, any Error>
         let since: Double
+        /// What the wait was for when it began (each is reported ended with it).
+        let waitingFor: [WaitingFor]
     }
 
     private struct State {
@@ -58,6 +60,8 @@ public final class DependencyCoordinator: Sendable {
     private let wallClock: @Sendable () -> Double
     private let logger: Logger
     private let waitingSeconds: GaugeFamily
+    /// Told when a wait begins and ends (see ``observeWaits(_:)``).
+    private let waitObserver = LockedState<(@Sendable (DependencyWaitChange) -> Void)?>(nil)
 
     /// - Parameters:
     ///   - source: the facts of each process.
@@ -103,7 +107,7 @@ public final class DependencyCoordinator: Sendable {
                         return .satisfied
                     case .waiting(let list):
                         let displaced = state.waiters.removeValue(forKey: id)
-                        state.waiters[id] = Waiter(token: token, continuation: continuation, since: now)
+                        state.waiters[id] = Waiter(token: token, continuation: continuation, since: now, waitingFor: list)
                         return .waiting(list, displaced: displaced)
                     }
                 }
@@ -115,15 +119,20 @@ public final class DependencyCoordinator: Sendable {
                 case .waiting(let list, let displaced):
                     // One sync at a time per process: a second waiter means the first one's sync
                     // is gone; let it go rather than leak it.
-                    displaced?.continuation.resume(throwing: CancellationError())
+                    if let displaced {
+                        report(displaced, of: id, end: .cancelled)
+                        displaced.continuation.resume(throwing: CancellationError())
+                    }
                     for dependency in list {
                         logger.notice("waiting for \(dependency.id) \(dependency.condition.phrase)", metadata: ["process": "\(id)"])
+                        report(DependencyWaitChange(process: id, dependency: dependency, end: nil))
                     }
                 }
             }
         } onCancel: {
             if let waiter = removeWaiter(id, token: token) {
                 logger.info("stopped waiting for dependencies", metadata: ["process": "\(id)"])
+                report(waiter, of: id, end: .cancelled)
                 waiter.continuation.resume(throwing: CancellationError())
             }
         }
@@ -134,6 +143,7 @@ public final class DependencyCoordinator: Sendable {
     public func supersede(_ id: String) {
         if let waiter = removeWaiter(id, token: nil) {
             logger.info("stopped waiting for dependencies: the config changed", metadata: ["process": "\(id)"])
+            report(waiter, of: id, end: .superseded)
             waiter.continuation.resume(throwing: CancellationError())
         }
     }
@@ -187,6 +197,13 @@ public final class DependencyCoordinator: Sendable {
         finish(resumed, now: now)
     }
 
+    /// Calls `observer` when a start begins waiting for a dependency and when that wait ends,
+    /// outside the coordinator's lock (the agent publishes `dependency_wait` events). One
+    /// observer; a later call replaces it.
+    public func observeWaits(_ observer: @escaping @Sendable (DependencyWaitChange) -> Void) {
+        waitObserver.withLock { $0 = observer }
+    }
+
     // MARK: Queries
 
     /// The dependency map of the config applied last.
@@ -216,8 +233,18 @@ public final class DependencyCoordinator: Sendable {
         }
     }
 
+    private func report(_ change: DependencyWaitChange) {
+        waitObserver.withLock { $0 }?(change)
+    }
+
+    private func report(_ waiter: Waiter, of id: String, end: DependencyWaitChange.End) {
+        guard let observer = waitObserver.withLock({ $0 }) else { return }
+        for dependency in waiter.waitingFor { observer(DependencyWaitChange(process: id, dependency: dependency, end: end)) }
+    }
+
     private func finish(_ resumed: [(String, Waiter)], now: Double) {
         for (id, waiter) in resumed {
+            report(waiter, of: id, end: .satisfied)
             waiter.continuation.resume()
             let waited = (now - waiter.since).formatted(.number.precision(.fractionLength(3)))
             logger.notice("dependencies satisfied; starting", metadata: ["process": "\(id)", "waited_seconds": "\(waited)"])

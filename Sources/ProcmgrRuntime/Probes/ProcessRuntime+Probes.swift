@@ -148,6 +148,10 @@ extension ProcessRuntime {
         }
         guard let applied else { return }
         if applied.active { probeScheduler.schedule(key, after: job.settings.interval - elapsed) }
+        let flips = applied.effects.compactMap { $0.flip(result: result) }
+        if !flips.isEmpty, let bound = hooks.withLock({ $0 }) {
+            for flip in flips { bound.probeFlipped(id, flip) }
+        }
         for effect in applied.effects {
             switch effect {
             case .startupPassed:

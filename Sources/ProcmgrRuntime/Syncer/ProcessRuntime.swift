@@ -28,22 +28,34 @@ public final class ProcessRuntime: ProcessSyncer {
     /// What the runtime tells the engine (set once the manager exists: they refer to each other).
     public struct EngineHooks: Sendable {
         public var requestSync: @Sendable (ProcessID) -> Void
-        public var recordRestart: @Sendable (ProcessID) -> Void
+        /// A restart was decided, for this reason (the program is already stopped). Called
+        /// outside the runtime's lock.
+        public var recordRestart: @Sendable (ProcessID, RestartReason) -> Void
         public var setHealthy: @Sendable (ProcessID, Bool) -> Void
         /// A field of the process's ``ProcessConditions`` flipped (spawn, exit, startup passed,
         /// ready, healthy). Called outside the runtime's lock.
         public var conditionsChanged: @Sendable (ProcessID) -> Void
+        /// A program of the process (pid) is gone, with this status: reported once per program,
+        /// when the runtime releases it (the sync that noticed the exit, a stop, a restart), so
+        /// before the restart or termination that follows it. Called outside the runtime's lock.
+        public var programExited: @Sendable (ProcessID, Int32, ProcessExitStatus) -> Void
+        /// A probe's verdict flipped. Called outside the runtime's lock.
+        public var probeFlipped: @Sendable (ProcessID, ProbeFlip) -> Void
 
         public init(
             requestSync: @escaping @Sendable (ProcessID) -> Void,
-            recordRestart: @escaping @Sendable (ProcessID) -> Void = { _ in },
+            recordRestart: @escaping @Sendable (ProcessID, RestartReason) -> Void = { _, _ in },
             setHealthy: @escaping @Sendable (ProcessID, Bool) -> Void = { _, _ in },
-            conditionsChanged: @escaping @Sendable (ProcessID) -> Void = { _ in }
+            conditionsChanged: @escaping @Sendable (ProcessID) -> Void = { _ in },
+            programExited: @escaping @Sendable (ProcessID, Int32, ProcessExitStatus) -> Void = { _, _, _ in },
+            probeFlipped: @escaping @Sendable (ProcessID, ProbeFlip) -> Void = { _, _ in }
         ) {
             self.requestSync = requestSync
             self.recordRestart = recordRestart
             self.setHealthy = setHealthy
             self.conditionsChanged = conditionsChanged
+            self.programExited = programExited
+            self.probeFlipped = probeFlipped
         }
     }
 
@@ -113,7 +125,7 @@ public final class ProcessRuntime: ProcessSyncer {
     public func bind<C: Clock>(to manager: ProcessManager<ProcessRuntime, C>) where C.Duration == Duration {
         bind(EngineHooks(
             requestSync: { [weak manager] in manager?.requestSync($0) },
-            recordRestart: { [weak manager] in manager?.recordRestart($0) },
+            recordRestart: { [weak manager] id, _ in manager?.recordRestart(id) },
             setHealthy: { [weak manager] in manager?.setHealthy($0, $1) }))
     }
 
@@ -268,7 +280,7 @@ public final class ProcessRuntime: ProcessSyncer {
                     logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"])
                 }
                 metrics.restart(id, reason: reason)
-                hooks.withLock { $0 }?.recordRestart(id)
+                hooks.withLock { $0 }?.recordRestart(id, reason)
                 child = nil
                 action = update(id) { $0.policy.handle(.tick, rules: rules, now: .now, random: random()) }
             case .start:
@@ -550,7 +562,9 @@ public final class ProcessRuntime: ProcessSyncer {
         outputLog?.flush()
         probeScheduler.drop(id)
         metrics.healthy.labels([id]).set(0)
-        hooks.withLock { $0 }?.setHealthy(id, false)
+        let bound = hooks.withLock { $0 }
+        bound?.programExited(id, child.spawned.pid, status)
+        bound?.setHealthy(id, false)
         reportConditions(id)
     }
 

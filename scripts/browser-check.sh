@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Tests the web status page (GET /) in a real headless Chromium: starts the agent with a copy of
-# the embedded demo (its own state directory and child port range, so nothing else is disturbed),
-# waits for /readyz, runs Tests/browser/status_page_test.py (Python selenium driving Debian's
-# chromium through chromedriver), and always stops the agent. The page's screenshot is saved to
+# Tests the web status page (GET /) in a real headless Chromium: starts the agent on the embedded
+# demo (its state directory in a temporary directory of its own) and a second one that requires a
+# token, waits for their /readyz, runs Tests/browser/status_page_test.py (Python selenium driving Debian's
+# chromium through chromedriver), and always stops the agents. The page's screenshot is saved to
 # .build/artifacts/status-page.png.
+# Takes about 10 s (the agents' start, four browser checks, their stop).
 #
 #   scripts/browser-check.sh .build/debug/procmgr
 #
@@ -24,71 +25,63 @@ done
 python="$("$root/scripts/python-venv.sh" selenium==4.51.0)"
 
 work="$(mktemp -d /tmp/procmgr-browser-check.XXXXXX)"
-agent_pid=""
+agent_pids=()
 cleanup() {
-    if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-        kill -TERM "$agent_pid" 2>/dev/null || true
-        # The agent stops its children within their grace periods (5 s here); then it is killed.
-        for _ in $(seq 1 150); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$agent_pid" 2>/dev/null || true
-    fi
+    for pid in "${agent_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${agent_pids[@]}"; do
+        # The agent stops its children within its shutdown grace period (10 s in the demo); then it is killed.
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# The embedded demo's processes (procmgr demo-worker), minus flaky-1's random crashes: the test
-# makes its own. Child ports from a range of their own.
-cat > "$work/procmgr.yaml" <<YAML
-agent:
-  ports: { range: "41000-41999" }
-  shutdown_grace_period: 10s
-  state_dir: $work/state
-processes:
-  - id: web-1
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: web-1 }
-    port: auto
-    restart: always
-    grace_period: 5s
-    health:
-      http: { path: /api/status, interval: 2s, timeout: 1s, failure_threshold: 3 }
-    heartbeat: { interval: 1s, timeout: 5s }
-  - id: web-2
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: web-2 }
-    port: auto
-    grace_period: 5s
-    health:
-      http: { path: /api/status, interval: 2s, timeout: 1s, failure_threshold: 3 }
-    heartbeat: { interval: 1s, timeout: 5s }
-  - id: worker-1
-    command: ["$procmgr", "demo-worker"]
-    env: { DEMO_NAME: worker-1 }
-    port: none
-    grace_period: 5s
-    heartbeat: { interval: 2s, timeout: 10s }
-YAML
+free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-"$procmgr" run --config "$work/procmgr.yaml" --listen "127.0.0.1:$port" > "$work/agent.log" 2>&1 &
-agent_pid=$!
-base="http://127.0.0.1:$port"
-deadline=$((SECONDS + 30))
-until curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; do
-    if ! kill -0 "$agent_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-        echo "browser-check: the agent did not become ready within 30 s; its output:" >&2
-        cat "$work/agent.log" >&2
-        exit 1
-    fi
-    sleep 0.1
+# The embedded demo (no --config), its state directory inside $work: the demo puts it under
+# TMPDIR, so a demo the developer runs meanwhile is left alone. Its children's ports come from
+# 30000-31000, each checked free before use.
+port="$(free_port)"
+mkdir -p "$work/demo"
+TMPDIR="$work/demo" "$procmgr" run --listen "127.0.0.1:$port" > "$work/agent.log" 2>&1 &
+agent_pids+=($!)
+
+# A second agent that requires a token, for the page's token prompt.
+token_port="$(free_port)"
+token="browser-check-$RANDOM$RANDOM"
+printf '%s\n' "$token" > "$work/token"
+cat > "$work/token-agent.yaml" <<YAML
+agent:
+  token_file: $work/token
+  state_dir: $work/token-state
+processes:
+  - id: sleeper
+    command: ["sleep", "600"]
+YAML
+"$procmgr" run --config "$work/token-agent.yaml" --listen "127.0.0.1:$token_port" > "$work/token-agent.log" 2>&1 &
+agent_pids+=($!)
+
+for url in "http://127.0.0.1:$port" "http://127.0.0.1:$token_port"; do
+    deadline=$((SECONDS + 30))
+    until curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "browser-check: the agent at $url did not become ready within 30 s; its output:" >&2
+            cat "$work/agent.log" "$work/token-agent.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
 done
 
 mkdir -p "$root/.build/artifacts"
 status=0
-PROCMGR_URL="$base" SCREENSHOT="$root/.build/artifacts/status-page.png" \
+PROCMGR_URL="http://127.0.0.1:$port" TOKEN_AGENT_URL="http://127.0.0.1:$token_port" TOKEN="$token" SCREENSHOT="$root/.build/artifacts/status-page.png" \
     "$python" "$root/Tests/browser/status_page_test.py" || status=$?
 if [ $status -ne 0 ]; then
     echo "browser-check: FAILED; the agent's last output:" >&2
     tail -n 40 "$work/agent.log" >&2
+    echo "browser-check: the token agent's last output:" >&2
+    tail -n 10 "$work/token-agent.log" >&2
 fi
 exit $status

@@ -10,8 +10,8 @@ import NIOCore
 /// does not update them fails there (with the values to paste), and Chromium enforces them in
 /// `scripts/browser-check.sh`.
 enum StatusPage {
-    static let scriptHash = "sha256-FAMOn5czfaxL4daEZyhbew1qZVkTJ029NTWiQmmumaU="
-    static let styleHash = "sha256-dSlXmLh2n9FxlrFDIU8xaeUULX95PF/IQwmETyVZw48="
+    static let scriptHash = "sha256-Ptpbitu+Qe9j5llkXgYRViSEItJGv6rgDRyU4zLWqVg="
+    static let styleHash = "sha256-G156jWC24lJqEZEKtMuDfJOGcD2R29it048c9UW2Y7w="
 
     static var contentSecurityPolicy: String {
         "default-src 'self'; script-src '\(scriptHash)'; style-src '\(styleHash)'; "

@@ -53,7 +53,7 @@ struct ConnectionLimitTests {
             for _ in 0..<4 {
                 let connection = try RawConnection(port: port)
                 connection.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
-                    + "POST /-/reload HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+                    + "POST /-/reload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
                 _ = try await connection.read(until: #"{"status":"ok"}"#, timeout: .seconds(5))
                 busy.append(connection)
             }

@@ -1,11 +1,13 @@
 """The web status page in a real headless Chromium (run by scripts/browser-check.sh).
 
-Against a live agent running the demo's processes (PROCMGR_URL), it checks that:
+Against a live agent running the embedded demo (PROCMGR_URL), it checks that:
   1. the table lists the processes, each with a pid;
   2. a crash (POST /crash to web-1's own port) shows in web-1's row within 1 s of the crash
      request, without a reload (its last exit or restart count changes), and the restart follows;
   3. the log pane follows the selected process (web-1's "crashing on request" line appears);
-  4. clicking web-2's Restart button restarts it (its pid changes).
+  4. clicking web-2's Restart button restarts it (its pid changes);
+  5. on an agent that requires a token (TOKEN_AGENT_URL), Restart brings up the token prompt and,
+     once the token (TOKEN) is entered, restarts the process.
 The screenshot is saved to SCREENSHOT. Every wait is a WebDriverWait with an explicit deadline.
 """
 
@@ -23,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["PROCMGR_URL"]
 SCREENSHOT = os.environ["SCREENSHOT"]
-PROCESSES = ["web-1", "web-2", "worker-1"]
+PROCESSES = ["web-1", "web-2", "flaky-1", "worker-1"]
 
 
 def api(path, method="GET"):
@@ -35,7 +37,7 @@ def api(path, method="GET"):
 def make_driver():
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ["CHROMIUM"]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,800"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=os.environ["CHROMEDRIVER"]), options=options)
@@ -115,13 +117,37 @@ def run(driver):
     driver.save_screenshot(SCREENSHOT)
     errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, f"errors in the browser console: {errors}"
-    print(f"status page checks passed in {time.monotonic() - started:.1f} s; screenshot {SCREENSHOT}")
+    print(f"demo checks passed in {time.monotonic() - started:.1f} s; screenshot {SCREENSHOT}")
+
+
+def run_with_token(driver):
+    started = time.monotonic()
+    driver.get(os.environ["TOKEN_AGENT_URL"] + "/")
+    wait_for(driver, 15, "sleeper listed with a pid", lambda d: cell(d, "sleeper", "pid").isdigit())
+    form = driver.find_element(By.ID, "token-form")
+    assert not form.is_displayed(), "the token prompt shows before anything needed the token"
+    pid = cell(driver, "sleeper", "pid")
+    driver.find_element(By.CSS_SELECTOR, 'tr[data-id="sleeper"] button[data-action="restart"]').click()
+    wait_for(driver, 5, "the token prompt after a 401", lambda d: d.find_element(By.ID, "token-form").is_displayed())
+    assert "enter the API token" in driver.find_element(By.ID, "notice").text
+    assert cell(driver, "sleeper", "pid") == pid, "restarted without the token"
+    driver.find_element(By.ID, "token-input").send_keys(os.environ["TOKEN"])
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    wait_for(driver, 5, "the prompt closed", lambda d: not d.find_element(By.ID, "token-form").is_displayed())
+    driver.find_element(By.CSS_SELECTOR, 'tr[data-id="sleeper"] button[data-action="restart"]').click()
+    wait_for(driver, 15, "sleeper restarted with the token (new pid)",
+             lambda d: cell(d, "sleeper", "pid") not in ("", pid) and cell(d, "sleeper", "state") == "running")
+    errors = [entry for entry in driver.get_log("browser")
+              if entry["level"] == "SEVERE" and "401 (Unauthorized)" not in entry["message"]]
+    assert not errors, f"errors in the browser console: {errors}"
+    print(f"token checks passed in {time.monotonic() - started:.1f} s")
 
 
 def main():
     driver = make_driver()
     try:
         run(driver)
+        run_with_token(driver)
     except AssertionError as failure:
         try:
             driver.save_screenshot(SCREENSHOT)

@@ -263,7 +263,7 @@ struct ServerSentEventTests {
         try await withServedAPI(backend: backend, registry: registry, configuration: Self.configuration()) { port in
             for path in ["/api/v1/events", "/api/v1/processes/api-1/logs?follow=true"] {
                 let connection = try StreamConnection(
-                    port: port, request: "HEAD \(path) HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    port: port, request: "HEAD \(path) HTTP/1.1\r\nHost: localhost\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 let text = try await connection.readUntilClosed()
                 #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(path): \(text)")
                 #expect(text.contains("text/event-stream"))

@@ -175,6 +175,7 @@ let package = Package(
             dependencies: [
                 "ProcmgrAgent",
                 "ProcmgrEngine",
+                "ProcmgrHTTP",
                 "ProcmgrMetrics",
                 "ProcmgrRuntime",
                 "ProcmgrSupport",

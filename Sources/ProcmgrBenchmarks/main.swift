@@ -1,5 +1,5 @@
 // procmgr-bench: release-built benchmarks that print the figures recorded in BENCHMARKS.md.
-// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|rollout|…]
+// Run: swift run -c release procmgr-bench [registry|exposition|engine|lifecycle|updates|reload|all|probes|notify|deps|rollout|events|…]
 
 let section = CommandLine.arguments.dropFirst().first ?? "all"
 if section != "sse-writer" { print("procmgr-bench \(section) — \(MachineDescription.current)") }
@@ -15,6 +15,7 @@ if section == "notify" { await NotifyBenchmarks.run() }
 if section == "deps" { await DependencyBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "probes" { await ProbeBenchmarks.run() }
+if section == "events" { await EventBenchmarks.run() }
 if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "sse" { await SSEBenchmarks.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "sse-writer" { SSEBenchmarks.writer(arguments: Array(CommandLine.arguments.dropFirst(2))) }

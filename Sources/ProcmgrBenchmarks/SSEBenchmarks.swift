@@ -63,7 +63,9 @@ enum SSEBenchmarks {
         }
         let hub = BaselineHub()
         let peer = try await withBaselineServer(hub: hub) { port in
-            try measureFanOut(port: port, path: "/baseline") { hub.publish($0) }
+            // Its streams know nothing of graceful shutdown: end them, or the server waits forever.
+            defer { hub.finishAll() }
+            return try measureFanOut(port: port, path: "/baseline") { hub.publish($0) }
         }
         return [
             ["(a) publish → one client's delivery p50 / p99 (ms), \(clients) clients × \(events) events",
@@ -514,6 +516,10 @@ final class BaselineHub: Sendable {
 
     func remove(_ key: Int) {
         continuations.withLock { $0[key]?.finish(); $0[key] = nil }
+    }
+
+    func finishAll() {
+        for continuation in continuations.withLock({ Array($0.values) }) { continuation.finish() }
     }
 
     func publish(_ event: AgentEvent) {

@@ -100,7 +100,7 @@ public final class Agent: Service {
                                  registry: registry, logger: logger)
         let dependencies = try DependencyCoordinator.connecting(runtime, to: engine, registry: registry, logger: logger)
         self.dependencies = dependencies
-        let events = try EventJournal(registry: registry)
+        let events = try EventJournal(registry: registry, firstID: StreamRing<AgentEvent>.epochID())
         self.events = events
         let lifecycle = LifecycleEvents(journal: events) { [weak runtime] in runtime?.conditions(of: $0) }
         engine.observeStates { lifecycle.stateEntered($0) }

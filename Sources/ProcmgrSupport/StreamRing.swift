@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A bounded history of elements numbered 1, 2, 3 … and the live subscribers that follow it.
 ///
 /// Why one type: the events stream (`GET /api/v1/events`) and a followed log
@@ -49,13 +55,27 @@ public final class StreamRing<Element: Sendable>: Sendable {
     /// - Parameters:
     ///   - capacity: entries kept for resuming and tails (at least 1).
     ///   - subscriberBuffer: entries one subscriber may have waiting before it is overflowed (at least 1).
-    public init(capacity: Int, subscriberBuffer: Int) {
+    ///   - firstID: the id of the first entry (default 1). An agent starts its rings at its start
+    ///     time in microseconds, so ids keep increasing across agent restarts and a client
+    ///     resuming with an id from the previous agent is told what it missed instead of being
+    ///     replayed unrelated entries under reused ids.
+    public init(capacity: Int, subscriberBuffer: Int, firstID: UInt64 = 1) {
         self.capacity = max(1, capacity)
         self.subscriberBuffer = max(1, subscriberBuffer)
-        state = LockedState(State())
+        state = LockedState(State(lastID: max(1, firstID) - 1))
     }
 
-    /// The id of the newest entry (0 before the first).
+    /// A first id for a ring created now: the wall clock in microseconds since 1970. A ring
+    /// created by a later agent (or for a process's later life) starts above every id an earlier
+    /// one can have handed out, unless that one published more than one entry per microsecond of
+    /// its life; the value stays below 2^53, so JavaScript clients read it exactly.
+    public static func epochID() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(max(1, now.tv_sec)) * 1_000_000 + UInt64(max(0, now.tv_nsec) / 1_000)
+    }
+
+    /// The id of the newest entry (firstID - 1 before the first).
     public var lastID: UInt64 { state.withLock { $0.lastID } }
 
     /// Live subscribers.

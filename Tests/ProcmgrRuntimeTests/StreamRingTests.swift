@@ -30,6 +30,23 @@ import Testing
         #expect(ring.subscriberCount == 0)
     }
 
+    @Test func aRingStartedLaterNumbersAboveTheEarlierOneSoAnOldIdIsReportedMissed() {
+        let before = StreamRing<Int>(capacity: 8, subscriberBuffer: 8, firstID: StreamRing<Int>.epochID())
+        for value in 1...3 { before.append(value) }
+        let oldID = before.lastID
+        // The next agent's ring, created later.
+        let after = StreamRing<Int>(capacity: 8, subscriberBuffer: 8, firstID: StreamRing<Int>.epochID() + 1)
+        #expect(after.lastID >= oldID)
+        let empty = after.subscribe(after: oldID)
+        #expect(empty.replay.entries.isEmpty)
+        #expect(empty.replay.missed?.requested == oldID)
+        after.append(10)
+        let resumed = after.subscribe(after: oldID)
+        #expect(resumed.replay.entries.map(\.element) == [10])
+        #expect(resumed.replay.missed?.requested == oldID)
+        for subscription in [empty, resumed] { subscription.subscription.cancel() }
+    }
+
     @Test func aWaitingFollowerGetsEveryNewEntryInOrder() async {
         let ring = StreamRing<Int>(capacity: 16, subscriberBuffer: 1_000)
         let (_, subscription) = ring.subscribe(after: nil)

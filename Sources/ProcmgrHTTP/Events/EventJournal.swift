@@ -15,13 +15,15 @@ public final class EventJournal: Sendable {
     public let ring: StreamRing<AgentEvent>
     private let counts: [AgentEventType: Counter]
 
-    /// - Parameter registry: where `procmgr_events_total` lives (nil: not counted, e.g. in a
-    ///   benchmark's backend).
+    /// - Parameters:
+    ///   - registry: where `procmgr_events_total` lives (nil: not counted, e.g. in a benchmark's backend).
+    ///   - firstID: the first event's id; the agent uses ``StreamRing/epochID()`` so ids keep
+    ///     increasing across its restarts.
     public init(
         capacity: Int = EventJournal.defaultCapacity, subscriberBuffer: Int = EventJournal.defaultSubscriberBuffer,
-        registry: MetricsRegistry?
+        registry: MetricsRegistry?, firstID: UInt64 = 1
     ) throws(MetricsRegistryError) {
-        ring = StreamRing(capacity: capacity, subscriberBuffer: subscriberBuffer)
+        ring = StreamRing(capacity: capacity, subscriberBuffer: subscriberBuffer, firstID: firstID)
         var counts: [AgentEventType: Counter] = [:]
         if let registry {
             let family = try registry.counterFamily(

@@ -2,7 +2,8 @@ import ProcmgrSupport
 
 /// A process's recent output, kept across restarts: a ``StreamRing`` of lines, so the API can
 /// answer `?tail=N` and follow new lines (`?follow=true`) from the same history, with line ids
-/// that keep increasing across the process's restarts.
+/// that keep increasing across the process's restarts (and, starting at the wall clock in
+/// microseconds, across the agent's).
 final class RecentLines: Sendable {
     /// Lines one follower may have waiting before it is dropped: a follower reading slower than
     /// the program writes falls this far behind (a few seconds of a fast writer) and is then
@@ -12,7 +13,7 @@ final class RecentLines: Sendable {
     let ring: StreamRing<CapturedLine>
 
     init(capacity: Int) {
-        ring = StreamRing(capacity: max(1, capacity), subscriberBuffer: Self.followerBuffer)
+        ring = StreamRing(capacity: max(1, capacity), subscriberBuffer: Self.followerBuffer, firstID: StreamRing<CapturedLine>.epochID())
         keepsLines = capacity > 0
     }
 

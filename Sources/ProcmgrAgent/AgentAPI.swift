@@ -124,8 +124,9 @@ public final class AgentAPI: AgentBackend {
         engine.status(of: id) != nil || reconciler.spec(of: id) != nil
     }
 
-    /// A known process that never ran has no ring yet: it gets an empty one (nothing to follow
-    /// until its first program; a client reconnects to see it).
+    /// The runtime creates a process's ring at its first sync (a process waiting for a dependency
+    /// has one). Only a scheduled job before its first run has none: it gets an empty ring (nothing
+    /// to follow until the job's first run; a client reconnects to see it).
     public func logStream(id: String) async -> StreamRing<OutputLine>? {
         guard await knowsProcess(id: id) else { return nil }
         return runtime.outputStream(of: id) ?? StreamRing(capacity: 1, subscriberBuffer: 1)

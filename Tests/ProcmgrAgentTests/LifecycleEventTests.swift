@@ -2,6 +2,7 @@ import Foundation
 import ProcmgrAgent
 import ProcmgrHTTP
 import ProcmgrMetrics
+import ProcmgrSupport
 import ProcmgrTestKit
 import Testing
 
@@ -151,6 +152,38 @@ struct LifecycleEventTests {
             let dbReady = try #require(running.events.all.first { $0.process == "db" && $0.type == .ready && $0.ready == true })
             #expect(dbReady.id < ended.id)
             try await running.events.first("web running") { $0.process == "web" && $0.type == .state && $0.to == "running" }
+        }
+    }
+
+    @Test("following the log of a process still waiting for its dependency: its first line arrives once it runs")
+    func followWhileWaiting() async throws {
+        let marker = try makeTemporaryDirectory() + "/go"
+        defer { try? FileManager.default.removeItem(atPath: (marker as NSString).deletingLastPathComponent) }
+        try await InProcessAgent.with(processes: """
+          - id: web
+            command: ["sh", "-c", "echo first line; exec sleep 600"]
+            depends_on: { db: { condition: ready } }
+          - id: db
+            command: ["sleep", "600"]
+            readiness:
+              exec: { command: ["test", "-e", "\(marker)"] }
+              interval: 50ms
+        """) { running in
+            try await running.events.first("web waits") { $0.type == .dependencyWait && $0.waiting == true }
+            let ring = try #require(await running.agent.api.logStream(id: "web"))
+            let (replay, subscription) = ring.subscribe(after: nil, tail: 100)
+            #expect(replay.entries.isEmpty)
+            let received = LockedState<[String]>([])
+            let reader = Task {
+                while let delivery = await subscription.next() {
+                    if case .entries(let entries) = delivery { received.withLock { $0 += entries.map(\.element.text) } }
+                }
+            }
+            defer { reader.cancel() }
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+            try await eventually("web's first line reaches the follower", timeout: .seconds(30)) {
+                received.withLock { $0.first } == "first line"
+            }
         }
     }
 

@@ -245,6 +245,9 @@ public final class ProcessRuntime: ProcessSyncer {
         let rules = Policy.Rules(config)
         let hasChild = instances.withLock { instances -> Bool in
             if instances[id]?.terminated != false { instances[id] = RuntimeInstance() }  // new, or the id was created anew
+            // The output ring exists from the first sync, not the first spawn: a client following
+            // the log of a process still waiting for a dependency sees its first line when it comes.
+            if instances[id]?.recent == nil { instances[id]?.recent = RecentLines(capacity: config.output.recentLines) }
             return instances[id]?.child != nil
         }
         if !hasChild, let adoptable = claimAdoptable(id) {

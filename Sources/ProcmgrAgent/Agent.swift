@@ -263,7 +263,8 @@ public final class Agent: Service {
                 rollouts.observe(id)
             },
             programExited: { id, pid, status in events.programExited(id, pid: pid, status: status) },
-            probeFlipped: { id, flip in events.probeFlipped(id, flip) })
+            probeFlipped: { id, flip in events.probeFlipped(id, flip) },
+            programStarted: { id, pid in events.programStarted(id, pid: pid) })
     }
 
     // MARK: Shutdown

@@ -10,7 +10,7 @@ import NIOCore
 /// does not update them fails there (with the values to paste), and Chromium enforces them in
 /// `scripts/browser-check.sh`.
 enum StatusPage {
-    static let scriptHash = "sha256-Ptpbitu+Qe9j5llkXgYRViSEItJGv6rgDRyU4zLWqVg="
+    static let scriptHash = "sha256-dN8Mm15Mr7iZkRY1C4mEskIVcZ/UUB1a7pK8y6AS5M4="
     static let styleHash = "sha256-G156jWC24lJqEZEKtMuDfJOGcD2R29it048c9UW2Y7w="
 
     static var contentSecurityPolicy: String {

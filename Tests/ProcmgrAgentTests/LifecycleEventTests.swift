@@ -49,6 +49,16 @@ struct LifecycleEventTests {
         #expect(restarts.prefix(2).map { events[$0].reason } == ["exit", "exit"])
         #expect(restarts.prefix(2).map { events[$0].restarts } == [1, 2])
         #expect(events[restarts[0]].message == "crasher: restarting (reason: exit); restart 1")
+        // Each program is announced with its pid before it ends: start(pid) precedes exit(pid),
+        // and a restart is followed by the next program's start.
+        let starts = events.indices.filter { events[$0].type == .start }
+        try #require(starts.count >= 2, "\(events.map(\.message))")
+        for (start, exit) in zip(starts, exits) {
+            #expect(start < exit && events[start].pid == events[exit].pid, "\(events.map(\.message))")
+        }
+        #expect(restarts[0] < starts[1], "\(events.map(\.message))")
+        let first = events[starts[0]]
+        #expect(first.message == "crasher: program \(first.pid ?? 0) started")
     }
 
     @Test("a program that exits with restart: never: exit, then running → terminating (why) → terminated → finished")

@@ -30,6 +30,13 @@ extension AgentEvent {
         return event
     }
 
+    /// A program now runs: `api-1: program 4242 started`.
+    static func start(process: String, pid: Int32) -> AgentEvent {
+        var event = AgentEvent(type: .start, process: process, message: "\(process): program \(pid) started")
+        event.pid = pid
+        return event
+    }
+
     /// `exit 1`, `signal 9 (KILL)`, `signal 6 (ABRT, core dumped)`, `unknown` (not our child).
     static func exitDescription(_ status: ProcessExitStatus) -> String {
         switch status {

@@ -30,6 +30,10 @@ final class LifecycleEvents: Sendable {
         if transition.to >= .terminated { lastReady.withLock { $0[transition.process] = nil } }
     }
 
+    func programStarted(_ id: ProcessID, pid: Int32) {
+        journal.publish(.start(process: id, pid: pid))
+    }
+
     func programExited(_ id: ProcessID, pid: Int32, status: ProcessExitStatus) {
         journal.publish(.exit(process: id, pid: pid, status: status))
     }

@@ -4,6 +4,8 @@
 public enum AgentEventType: String, Sendable, CaseIterable, Codable {
     /// A worker's lifecycle state changed: `from`, `to`, `reason` (a termination's reason).
     case state
+    /// A program was started (the first, a restart's, or one adopted from a previous agent): `pid`.
+    case start
     /// The program exited: `pid`, `exit` (`exit 1`, `signal 9 (KILL)`).
     case exit
     /// A restart was decided: `reason` (the restart reason label), `restarts` (count so far).

@@ -41,6 +41,9 @@ public final class ProcessRuntime: ProcessSyncer {
         public var programExited: @Sendable (ProcessID, Int32, ProcessExitStatus) -> Void
         /// A probe's verdict flipped. Called outside the runtime's lock.
         public var probeFlipped: @Sendable (ProcessID, ProbeFlip) -> Void
+        /// A program of the process (pid) now runs: spawned, or adopted from a previous agent;
+        /// reported before its probes start. Called outside the runtime's lock.
+        public var programStarted: @Sendable (ProcessID, Int32) -> Void
 
         public init(
             requestSync: @escaping @Sendable (ProcessID) -> Void,
@@ -48,7 +51,8 @@ public final class ProcessRuntime: ProcessSyncer {
             setHealthy: @escaping @Sendable (ProcessID, Bool) -> Void = { _, _ in },
             conditionsChanged: @escaping @Sendable (ProcessID) -> Void = { _ in },
             programExited: @escaping @Sendable (ProcessID, Int32, ProcessExitStatus) -> Void = { _, _, _ in },
-            probeFlipped: @escaping @Sendable (ProcessID, ProbeFlip) -> Void = { _, _ in }
+            probeFlipped: @escaping @Sendable (ProcessID, ProbeFlip) -> Void = { _, _ in },
+            programStarted: @escaping @Sendable (ProcessID, Int32) -> Void = { _, _ in }
         ) {
             self.requestSync = requestSync
             self.recordRestart = recordRestart
@@ -56,6 +60,7 @@ public final class ProcessRuntime: ProcessSyncer {
             self.conditionsChanged = conditionsChanged
             self.programExited = programExited
             self.probeFlipped = probeFlipped
+            self.programStarted = programStarted
         }
     }
 
@@ -532,6 +537,7 @@ public final class ProcessRuntime: ProcessSyncer {
         // With a liveness probe, healthy only once the probe says so.
         metrics.healthy.labels([id]).set(config.liveness == nil ? 1 : 0)
         hooks.withLock { $0 }?.setHealthy(id, config.liveness == nil)
+        hooks.withLock { $0 }?.programStarted(id, spawned.pid)
         startProbes(id, child: child)
         reportConditions(id)
         let hooks = self.hooks

@@ -32,3 +32,29 @@ public func freeLoopbackPort() throws(LoopbackPortError) -> Int {
     guard bound else { throw LoopbackPortError(call: "bind", errno: errno) }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A port on 127.0.0.1 that refuses every connection for as long as `body` runs: bound but not
+/// listening, so a connect gets ECONNREFUSED, and held, so no other test's server can take it
+/// meanwhile (a port that was merely free a moment ago may be listening again by the time a
+/// client tries it).
+public func withRefusingLoopbackPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { throw LoopbackPortError(call: "socket", errno: errno) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw LoopbackPortError(call: "bind", errno: errno) }
+    return try await body(Int(UInt16(bigEndian: address.sin_port)))
+}

@@ -150,11 +150,13 @@ struct ClientCommandTests {
 
     @Test("no agent at the address: exit 3, saying so")
     func unreachable() async throws {
-        let port = try freeLoopbackPort()
-        for verb in [["restart", "web"], ["status"], ["logs", "web"], ["logs", "-f", "web"], ["events"], ["reload"]] {
-            let outcome = try await ClientCommand.run(verb + ["--agent", "http://127.0.0.1:\(port)"])
-            #expect(outcome.status == .exited(code: 3), "\(verb): \(outcome)")
-            #expect(outcome.stderr.first?.hasPrefix("procmgr: cannot reach the agent at http://127.0.0.1:\(port)") == true, "\(verb): \(outcome)")
+        // A port held refusing: a merely free one may be another parallel test's agent by now.
+        try await withRefusingLoopbackPort { port in
+            for verb in [["restart", "web"], ["status"], ["logs", "web"], ["logs", "-f", "web"], ["events"], ["reload"]] {
+                let outcome = try await ClientCommand.run(verb + ["--agent", "http://127.0.0.1:\(port)"])
+                #expect(outcome.status == .exited(code: 3), "\(verb): \(outcome)")
+                #expect(outcome.stderr.first?.hasPrefix("procmgr: cannot reach the agent at http://127.0.0.1:\(port)") == true, "\(verb): \(outcome)")
+            }
         }
     }
 

@@ -13,12 +13,15 @@ struct GroupStopTests {
     func obeyingChildStopsFast() async throws {
         let runtime = TestRuntime.shared
         let child = try await runtime.spawner.spawn(SpawnSpec(arguments: ["sleep", "600"], environment: baseEnvironment, captureOutput: false))
-        let result = await runtime.stopper.stop(child.handle, grace: .seconds(10))
+        // A grace period far above any scheduling delay of a loaded two-core machine, so the
+        // bound below tells "did not wait for the grace period" from "waited for it" and nothing
+        // else (the speed itself is the benchmark's: `procmgr-bench`, 100 TERM-obeying stops).
+        let result = await runtime.stopper.stop(child.handle, grace: .seconds(60))
         print("[measure] TERM-obeying stop: \(result.elapsed.milliseconds) ms")
         #expect(result.outcome == .exitedInGrace)
         #expect(result.leaderExit == .signaled(signal: SIGTERM, coreDumped: false))
         #expect(result.groupEmpty)
-        #expect(result.elapsed < .seconds(3), "a TERM-obeying child must not wait for the grace period")
+        #expect(result.elapsed < .seconds(20), "a TERM-obeying child must not wait for the grace period")
         #expect(!GroupStopper.groupExists(child.pgid))
     }
 

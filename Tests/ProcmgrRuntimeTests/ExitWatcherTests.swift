@@ -82,7 +82,6 @@ struct ExitWatcherTests {
 
     @Test("re-parented grandchildren are reaped, never left as zombies")
     func orphansAreReaped() async throws {
-        let before = TestRuntime.shared.watcher.untrackedReapedCount
         var grandchildren: [Int32] = []
         for _ in 0..<10 {
             let result = try await runToCompletion(["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo \"GC $!\""])
@@ -95,10 +94,12 @@ struct ExitWatcherTests {
             grandchildren.allSatisfy { ProcStat.read(pid: $0)?.parentPID == me }
         }
         for pid in grandchildren { kill(pid, SIGKILL) }
+        // A zombie keeps its /proc entry and its parent until it is reaped, so this is the proof.
+        // Not which watcher reaped it: when the sanitizer pass runs every suite in one process,
+        // an agent another suite ran in this process has a watcher of its own, reaping as well.
         try await eventually("killed orphans are reaped (not zombies)") {
             grandchildren.allSatisfy { ProcStat.read(pid: $0) == nil || ProcStat.read(pid: $0)?.parentPID != me }
         }
-        #expect(TestRuntime.shared.watcher.untrackedReapedCount >= before + 10)
     }
 
     @Test("watch() notices the exit of a process that is not our child")

@@ -42,6 +42,9 @@ struct NotifyRuntimeTests {
                 return snapshot?.notifyReady == true && snapshot?.notifyStatus == "warming up"
             }
             let pid = try #require(h.runtime.snapshot(of: "svc")?.pid)
+            // The shell execs `sleep` right after systemd-notify returns: while the exec swaps the
+            // memory, /proc/PID/environ reads empty, so read until the new image's is there.
+            try await eventually("the program's environment readable") { environmentVariable("NOTIFY_SOCKET", of: pid) != nil }
             let address = try #require(environmentVariable("NOTIFY_SOCKET", of: pid))
             #expect(address.hasPrefix("@procmgr/\(getpid())/") && address.hasSuffix("/svc"))
             #expect(environmentVariable("WATCHDOG_USEC", of: pid) == nil, "no watchdog configured")

@@ -109,21 +109,19 @@ struct LifecycleEventTests {
 
     @Test("a readiness probe flipping: probe events (readiness passing/failing) and ready true/false, once per flip")
     func readinessFlipYieldsProbeAndReady() async throws {
-        let marker = try makeTemporaryDirectory() + "/ready"
-        defer { try? FileManager.default.removeItem(atPath: (marker as NSString).deletingLastPathComponent) }
+        let marker = try Marker()
+        defer { marker.remove() }
         try await InProcessAgent.with(processes: """
           - id: gated
             command: ["sleep", "600"]
-            readiness:
-              exec: { command: ["test", "-e", "\(marker)"] }
-              interval: 50ms
+        \(marker.readinessProbe)
         """) { running in
             try await running.events.first("gated running") { $0.type == .state && $0.to == "running" }
-            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+            marker.create()
             let passing = try await running.events.first("readiness passing") { $0.type == .probe && $0.result == "success" }
             #expect(passing.probe == "readiness" && passing.message == "gated: readiness probe passing (last check: success)")
             try await running.events.first("ready") { $0.type == .ready && $0.ready == true }
-            try FileManager.default.removeItem(atPath: marker)
+            try marker.delete()
             let failing = try await running.events.first("readiness failing") { $0.type == .probe && $0.result == "failure" }
             #expect(failing.probe == "readiness")
             let notReady = try await running.events.first("not ready") { $0.type == .ready && $0.ready == false }
@@ -139,22 +137,20 @@ struct LifecycleEventTests {
 
     @Test("a start waiting for a dependency: dependency_wait true, then false (satisfied) once the dependency is healthy")
     func dependencyWaitStartsAndEnds() async throws {
-        let marker = try makeTemporaryDirectory() + "/go"
-        defer { try? FileManager.default.removeItem(atPath: (marker as NSString).deletingLastPathComponent) }
+        let marker = try Marker()
+        defer { marker.remove() }
         try await InProcessAgent.with(processes: """
           - id: web
             command: ["sleep", "600"]
             depends_on: { db: { condition: ready } }
           - id: db
             command: ["sleep", "600"]
-            readiness:
-              exec: { command: ["test", "-e", "\(marker)"] }
-              interval: 50ms
+        \(marker.readinessProbe)
         """) { running in
             let began = try await running.events.first("web waits") { $0.type == .dependencyWait && $0.waiting == true }
             #expect(began.process == "web" && began.dependency == "db" && began.condition == "ready")
             #expect(began.message == "web: waiting for db to be ready")
-            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+            marker.create()
             let ended = try await running.events.first("web stops waiting") { $0.type == .dependencyWait && $0.waiting == false }
             #expect(ended.process == "web" && ended.dependency == "db" && ended.reason == "satisfied")
             #expect(began.id < ended.id)
@@ -167,17 +163,15 @@ struct LifecycleEventTests {
 
     @Test("following the log of a process still waiting for its dependency: its first line arrives once it runs")
     func followWhileWaiting() async throws {
-        let marker = try makeTemporaryDirectory() + "/go"
-        defer { try? FileManager.default.removeItem(atPath: (marker as NSString).deletingLastPathComponent) }
+        let marker = try Marker()
+        defer { marker.remove() }
         try await InProcessAgent.with(processes: """
           - id: web
             command: ["sh", "-c", "echo first line; exec sleep 600"]
             depends_on: { db: { condition: ready } }
           - id: db
             command: ["sleep", "600"]
-            readiness:
-              exec: { command: ["test", "-e", "\(marker)"] }
-              interval: 50ms
+        \(marker.readinessProbe)
         """) { running in
             try await running.events.first("web waits") { $0.type == .dependencyWait && $0.waiting == true }
             let ring = try #require(await running.agent.api.logStream(id: "web"))
@@ -190,7 +184,7 @@ struct LifecycleEventTests {
                 }
             }
             defer { reader.cancel() }
-            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+            marker.create()
             try await eventually("web's first line reaches the follower", timeout: .seconds(30)) {
                 received.withLock { $0.first } == "first line"
             }
@@ -257,4 +251,30 @@ struct LifecycleEventTests {
             #expect((value(.state) ?? 0) >= 1 && value(.reload) == 1)
         }
     }
+}
+
+/// A file whose existence a test process's readiness probe checks (`test -e`): the test makes the
+/// process ready or not by creating or deleting it.
+private struct Marker {
+    let path: String
+
+    init() throws {
+        path = try makeTemporaryDirectory() + "/marker"
+    }
+
+    /// The `readiness:` block of a process (YAML, indented for a `processes:` entry).
+    var readinessProbe: String {
+        """
+            readiness:
+              exec: { command: ["test", "-e", "\(path)"] }
+              interval: 50ms
+        """
+    }
+
+    func create() { _ = FileManager.default.createFile(atPath: path, contents: Data()) }
+
+    func delete() throws { try FileManager.default.removeItem(atPath: path) }
+
+    /// Removes the marker's directory.
+    func remove() { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
 }

@@ -23,6 +23,9 @@ public enum ErrorPhase: String, Sendable, Hashable, CaseIterable {
     case state
     /// The guardian process died or could not be re-spawned (agent-wide: empty `process` label).
     case guardian
+    /// A `hooks.pre_start` command failed or timed out (the start fails and backs off), or a
+    /// `hooks.post_stop` command did (logged and counted only).
+    case hook
 
     /// Which layer records a phase, and so which one removes its series.
     public enum Recorder: Sendable, Hashable {
@@ -37,7 +40,7 @@ public enum ErrorPhase: String, Sendable, Hashable, CaseIterable {
     public var recorder: Recorder {
         switch self {
         case .sync, .terminating, .terminated: .engine
-        case .spawn, .health, .heartbeat: .runtime
+        case .spawn, .health, .heartbeat, .hook: .runtime
         case .config, .state, .guardian: .agent
         }
     }

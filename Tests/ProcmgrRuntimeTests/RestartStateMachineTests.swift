@@ -176,4 +176,20 @@ struct RestartStateMachineTests {
                 == .stopAndRestart(reason: .exit, delay: expected))
         }
     }
+
+    @Test("an OOM kill is a failure with reason oom under always and on-failure, and ends the worker under never")
+    func oomKill() {
+        let clock = ManualClock()
+        for (policy, expected) in [
+            (RestartPolicy.always, Machine.Action.stopAndRestart(reason: .oom, delay: .seconds(1))),
+            (.onFailure, .stopAndRestart(reason: .oom, delay: .seconds(1))),
+            (.never, .stopForGood(.oomKilledRestartNever)),
+        ] {
+            var machine = Machine()
+            let rules = Machine.Rules(policy: policy, backoff: Self.backoff)
+            machine.started(at: clock.now, probed: false)
+            #expect(machine.handle(.oomKilled, rules: rules, now: clock.now, random: 0.5) == expected, "\(policy)")
+            #expect(machine.failuresInRow == (policy == .never ? 0 : 1), "\(policy)")
+        }
+    }
 }

@@ -276,7 +276,7 @@ public final class ProcessRuntime: ProcessSyncer {
                 let status = await stop(child, id: id)
                 let metadata: Logger.Metadata = ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"]
                 switch reason {
-                case .exitedRestartNever, .exitedCleanly:
+                case .exitedRestartNever, .exitedCleanly, .oomKilledRestartNever:
                     logger.notice("process exited", metadata: metadata)
                 case .livenessFailed, .startupFailed, .heartbeatMissed, .watchdogFailed:
                     logger.notice("process stopped after a failed check; not restarted (restart: never)", metadata: metadata)

@@ -18,6 +18,8 @@ public enum RestartReason: String, Sendable, Hashable, CaseIterable {
     case watchdog
     /// A dependency it names with `depends_on.X.restart: true` started a new program.
     case dependency
+    /// The kernel's OOM killer ended it inside its cgroup (`limits.memory`).
+    case oom
 }
 
 /// A check of a running program that can fail and so stop it.
@@ -53,6 +55,8 @@ public enum TerminationReason: String, Sendable, Hashable, CaseIterable {
     case heartbeatMissed = "stopped: heartbeat check failed; restart: never"
     /// The sd_notify watchdog failed and `restart: never`.
     case watchdogFailed = "stopped: watchdog failed; restart: never"
+    /// The kernel's OOM killer ended it and `restart: never`.
+    case oomKilledRestartNever = "killed by the OOM killer; restart: never"
 
     static func checkFailed(_ kind: CheckKind) -> TerminationReason {
         switch kind {

@@ -33,6 +33,9 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
     enum Event: Sendable, Hashable {
         /// The running program exited on its own with this status.
         case exited(ProcessExitStatus)
+        /// The kernel's OOM killer ended the running program (its cgroup's memory limit): a
+        /// failure like a crash under every policy but `never`, restarted with reason `oom`.
+        case oomKilled
         /// A check of the running program failed.
         case checkFailed(CheckKind)
         /// The desired config differs from the one the program runs with.
@@ -132,6 +135,9 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         case .configChanged: return request(.config)
         case .checkFailed(let kind): return request(kind.restartReason)
         case .exited(let status): return exited(status, rules: rules, now: now, random: random)
+        case .oomKilled:
+            if rules.policy == .never { return .stopForGood(.oomKilledRestartNever) }
+            return restart(.oom, failure: true, rules: rules, now: now, random: random)
         case .tick:
             guard run != nil else {
                 if let nextStartAt, now < nextStartAt { return .resync(.after(now.duration(to: nextStartAt))) }
@@ -165,7 +171,7 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         case .startup: return checkFailed(.startup, rules: rules, now: now, random: random)
         case .heartbeat: return checkFailed(.heartbeat, rules: rules, now: now, random: random)
         case .watchdog: return checkFailed(.watchdog, rules: rules, now: now, random: random)
-        case .config, .manual, .dependency, .exit:
+        case .config, .manual, .dependency, .exit, .oom:
             return restart(reason, failure: false, rules: rules, now: now, random: random)
         }
     }

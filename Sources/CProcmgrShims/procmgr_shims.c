@@ -524,6 +524,9 @@ static void close_all_except(int keep) {
     }
 }
 
+static void guardian_set_kill_cgroup(const char *path, size_t length);
+static void guardian_kill_cgroup(void);
+
 __attribute__((noreturn)) static void guardian_main(int fd) {
     // Async-signal-safe code only from here on: we were forked from a multi-threaded process.
     reset_signal_dispositions();
@@ -550,10 +553,21 @@ __attribute__((noreturn)) static void guardian_main(int fd) {
     int32_t highest = 0;
 
     for (;;) {
-        procmgr_guardian_record rec;
-        ssize_t n = read(fd, &rec, sizeof rec);
+        // A fixed record, or one followed by a path (PROCMGR_GUARDIAN_KILL_CGROUP): one
+        // SOCK_SEQPACKET message per read, never split or merged.
+        union {
+            procmgr_guardian_record rec;
+            char bytes[sizeof(procmgr_guardian_record) + PROCMGR_GUARDIAN_PATH_MAX];
+        } msg;
+        ssize_t n = read(fd, &msg, sizeof msg);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // EOF or error: the agent is gone.
+        if (n < (ssize_t)sizeof msg.rec) continue;
+        procmgr_guardian_record rec = msg.rec;
+        if (rec.op == PROCMGR_GUARDIAN_KILL_CGROUP) {
+            guardian_set_kill_cgroup(msg.bytes + sizeof rec, (size_t)n - sizeof rec);
+            continue;
+        }
         if (n != (ssize_t)sizeof rec) continue;
         int32_t pg = rec.pgid;
         switch (rec.op) {
@@ -572,6 +586,7 @@ __attribute__((noreturn)) static void guardian_main(int fd) {
             break;
         }
     }
+    guardian_kill_cgroup();
     for (int32_t pg = 2; pg <= highest; pg++) {
         if (bits[pg / 64] & ((uint64_t)1 << (pg % 64))) (void)kill(-pg, SIGKILL);
     }
@@ -609,6 +624,57 @@ int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) return -1;
     if (n != (ssize_t)sizeof rec) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+// MARK: - guardian: the cgroup it kills (issue 12)
+//
+// Besides process groups, the guardian kills one cgroup v2 subtree — the agent's — by writing
+// "1" to its cgroup.kill: that reaches members that left their process group (setsid, double
+// fork). The path is kept in the guardian's static storage; open/write/close only.
+
+static char guardian_cgroup_kill_file[PROCMGR_GUARDIAN_PATH_MAX + sizeof "/cgroup.kill"];
+
+static void guardian_set_kill_cgroup(const char *path, size_t length) {
+    static const char suffix[] = "/cgroup.kill";
+    if (length == 0 || length >= PROCMGR_GUARDIAN_PATH_MAX) {
+        guardian_cgroup_kill_file[0] = 0;
+        return;
+    }
+    memcpy(guardian_cgroup_kill_file, path, length);
+    memcpy(guardian_cgroup_kill_file + length, suffix, sizeof suffix);
+}
+
+static void guardian_kill_cgroup(void) {
+    if (guardian_cgroup_kill_file[0] == 0) return;
+    int fd = open(guardian_cgroup_kill_file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n;
+    do {
+        n = write(fd, "1", 1);
+    } while (n < 0 && errno == EINTR);
+    (void)close(fd);
+}
+
+int procmgr_guardian_send_kill_cgroup(int socket_fd, const char *path) {
+    size_t length = strlen(path);
+    if (length >= PROCMGR_GUARDIAN_PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    char msg[sizeof(procmgr_guardian_record) + PROCMGR_GUARDIAN_PATH_MAX];
+    procmgr_guardian_record rec = {.op = PROCMGR_GUARDIAN_KILL_CGROUP, .pgid = (int32_t)length};
+    memcpy(msg, &rec, sizeof rec);
+    memcpy(msg + sizeof rec, path, length);
+    ssize_t n;
+    do {
+        n = send(socket_fd, msg, sizeof rec + length, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    if (n != (ssize_t)(sizeof rec + length)) {
         errno = EIO;
         return -1;
     }

@@ -182,6 +182,20 @@ int procmgr_guardian_start(int *out_socket, pid_t *out_pid);
 /// send(MSG_NOSIGNAL) of one record; returns 0 or -1 with errno (EPIPE: guardian gone).
 int procmgr_guardian_send(int socket_fd, int32_t op, int32_t pgid);
 
+// MARK: - guardian: the cgroup it kills (issue 12)
+
+enum {
+    /// A record followed by a path (`pgid` holds its length): the cgroup v2 directory whose
+    /// cgroup.kill the guardian writes "1" to when the agent dies. Replaces the previous one;
+    /// an empty path clears it.
+    PROCMGR_GUARDIAN_KILL_CGROUP = 4,
+    /// The longest such path, in bytes (without the terminating zero).
+    PROCMGR_GUARDIAN_PATH_MAX = 4000,
+};
+
+/// Sends the kill-cgroup record; returns 0 or -1 with errno (ENAMETOOLONG, EPIPE: guardian gone).
+int procmgr_guardian_send_kill_cgroup(int socket_fd, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

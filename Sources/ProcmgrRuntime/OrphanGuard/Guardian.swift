@@ -23,8 +23,12 @@ import ProcmgrSupport
 /// every ``respawnRetryInterval``. A child being spawned at the instant a guardian is forked
 /// holds a copy of its socket end until its exec (milliseconds).
 ///
-/// Limits: a descendant that moved to another process group or session (a daemonizing
-/// grandchild) is not reached; use cgroups for that. A child that spawns grandchildren in the
+/// Cgroups: with ``setKillCgroup(_:)`` the guardian also writes "1" to that cgroup v2
+/// directory's `cgroup.kill` when the agent dies, which reaches every process of the agent's
+/// subtree, including descendants that moved to another process group or session.
+///
+/// Limits: without a kill cgroup, a descendant that moved to another process group or session
+/// (a daemonizing grandchild) is not reached. A child that spawns grandchildren in the
 /// microseconds between clone and ``register(pgid:)`` and then loses the agent is covered only
 /// by PDEATHSIG. Without a watcher (``start(watcher:logger:)`` with nil) a dead guardian is
 /// noticed only by the next failing ``register(pgid:)``.
@@ -34,11 +38,14 @@ public final class Guardian: Sendable {
         case guardianGone(errno: Int32)
         /// ``disarm()`` was called.
         case disarmed
+        /// ``setKillCgroup(_:)`` got a path longer than the guardian keeps.
+        case pathTooLong(String)
 
         public var description: String {
             switch self {
             case .guardianGone(let code): "the guardian process is gone (\(ErrnoName.describe(code))); children would survive a crash of the agent"
             case .disarmed: "the guardian was disarmed"
+            case .pathTooLong(let path): "the cgroup path is too long for the guardian (\(path.utf8.count) bytes, at most \(PROCMGR_GUARDIAN_PATH_MAX - 1)): \(path)"
             }
         }
     }
@@ -58,6 +65,8 @@ public final class Guardian: Sendable {
         var pid: Int32
         var exit: ExitFuture?
         var registered: Set<Int32> = []
+        /// The cgroup v2 directory killed on agent death (re-sent to a respawned guardian).
+        var killCgroup: String?
         /// False between a death and a successful respawn.
         var up = true
         var respawns = 0
@@ -187,6 +196,21 @@ public final class Guardian: Sendable {
         try send(op: Int32(PROCMGR_GUARDIAN_REMOVE), pgid: pgid) { $0.remove(pgid) }
     }
 
+    /// Makes the guardian write "1" to `<path>/cgroup.kill` when the agent dies (a cgroup v2
+    /// directory: ``CgroupTree/guardianKillPath``), besides killing the registered groups.
+    /// Replaces an earlier path. Kept even when the send fails, like a registration, so a
+    /// respawned guardian gets it.
+    public func setKillCgroup(_ path: String) throws(GuardianError) {
+        guard path.utf8.count < Int(PROCMGR_GUARDIAN_PATH_MAX) else { throw .pathTooLong(path) }
+        let failure = state.withLock { state -> GuardianError? in
+            guard let socket = state.socket else { return .disarmed }
+            state.killCgroup = path
+            guard procmgr_guardian_send_kill_cgroup(socket, path) == 0 else { return .guardianGone(errno: errno) }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
     /// Number of registered groups.
     public var registeredCount: Int { state.withLock { $0.registered.count } }
 
@@ -270,6 +294,12 @@ public final class Guardian: Sendable {
             }
             for pgid in state.registered where procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_ADD), pgid) != 0 {
                 let error = SystemError.current("register group \(pgid) with the new guardian")
+                _ = procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_DISARM), 0)
+                close(socket)
+                return .failure(error)
+            }
+            if let path = state.killCgroup, procmgr_guardian_send_kill_cgroup(socket, path) != 0 {
+                let error = SystemError.current("give the new guardian the cgroup \(path)")
                 _ = procmgr_guardian_send(socket, Int32(PROCMGR_GUARDIAN_DISARM), 0)
                 close(socket)
                 return .failure(error)

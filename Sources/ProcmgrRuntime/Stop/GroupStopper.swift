@@ -12,7 +12,7 @@ public enum StopOutcome: String, Sendable, Hashable {
     case killedAfterGrace
 }
 
-/// The result of ``GroupStopper/stop(_:signal:grace:)``.
+/// The result of ``GroupStopper/stop(_:signal:grace:cgroup:)``.
 public struct StopResult: Sendable, Hashable {
     public var outcome: StopOutcome
     /// From the (first) stop call until the group was seen empty (or given up on).
@@ -36,6 +36,11 @@ public struct StopResult: Sendable, Hashable {
 /// (0.25 ms doubling up to 10 ms). Reaped members disappear at once; members that are
 /// zombies count until reaped, which the subreaper sweep does within a millisecond.
 ///
+/// With the process's cgroup (``ProcessCgroup``), membership is the truth: the stop signal
+/// also goes to every member (a descendant that left the group with `setsid()` or a double
+/// fork), the SIGKILL at the deadline is ``ProcessCgroup/killAll()`` besides the group kill, and
+/// "gone" also needs the cgroup empty — polled with the same backoff as the group.
+///
 /// Re-calls: stopping a group that is already being stopped joins that stop; the deadline only
 /// ever shrinks (a second call with a shorter grace makes the SIGKILL come earlier), the first
 /// signal is kept, and every caller gets the same result.
@@ -49,6 +54,7 @@ public final class GroupStopper: Sendable {
     private final class Operation: Sendable {
         let pgid: Int32
         let leader: PIDFD?
+        let cgroup: ProcessCgroup?
         let start: ContinuousClock.Instant
         /// The deadline, and whether the reactor timer may still be (re)scheduled (guarded
         /// together so a late shrink can never re-arm a retired timer).
@@ -62,9 +68,10 @@ public final class GroupStopper: Sendable {
         private let reactor: EpollThread
         private let timer: EpollThread.TimerToken
 
-        init(pgid: Int32, leader: PIDFD?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, reactor: EpollThread) {
+        init(pgid: Int32, leader: PIDFD?, cgroup: ProcessCgroup?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, reactor: EpollThread) {
             self.pgid = pgid
             self.leader = leader
+            self.cgroup = cgroup
             self.start = start
             self.timing = LockedState((deadline, true))
             self.reactor = reactor
@@ -107,9 +114,11 @@ public final class GroupStopper: Sendable {
             if changed { wakeup.signal() }
         }
 
-        /// Sends SIGKILL to the group (and the leader, in case it left the group) once.
+        /// Sends SIGKILL to the group (and the leader, in case it left the group) and kills
+        /// every member of the cgroup, once.
         func kill() {
             guard killed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+            cgroup?.killAll()
             _ = Glibc.kill(-pgid, SIGKILL)
             leader?.sendSignal(SIGKILL)
             wakeup.signal()
@@ -139,17 +148,19 @@ public final class GroupStopper: Sendable {
 
     /// Stops `process`'s group: sends `signal` to the group, waits until the leader exited and
     /// the group is empty or `grace` expired, then SIGKILLs the group and waits until empty.
-    public func stop(_ process: ProcessHandle, signal: Int32 = ProcessSignal.term, grace: Duration) async -> StopResult {
-        await stopGroup(pgid: process.pgid, leader: process.pidfd, leaderExit: process.exit, signal: signal, grace: grace)
+    /// With `cgroup`, every member of it is signalled and killed too, and must be gone.
+    public func stop(_ process: ProcessHandle, signal: Int32 = ProcessSignal.term, grace: Duration, cgroup: ProcessCgroup? = nil) async -> StopResult {
+        await stopGroup(pgid: process.pgid, leader: process.pidfd, leaderExit: process.exit, signal: signal, grace: grace, cgroup: cgroup)
     }
 
-    /// Same as ``stop(_:signal:grace:)`` for a group known only by id (leader optional).
+    /// Same as ``stop(_:signal:grace:cgroup:)`` for a group known only by id (leader optional).
     public func stopGroup(
         pgid: Int32,
         leader: PIDFD?,
         leaderExit: ExitFuture?,
         signal: Int32 = ProcessSignal.term,
-        grace: Duration
+        grace: Duration,
+        cgroup: ProcessCgroup? = nil
     ) async -> StopResult {
         // Process group ids come from our own spawns and from state-file records checked against
         // /proc before use; 0 and 1 would signal the agent or init.
@@ -162,7 +173,7 @@ public final class GroupStopper: Sendable {
                 existing.shrink(to: deadline)
                 return (existing, false)
             }
-            let operation = Operation(pgid: pgid, leader: leader, start: now, deadline: deadline, reactor: reactor)
+            let operation = Operation(pgid: pgid, leader: leader, cgroup: cgroup, start: now, deadline: deadline, reactor: reactor)
             operations[pgid] = operation
             return (operation, true)
         }
@@ -176,6 +187,11 @@ public final class GroupStopper: Sendable {
     /// True while at least one process (zombies included) is in the group.
     public static func groupExists(_ pgid: Int32) -> Bool {
         Glibc.kill(-pgid, 0) == 0 || errno == EPERM
+    }
+
+    /// The group has a process (zombies included), or the cgroup a member.
+    private static func groupOrCgroupExists(_ op: Operation) -> Bool {
+        groupExists(op.pgid) || op.cgroup.map { !$0.isEmpty } ?? false
     }
 
     private func run(_ op: Operation, leaderExit: ExitFuture?, signal: Int32) async -> StopResult {
@@ -193,7 +209,7 @@ public final class GroupStopper: Sendable {
             StopResult(outcome: outcome, elapsed: op.start.duration(to: clock.now), leaderExit: leaderExit?.value, groupEmpty: empty)
         }
 
-        if leaderGone() && !Self.groupExists(pgid) {
+        if leaderGone() && !Self.groupOrCgroupExists(op) {
             op.retireTimer()
             return result(.alreadyGone, empty: true)
         }
@@ -202,6 +218,7 @@ public final class GroupStopper: Sendable {
             // The leader left its group (setpgid/setsid): reach it directly.
             leader?.sendSignal(signal)
         }
+        op.cgroup?.signalAll(signal)
         // The grace deadline is a reactor timer: it SIGKILLs on time whatever the cooperative
         // pool is doing.
         op.armTimer()
@@ -237,7 +254,7 @@ public final class GroupStopper: Sendable {
             await op.wakeup.wait(until: deadline())
         }
         var backoff = Duration.microseconds(250)
-        while Self.groupExists(op.pgid) {
+        while Self.groupOrCgroupExists(op) {
             if interrupted() { return false }
             await op.wakeup.wait(until: min(deadline(), clock.now.advanced(by: backoff)))
             backoff = min(backoff * 2, .milliseconds(10))

@@ -49,6 +49,16 @@
 #ifndef __WALL
 #define __WALL 0x40000000
 #endif
+// 32-bit ABIs with 16-bit legacy calls name the 32-bit-id versions differently.
+#ifdef SYS_setgroups32
+#define PROCMGR_SYS_SETGROUPS SYS_setgroups32
+#define PROCMGR_SYS_SETGID SYS_setgid32
+#define PROCMGR_SYS_SETUID SYS_setuid32
+#else
+#define PROCMGR_SYS_SETGROUPS SYS_setgroups
+#define PROCMGR_SYS_SETGID SYS_setgid
+#define PROCMGR_SYS_SETUID SYS_setuid
+#endif
 
 // Kernel sigset size in bytes (the kernel's, not glibc's 1024-bit sigset_t).
 #define PROCMGR_KERNEL_SIGSET_BYTES (_NSIG / 8)
@@ -90,8 +100,8 @@ typedef struct child_context {
     int unshare_below;
 } child_context;
 
-static void report_failure(int fd, int stage, int err) {
-    int32_t rec[2] = {stage, err};
+static void report_failure(int fd, int stage, int err, int detail) {
+    int32_t rec[3] = {stage, err, detail};
     ssize_t r;
     do {
         r = write(fd, rec, sizeof rec);
@@ -118,6 +128,7 @@ static int child_main(void *arg) {
     const procmgr_spawn_attr *a = ctx->attr;
     int err_fd = ctx->err_fd;
     int stage = PROCMGR_STAGE_NONE;
+    int detail = 0;
 
     // All signals are blocked (inherited from the parent thread). Put every disposition back
     // to the default before unblocking, so no handler of the agent ever runs in the child and
@@ -138,6 +149,28 @@ static int child_main(void *arg) {
         if (getppid() != a->expected_parent) {
             errno = ESRCH;
             stage = PROCMGR_STAGE_PARENT_GONE;
+            goto fail;
+        }
+    }
+
+    // Join the process's cgroups before anything else: from here on every descendant and every
+    // resource the child uses is accounted there. The descriptors are the parent's: still
+    // shared (CLONE_FILES) or just copied (plain path), so they are valid here and nowhere later.
+    // A write of "0" moves the writer's whole process (this child).
+    if (a->cgroup_procs_count < 0) {
+        errno = EINVAL;
+        stage = PROCMGR_STAGE_CGROUP;
+        goto fail;
+    }
+    for (int i = 0; i < a->cgroup_procs_count; i++) {
+        ssize_t w;
+        do {
+            w = write(a->cgroup_procs_fds[i], "0", 1);
+        } while (w < 0 && errno == EINTR);
+        if (w != 1) {
+            if (w >= 0) errno = EIO;
+            stage = PROCMGR_STAGE_CGROUP;
+            detail = i;
             goto fail;
         }
     }
@@ -207,6 +240,52 @@ static int child_main(void *arg) {
         }
     }
 
+    // Limits after the descriptor shuffle (a low RLIMIT_NOFILE would make its dups fail) and
+    // before the credentials change (raising a hard limit needs the privileges we drop next;
+    // RLIMIT_NPROC then counts against the new user at exec).
+    for (int i = 0; i < a->rlimit_count; i++) {
+        struct {
+            uint64_t soft;
+            uint64_t hard;
+        } lim = {a->rlimits[i].soft, a->rlimits[i].hard};
+        if (syscall(SYS_prlimit64, 0, a->rlimits[i].resource, &lim, NULL) != 0) {
+            stage = PROCMGR_STAGE_RLIMIT;
+            detail = i;
+            goto fail;
+        }
+    }
+
+    // Raw syscalls only (see set_identity in the header): they change this task's credentials
+    // and nothing else. Groups first and uid last: both earlier steps need the privilege the
+    // uid switch drops. Before chdir, so the directory is entered with the user's rights.
+    if (a->set_identity) {
+        if (syscall(PROCMGR_SYS_SETGROUPS, (size_t)(a->group_count < 0 ? 0 : a->group_count), a->groups) != 0) {
+            stage = PROCMGR_STAGE_SETGROUPS;
+            goto fail;
+        }
+        if (syscall(PROCMGR_SYS_SETGID, (gid_t)a->gid) != 0) {
+            stage = PROCMGR_STAGE_SETGID;
+            goto fail;
+        }
+        if (syscall(PROCMGR_SYS_SETUID, (uid_t)a->uid) != 0) {
+            stage = PROCMGR_STAGE_SETUID;
+            goto fail;
+        }
+        // The kernel clears PDEATHSIG when the effective uid or gid changes: arm it again, and
+        // again make sure the parent did not die in between.
+        if (a->set_pdeathsig) {
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+                stage = PROCMGR_STAGE_PDEATHSIG;
+                goto fail;
+            }
+            if (getppid() != a->expected_parent) {
+                errno = ESRCH;
+                stage = PROCMGR_STAGE_PARENT_GONE;
+                goto fail;
+            }
+        }
+    }
+
     if (a->working_dir != NULL && chdir(a->working_dir) != 0) {
         stage = PROCMGR_STAGE_CHDIR;
         goto fail;
@@ -221,7 +300,7 @@ static int child_main(void *arg) {
     stage = PROCMGR_STAGE_EXEC;
 
 fail:
-    report_failure(err_fd, stage, errno);
+    report_failure(err_fd, stage, errno, detail);
     _exit(127);
 }
 
@@ -247,9 +326,10 @@ static void restore_slots(const procmgr_spawn_attr *attr, int used) {
 }
 
 int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd,
-                  int *out_stage, int *out_errno) {
+                  int *out_stage, int *out_errno, int *out_detail) {
     *out_stage = PROCMGR_STAGE_NONE;
     *out_errno = 0;
+    *out_detail = 0;
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0) {
         *out_stage = PROCMGR_STAGE_PARENT;
@@ -326,7 +406,7 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
 
     // CLONE_VFORK: we resume only after the child called execve (pipe closed by CLOEXEC, read
     // returns 0) or _exit (after writing its failure record).
-    int32_t rec[2];
+    int32_t rec[3];
     ssize_t n;
     do {
         n = read(errpipe[0], rec, sizeof rec);
@@ -343,6 +423,7 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
         close(pidfd);
         *out_stage = rec[0];
         *out_errno = rec[1];
+        *out_detail = rec[2];
         return -1;
     }
     *out_pid = pid;

@@ -32,7 +32,22 @@ typedef enum procmgr_spawn_stage {
     PROCMGR_STAGE_FDS = 5,
     PROCMGR_STAGE_CHDIR = 6,
     PROCMGR_STAGE_EXEC = 7,
+    /// Writing "0" to one of `cgroup_procs_fds` (joining the process's cgroup) failed.
+    PROCMGR_STAGE_CGROUP = 8,
+    /// prlimit64 on the child itself failed; the failing entry's index is reported as `detail`.
+    PROCMGR_STAGE_RLIMIT = 9,
+    PROCMGR_STAGE_SETGROUPS = 10,
+    PROCMGR_STAGE_SETGID = 11,
+    PROCMGR_STAGE_SETUID = 12,
 } procmgr_spawn_stage;
+
+/// One resource limit set in the child before exec (`resource` is an RLIMIT_* number;
+/// `UINT64_MAX` is RLIM_INFINITY).
+typedef struct procmgr_spawn_rlimit {
+    int resource;
+    uint64_t soft;
+    uint64_t hard;
+} procmgr_spawn_rlimit;
 
 typedef struct procmgr_spawn_attr {
     /// Path handed to execve (absolute, or relative to working_dir). PATH lookup is done by the
@@ -65,6 +80,26 @@ typedef struct procmgr_spawn_attr {
     const int *slots;
     int slot_count;
     int slot_filler;
+    /// Open descriptors of `cgroup.procs` files (of the parent; not closed). The child writes
+    /// "0" to each right after setpgid/PDEATHSIG, before it touches descriptors, limits or
+    /// credentials, so it is a member before any code of the program runs. The write happens
+    /// while the child still shares (fast path) or has just copied (plain path) the parent's
+    /// descriptor table, so these need no slot.
+    const int *cgroup_procs_fds;
+    int cgroup_procs_count;
+    /// Resource limits applied after the descriptors are in place (a low RLIMIT_NOFILE would
+    /// otherwise break the descriptor shuffle) and before the credentials change (a limit
+    /// raised above the user's hard limit needs root).
+    const procmgr_spawn_rlimit *rlimits;
+    int rlimit_count;
+    /// Non-zero: switch credentials before chdir with the raw syscalls setgroups(groups),
+    /// setgid(gid), setuid(uid) — never glibc's wrappers, which broadcast the change to every
+    /// thread of the process, and in a CLONE_VM child that is the agent's threads.
+    int set_identity;
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *groups;
+    int group_count;
 } procmgr_spawn_attr;
 
 /// Reserves `count` descriptors for ``procmgr_spawn_attr/slots``: the lowest free numbers, each
@@ -74,10 +109,11 @@ typedef struct procmgr_spawn_attr {
 int procmgr_spawn_reserve_slots(int filler, int *slots, int count);
 
 /// Starts a child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD). Returns 0 and fills out_pid /
-/// out_pidfd (CLOEXEC) on success. Returns -1 on failure with *out_stage / *out_errno set; a
-/// child that failed after clone has already been reaped.
+/// out_pidfd (CLOEXEC) on success. Returns -1 on failure with *out_stage / *out_errno set, and
+/// *out_detail the index of the failing entry for PROCMGR_STAGE_CGROUP / PROCMGR_STAGE_RLIMIT
+/// (0 otherwise); a child that failed after clone has already been reaped.
 int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd,
-                  int *out_stage, int *out_errno);
+                  int *out_stage, int *out_errno, int *out_detail);
 
 // MARK: - pidfd, waitid, subreaper
 

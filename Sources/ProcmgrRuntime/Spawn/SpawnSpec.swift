@@ -40,6 +40,15 @@ public struct SpawnSpec: Sendable, Hashable {
     /// `PR_SET_PDEATHSIG(SIGKILL)`: the child dies with the agent's spawn thread. Turn off
     /// only for `orphans: adopt`, where children must outlive an agent restart.
     public var killWithParent: Bool
+    /// Who the child runs as; nil: the agent's own credentials. The spawn switches to it and
+    /// does not touch the environment (see ``ProcessIdentity/loginEnvironment(over:)``).
+    public var identity: ProcessIdentity?
+    /// rlimits set in the child before exec; empty: the agent's are inherited.
+    public var resourceLimits: [ResourceLimit]
+    /// Open `O_WRONLY` descriptors of `cgroup.procs` files (v2 and/or v1) of the agent; the
+    /// child writes "0" to each before anything of the program runs, so it is a member from its
+    /// first instruction. Not closed by the spawn.
+    public var cgroupProcsFDs: [Int32]
 
     public init(
         arguments: [String],
@@ -49,7 +58,10 @@ public struct SpawnSpec: Sendable, Hashable {
         inheritedFDs: [FDMapping] = [],
         killWithParent: Bool = true,
         executable: String? = nil,
-        outputFDs: OutputFDs? = nil
+        outputFDs: OutputFDs? = nil,
+        identity: ProcessIdentity? = nil,
+        resourceLimits: [ResourceLimit] = [],
+        cgroupProcsFDs: [Int32] = []
     ) {
         self.arguments = arguments
         self.environment = environment
@@ -59,6 +71,9 @@ public struct SpawnSpec: Sendable, Hashable {
         self.killWithParent = killWithParent
         self.executable = executable
         self.outputFDs = outputFDs
+        self.identity = identity
+        self.resourceLimits = resourceLimits
+        self.cgroupProcsFDs = cgroupProcsFDs
     }
 
     /// The program as the operator wrote it, for messages.

@@ -42,6 +42,8 @@ public final class SpawnThread: Sendable {
     private let slots: [Int32]
     /// stdin, stdout, stderr, the error pipe and up to four inherited descriptors (heartbeat).
     private static let spawnSlots = 8
+    /// NGROUPS_MAX of Linux since 2.6.4.
+    private static let maxSupplementaryGroups = 65_536
     private let agentPID: Int32
     private let watcher: ExitWatcher
     private let guardian: Guardian?
@@ -191,33 +193,53 @@ public final class SpawnThread: Sendable {
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         let fdLimit = Int32(clamping: min(limit.rlim_cur, rlim_t(1 << 20)))
 
+        // Built here, read by the child in place: it must not allocate.
+        let rlimits = spec.resourceLimits.map { procmgr_spawn_rlimit(resource: $0.kind.resource, soft: $0.soft, hard: $0.hard) }
+        let groups = spec.identity?.supplementaryGroups ?? []
+
         var pid: Int32 = 0
         var pidfdRaw: Int32 = -1
         var stage: Int32 = 0
         var failureErrno: Int32 = 0
+        var failureDetail: Int32 = 0
         let process: ProcessHandle? = watcher.withChildCreation { () -> ProcessHandle? in
             let rc = path.withCString { cPath in
                 (spec.workingDirectory ?? "").withCString { cDir in
                     sources.withUnsafeBufferPointer { src in
                         targets.withUnsafeBufferPointer { dst in
                             slots.withUnsafeBufferPointer { slots in
-                                var attr = procmgr_spawn_attr(
-                                    path: cPath,
-                                    argv: argv.pointer,
-                                    envp: envp.pointer,
-                                    working_dir: spec.workingDirectory == nil ? nil : cDir,
-                                    fd_sources: src.baseAddress,
-                                    fd_targets: dst.baseAddress,
-                                    fd_count: Int32(src.count),
-                                    set_pdeathsig: spec.killWithParent ? 1 : 0,
-                                    new_process_group: 1,
-                                    expected_parent: agentPID,
-                                    fd_limit: fdLimit,
-                                    slots: slots.isEmpty ? nil : slots.baseAddress,
-                                    slot_count: Int32(slots.count),
-                                    slot_filler: devNullFD
-                                )
-                                return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno)
+                                spec.cgroupProcsFDs.withUnsafeBufferPointer { cgroupFDs in
+                                    rlimits.withUnsafeBufferPointer { rlimits in
+                                        groups.withUnsafeBufferPointer { groups in
+                                            var attr = procmgr_spawn_attr(
+                                                path: cPath,
+                                                argv: argv.pointer,
+                                                envp: envp.pointer,
+                                                working_dir: spec.workingDirectory == nil ? nil : cDir,
+                                                fd_sources: src.baseAddress,
+                                                fd_targets: dst.baseAddress,
+                                                fd_count: Int32(src.count),
+                                                set_pdeathsig: spec.killWithParent ? 1 : 0,
+                                                new_process_group: 1,
+                                                expected_parent: agentPID,
+                                                fd_limit: fdLimit,
+                                                slots: slots.isEmpty ? nil : slots.baseAddress,
+                                                slot_count: Int32(slots.count),
+                                                slot_filler: devNullFD,
+                                                cgroup_procs_fds: cgroupFDs.baseAddress,
+                                                cgroup_procs_count: Int32(cgroupFDs.count),
+                                                rlimits: rlimits.baseAddress,
+                                                rlimit_count: Int32(rlimits.count),
+                                                set_identity: spec.identity == nil ? 0 : 1,
+                                                uid: spec.identity?.uid ?? 0,
+                                                gid: spec.identity?.gid ?? 0,
+                                                groups: groups.baseAddress,
+                                                group_count: Int32(groups.count)
+                                            )
+                                            return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno, &failureDetail)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -233,7 +255,7 @@ public final class SpawnThread: Sendable {
         guard let process else {
             if let stdoutPipe { close(stdoutPipe.read) }
             if let stderrPipe { close(stderrPipe.read) }
-            return .failure(SpawnError.from(stage: stage, errno: failureErrno, spec: spec, path: path))
+            return .failure(SpawnError.from(stage: stage, errno: failureErrno, detail: failureDetail, spec: spec, path: path))
         }
         if let guardian {
             do {
@@ -272,6 +294,15 @@ public final class SpawnThread: Sendable {
         }
         if spec.inheritedFDs.count > 250 {
             return .invalid("cannot start '\(name)': too many inherited descriptors (\(spec.inheritedFDs.count), at most 250)")
+        }
+        if let fd = spec.cgroupProcsFDs.first(where: { $0 < 0 }) {
+            return .invalid("cannot start '\(name)': invalid cgroup.procs descriptor \(fd)")
+        }
+        for limit in spec.resourceLimits where limit.soft > limit.hard {
+            return .invalid("cannot start '\(name)': \(limit.kind.constantName) soft limit \(limit.soft) is above its hard limit \(limit.hard)")
+        }
+        if let identity = spec.identity, identity.supplementaryGroups.count > Self.maxSupplementaryGroups {
+            return .invalid("cannot start '\(name)': \(identity.userName) has \(identity.supplementaryGroups.count) supplementary groups, the kernel allows \(Self.maxSupplementaryGroups)")
         }
         return nil
     }

@@ -25,6 +25,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
     public var output: OutputCapture.Configuration
     /// sd_notify: a NOTIFY_SOCKET for the child, `READY=1`, `STATUS=`, the watchdog.
     public var notify: NotifySettings?
+    /// User, limits, hooks: the context the program (and its hooks) run in.
+    public var execution: ExecutionContext
 
     public init(
         command: [String],
@@ -40,7 +42,8 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         readiness: ProbeSettings? = nil,
         startup: ProbeSettings? = nil,
         output: OutputCapture.Configuration = OutputCapture.Configuration(),
-        notify: NotifySettings? = nil
+        notify: NotifySettings? = nil,
+        execution: ExecutionContext = ExecutionContext()
     ) {
         self.command = command
         self.environment = environment
@@ -56,6 +59,7 @@ public struct ManagedProcess: ProcessConfiguration, Hashable {
         self.startup = startup
         self.output = output
         self.notify = notify
+        self.execution = execution
     }
 
     /// The arguments with `${PORT}` substituted (`$${` stays a literal `${`).

@@ -44,6 +44,9 @@ public final class ProcessRuntime: ProcessSyncer {
         /// A program of the process (pid) now runs: spawned, or adopted from a previous agent;
         /// reported before its probes start. Called outside the runtime's lock.
         public var programStarted: @Sendable (ProcessID, Int32) -> Void
+        /// The kernel's OOM killer killed a process in the process's cgroup (the program or one
+        /// of its descendants), `count` times since the last report. Called on the reactor thread.
+        public var oomKilled: @Sendable (ProcessID, UInt64) -> Void
 
         public init(
             requestSync: @escaping @Sendable (ProcessID) -> Void,
@@ -52,7 +55,8 @@ public final class ProcessRuntime: ProcessSyncer {
             conditionsChanged: @escaping @Sendable (ProcessID) -> Void = { _ in },
             programExited: @escaping @Sendable (ProcessID, Int32, ProcessExitStatus) -> Void = { _, _, _ in },
             probeFlipped: @escaping @Sendable (ProcessID, ProbeFlip) -> Void = { _, _ in },
-            programStarted: @escaping @Sendable (ProcessID, Int32) -> Void = { _, _ in }
+            programStarted: @escaping @Sendable (ProcessID, Int32) -> Void = { _, _ in },
+            oomKilled: @escaping @Sendable (ProcessID, UInt64) -> Void = { _, _ in }
         ) {
             self.requestSync = requestSync
             self.recordRestart = recordRestart
@@ -61,6 +65,7 @@ public final class ProcessRuntime: ProcessSyncer {
             self.programExited = programExited
             self.probeFlipped = probeFlipped
             self.programStarted = programStarted
+            self.oomKilled = oomKilled
         }
     }
 
@@ -87,6 +92,8 @@ public final class ProcessRuntime: ProcessSyncer {
     let childOutputLogging: ChildOutputLogging
     /// Awaited before every start (``setStartGate(_:)``): the agent's dependency wait.
     private let dependencyGate = LockedState<(@Sendable (ProcessID) async throws -> Void)?>(nil)
+    /// Runs `hooks.pre_start` / `hooks.post_stop`.
+    let hookRunner: HookRunner
 
     public init(
         services: RuntimeServices,
@@ -101,6 +108,8 @@ public final class ProcessRuntime: ProcessSyncer {
         self.logger = logger
         self.random = random
         self.probeScheduler = ProbeScheduler(reactor: services.capture.reactor)
+        self.hookRunner = HookRunner(stopper: services.stopper, capture: services.capture)
+        metrics.cgroupsEnabled.set(services.cgroups == nil ? 0 : 1)
         (monitorJobs, monitorJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         let metrics = self.metrics
         let ports = services.ports
@@ -185,8 +194,10 @@ public final class ProcessRuntime: ProcessSyncer {
 
     /// Sends `signal` to the current program's whole process group; false when no program runs.
     public func signal(_ id: ProcessID, _ signal: Int32) -> Bool {
-        guard let pgid = instances.withLock({ $0[id]?.child?.spawned.pgid }) else { return false }
-        return Glibc.kill(-pgid, signal) == 0
+        guard let child = instances.withLock({ $0[id]?.child }) else { return false }
+        // Members that left the group (setsid, a double fork) get it too, like systemd's `kill`.
+        child.cgroup?.signalAll(signal)
+        return Glibc.kill(-child.spawned.pgid, signal) == 0
     }
 
     /// Asks for a restart of a running program (the API's restart): stopped and started again at
@@ -236,9 +247,12 @@ public final class ProcessRuntime: ProcessSyncer {
     /// to a second shutdown signal. Exits are then observed and reaped as usual.
     @discardableResult
     public func killAllGroups() -> Int {
-        let groups = instances.withLock { $0.values.compactMap { $0.child?.spawned.pgid } }
-        for pgid in groups { _ = kill(-pgid, SIGKILL) }
-        return groups.count
+        let children = instances.withLock { $0.values.compactMap(\.child) }
+        for child in children {
+            child.cgroup?.killAll()
+            _ = kill(-child.spawned.pgid, SIGKILL)
+        }
+        return children.count
     }
 
     // MARK: ProcessSyncer
@@ -262,12 +276,16 @@ public final class ProcessRuntime: ProcessSyncer {
             let now = ContinuousClock.now
             guard let child = instance.child else { return (nil, instance.policy.handle(.tick, rules: rules, now: now, random: random())) }
             if let status = child.spawned.exit.value {
-                return (child, instance.policy.handle(.exited(status), rules: rules, now: now, random: random()))
+                let event: Policy.Event = child.killedByOOM(status) ? .oomKilled : .exited(status)
+                return (child, instance.policy.handle(event, rules: rules, now: now, random: random()))
             }
             if child.config != config { _ = instance.policy.handle(.configChanged, rules: rules, now: now, random: random()) }
             return (child, instance.policy.handle(.tick, rules: rules, now: now, random: random()))
         }
         var (child, action) = decided
+        if let cgroup = child?.cgroup, action.followsOOMKill {
+            countOOMKills(id, cgroup: cgroup)  // before the restart is visible: its kill is counted already
+        }
         while true {
             switch action {
             case .resync(let resync):
@@ -284,8 +302,9 @@ public final class ProcessRuntime: ProcessSyncer {
                 return .terminal(reason: reason.message(status: status))
             case .stopAndRestart(let reason, _):
                 let status = await stop(child, id: id)
-                if reason == .exit {
-                    logger.notice("process exited", metadata: ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"])
+                if reason == .exit || reason == .oom {
+                    logger.notice(reason == .oom ? "process killed by the OOM killer (limits.memory)" : "process exited",
+                                  metadata: ["process": "\(id)", "status": "\(status.map { "\($0)" } ?? "-")"])
                 }
                 metrics.restart(id, reason: reason)
                 hooks.withLock { $0 }?.recordRestart(id, reason)
@@ -313,11 +332,12 @@ public final class ProcessRuntime: ProcessSyncer {
         guard let child = instances.withLock({ $0[id]?.child }) else { return }
         let stopper = services.stopper
         let result = try await waitCancellably {
-            await stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: termination.remaining)
+            await stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: termination.remaining, cgroup: child.cgroup)
         }
         logger.info("stopped", metadata: ["process": "\(id)", "outcome": "\(result.outcome.rawValue)", "elapsed": "\(result.elapsed)"])
         let status = await child.spawned.exit.wait()
         release(child, id: id, status: status)
+        await runPostStopHook(id, config: child.config)
     }
 
     public func syncTerminatedProcess(_ id: ProcessID, config: ManagedProcess) async throws {
@@ -326,10 +346,20 @@ public final class ProcessRuntime: ProcessSyncer {
             instance.terminated = true
             instance.child = nil
             instance.probes = nil
-            defer { instance.port = nil; instance.output = nil; instances[id] = instance }
+            defer {
+                instance.port = nil
+                instance.output = nil
+                instance.cgroup = nil
+                instance.oomWatch = nil
+                instances[id] = instance
+            }
             return instance
         }
         probeScheduler.drop(id)
+        instance?.oomWatch?.cancel()
+        if let cgroup = instance?.cgroup, !cgroup.remove() {
+            logger.warning("cannot remove the process's cgroup (still busy)", metadata: ["process": "\(id)", "members": "\(cgroup.members())"])
+        }
         if let port = instance?.port { _ = services.ports.release(port) }
         if let output = instance?.output {
             // The group is gone, so EOF is at most a reactor turn away: let the last lines (a
@@ -377,25 +407,39 @@ public final class ProcessRuntime: ProcessSyncer {
     /// exit) and releases it; returns its exit status.
     private func stop(_ child: RunningChild?, id: ProcessID) async -> ProcessExitStatus? {
         guard let child else { return nil }
-        _ = await services.stopper.stop(child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod)
+        _ = await services.stopper.stop(
+            child.spawned.handle, signal: child.config.stopSignal, grace: child.config.terminationGracePeriod, cgroup: child.cgroup)
         let status = await child.spawned.exit.wait()
         release(child, id: id, status: status)
+        await runPostStopHook(id, config: child.config)
         return status
     }
 
     /// Starts the program; returns the state-file change that records it, if there is a file.
     private func start(_ id: ProcessID, config: ManagedProcess) async throws -> ChildStateFile.Generation? {
         let port: Int?
+        let identity: ProcessIdentity?
+        let cgroup: ProcessCgroup?
         do {
             port = try reservePort(id, config: config)
             try checkOutputFile(config.output.file)
+            identity = try config.execution.identity()
+            cgroup = try processCgroup(id, limits: config.execution.cgroupLimits)
         } catch {
             metrics.error(id, phase: .spawn)
             logger.error("cannot start", metadata: ["process": "\(id)", "error": "\(error)"])
             throw error
         }
-        var environment = config.environment
-        if let port { environment["PORT"] = "\(port)" }
+        var environment = programEnvironment(config, port: port, identity: identity)
+        if let command = config.execution.hooks?.preStart {
+            do {
+                try await runHook(.preStart, command: command, id: id, config: config, environment: environment, identity: identity, cgroup: cgroup)
+            } catch {
+                metrics.error(id, phase: .hook)
+                logger.error("pre_start hook failed; the start fails", metadata: ["process": "\(id)", "error": "\(error)"])
+                throw error
+            }
+        }
         var inherited: [FDMapping] = []
         var heartbeat: HeartbeatChannel?
         if config.heartbeat != nil {
@@ -424,7 +468,7 @@ public final class ProcessRuntime: ProcessSyncer {
             throw error
         }
         if let notify { environment.merge(notify.environment) { _, new in new } }
-        let spec = SpawnSpec(
+        var spec = SpawnSpec(
             arguments: config.resolvedArguments(port: port),
             environment: environment,
             workingDirectory: config.workingDirectory,
@@ -432,9 +476,11 @@ public final class ProcessRuntime: ProcessSyncer {
             inheritedFDs: inherited,
             killWithParent: services.killWithAgent,
             outputFDs: output?.child)
+        spec.identity = identity
+        spec.resourceLimits = config.execution.resourceLimits
         let spawned: SpawnedProcess
         do {
-            spawned = try await services.spawner.spawn(spec)
+            spawned = try await spawnInCgroup(spec, cgroup: cgroup)
         } catch {
             heartbeat?.childStarted()
             heartbeat?.close()
@@ -457,7 +503,8 @@ public final class ProcessRuntime: ProcessSyncer {
         }
         let recorded = services.stateFile?.record(record)
         let child = RunningChild(
-            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths, notify: notify)
+            spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths,
+            notify: notify, cgroup: cgroup)
         do {
             try began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD)
         } catch {
@@ -465,7 +512,7 @@ public final class ProcessRuntime: ProcessSyncer {
             // like that blocks or dies on its next write while the API says running. It is
             // stopped now and the start counts as failed, so the engine retries with backoff
             // and shows the error.
-            _ = await services.stopper.stop(spawned.handle, signal: SIGKILL, grace: .zero)
+            _ = await services.stopper.stop(spawned.handle, signal: SIGKILL, grace: .zero, cgroup: cgroup)
             release(child, id: id, status: await spawned.exit.wait())
             metrics.error(id, phase: .spawn)
             logger.error("cannot capture the output; program stopped", metadata: ["process": "\(id)", "error": "\(error)"])
@@ -564,6 +611,7 @@ public final class ProcessRuntime: ProcessSyncer {
             instance.probes = nil
             instance.notifyReady = nil
             instance.lastExit = status
+            instance.lastExitOOM = child.killedByOOM(status)
             instance.policy.stopped(at: .now)
             return .some(instance.outputLog)
         }
@@ -625,30 +673,54 @@ public final class ProcessRuntime: ProcessSyncer {
         Self.sampleResources(instances: instances, only: ids)
     }
 
-    /// CPU and RSS of every running group, sampled at scrape time.
+    /// CPU and RSS of every running program, sampled at scrape time; the cgroup's memory limit
+    /// and CPU throttling where the program has a cgroup.
     private static func collectResources(instances: LockedState<[ProcessID: RuntimeInstance]>, metrics: RuntimeMetrics) {
         for (id, usage) in sampleResources(instances: instances, only: nil) {
             let counter = metrics.childCPU.labels([id])
             counter.setTotal(max(counter.value, usage.cpuSeconds))
             metrics.childMemory.labels([id]).set(Double(usage.memoryBytes))
+            if let limit = usage.memoryLimitBytes { metrics.childMemoryLimit.labels([id]).set(Double(limit)) }
+            if let throttled = usage.throttledSeconds {
+                let counter = metrics.childCPUThrottled.labels([id])
+                counter.setTotal(max(counter.value, throttled))
+            }
         }
     }
 
-    /// CPU is kept monotonic across restarts: the last sample of an ended child is carried into
-    /// the total. `only`: the processes to sample (`nil`: all).
+    /// A program with a cgroup is read from its cgroup (a few small files, whatever its
+    /// descendants did: setsid, double forks); one without, from one /proc scan of its process
+    /// group. CPU is kept monotonic across restarts: a cgroup outlives the process's programs
+    /// (its count is cumulative), and without one the last sample of an ended child is carried
+    /// into the total. `only`: the processes to sample (`nil`: all).
     private static func sampleResources(
         instances: LockedState<[ProcessID: RuntimeInstance]>, only: Set<ProcessID>?
     ) -> [ProcessID: ProgramResourceUsage] {
-        let groups = instances.withLock { instances in
-            instances.compactMap { id, instance -> (ProcessID, Int32)? in
+        let running = instances.withLock { instances in
+            instances.compactMap { id, instance -> (ProcessID, RunningChild)? in
                 guard only?.contains(id) ?? true else { return nil }
-                return instance.child.map { (id, $0.spawned.pgid) }
+                return instance.child.map { (id, $0) }
             }
         }
-        guard !groups.isEmpty else { return [:] }
+        guard !running.isEmpty else { return [:] }
+        var totals: [ProcessID: ProgramResourceUsage] = [:]
+        var groups: [(ProcessID, Int32)] = []
+        for (id, child) in running {
+            guard let cgroup = child.cgroup else {
+                groups.append((id, child.spawned.pgid))
+                continue
+            }
+            let usage = cgroup.usage()
+            guard let cpu = usage.cpuSeconds, let memory = usage.memoryBytes else {
+                groups.append((id, child.spawned.pgid))
+                continue
+            }
+            totals[id] = ProgramResourceUsage(
+                cpuSeconds: cpu, memoryBytes: memory, memoryLimitBytes: usage.memoryLimitBytes, throttledSeconds: usage.throttledSeconds)
+        }
+        guard !groups.isEmpty else { return totals }
         let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
         return instances.withLock { instances -> [ProcessID: ProgramResourceUsage] in
-            var totals: [ProcessID: ProgramResourceUsage] = [:]
             for (id, pgid) in groups {
                 // Only the group sampled: the child may have been released (and its CPU carried
                 // into the total) since.
@@ -667,8 +739,12 @@ public final class ProcessRuntime: ProcessSyncer {
 public struct ProgramResourceUsage: Sendable, Hashable {
     /// CPU seconds of its programs, across restarts.
     public var cpuSeconds: Double
-    /// Resident bytes of the current program's process group.
+    /// Resident bytes of the current program (its cgroup, or its process group).
     public var memoryBytes: UInt64
+    /// The cgroup's memory limit (`limits.memory`); `nil` without one.
+    public var memoryLimitBytes: UInt64? = nil
+    /// Time the cgroup was throttled by its CPU quota; `nil` without a cgroup.
+    public var throttledSeconds: Double? = nil
 }
 
 /// A monitor ``ProcessRuntime/run()`` hosts for one child.

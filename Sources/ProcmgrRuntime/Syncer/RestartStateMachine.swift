@@ -69,6 +69,14 @@ struct RestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Dur
         /// Stop what is left and end the worker: the policy does not start it again.
         case stopForGood(TerminationReason)
         case resync(Resync)
+
+        /// It ends or restarts a program the OOM killer killed.
+        var followsOOMKill: Bool {
+            switch self {
+            case .stopAndRestart(reason: .oom, _), .stopForGood(.oomKilledRestartNever): true
+            default: false
+            }
+        }
     }
 
     /// The program now running.

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A program the runtime started and has not yet seen stopped.
 /// Immutable, and a class so that ``RuntimeInstance`` (a dictionary value) stays small: inline,
 /// the config made each instance ~1 KiB.
@@ -11,10 +13,15 @@ final class RunningChild: Sendable {
     let adoptableOutput: AdoptableOutput?
     /// Its NOTIFY_SOCKET (`notify:`), closed once its group is gone.
     let notify: NotifySocket?
+    /// The process's cgroup the program runs in (`nil` on the process-group fallback).
+    let cgroup: ProcessCgroup?
+    /// The cgroup's OOM kill count when the program started: a higher count at a SIGKILL exit
+    /// means the kernel's OOM killer ended it.
+    let oomKillsAtStart: UInt64
 
     init(
         spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?,
-        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil
+        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil, cgroup: ProcessCgroup? = nil
     ) {
         self.spawned = spawned
         self.config = config
@@ -22,6 +29,15 @@ final class RunningChild: Sendable {
         self.heartbeat = heartbeat
         self.adoptableOutput = adoptableOutput
         self.notify = notify
+        self.cgroup = cgroup
+        self.oomKillsAtStart = cgroup?.oomKills() ?? 0
+    }
+
+    /// Whether `status` (this program's exit) is the OOM killer's doing: a SIGKILL while the
+    /// cgroup's OOM kill count rose (the kernel counts the kill before it sends the signal).
+    func killedByOOM(_ status: ProcessExitStatus) -> Bool {
+        guard case .signaled(SIGKILL, _) = status, let cgroup else { return false }
+        return (cgroup.oomKills() ?? 0) > oomKillsAtStart
     }
 }
 
@@ -54,6 +70,15 @@ struct RuntimeInstance: Sendable {
     var notifyReady: Bool?
     /// The conditions last reported through `conditionsChanged`, so only flips are reported.
     var reportedConditions: ProcessConditions?
+    /// The process's cgroup: made at its first start and kept across restarts (its CPU usage
+    /// then counts every program), removed when the worker is terminated.
+    var cgroup: ProcessCgroup?
+    /// Watches the cgroup for the OOM killer; cancelled with it.
+    var oomWatch: CgroupOOMWatch?
+    /// The cgroup's OOM kills already counted into `procmgr_oom_kills_total`.
+    var oomKillsCounted: UInt64 = 0
+    /// The last program was ended by the OOM killer.
+    var lastExitOOM = false
 
     var conditions: ProcessConditions {
         let running = child != nil
@@ -69,7 +94,8 @@ struct RuntimeInstance: Sendable {
     var snapshot: RuntimeSnapshot {
         let conditions = conditions
         return RuntimeSnapshot(
-            pid: child?.spawned.pid, port: port, restarts: policy.restarts, lastExit: lastExit.map { "\($0)" },
+            pid: child?.spawned.pid, port: port, restarts: policy.restarts,
+            lastExit: lastExit.map { lastExitOOM ? "\($0): out of memory (the OOM killer, limits.memory)" : "\($0)" },
             nextStartAt: policy.nextStartAt, restartDelays: policy.restartDelays, heartbeatLatency: child?.heartbeat?.lastLatency,
             programStartedAt: child?.startedAt, ready: conditions.ready,
             notifyStatus: child?.notify?.status, notifyReady: notifyReady)

@@ -23,6 +23,10 @@ struct RuntimeMetrics: Sendable {
     let stateFileLastWrite: Gauge
     let childOutputSuppressed: CounterFamily
     let notifyMessages: CounterFamily
+    let oomKills: CounterFamily
+    let childMemoryLimit: GaugeFamily
+    let childCPUThrottled: CounterFamily
+    let cgroupsEnabled: Gauge
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -51,9 +55,9 @@ struct RuntimeMetrics: Sendable {
         heartbeatTimeouts = try registry.counterFamily(
             name: "procmgr_heartbeat_timeouts_total", help: "Heartbeats not answered within the timeout.", labelNames: ["process"])
         childCPU = try registry.counterFamily(
-            name: "procmgr_child_cpu_seconds_total", help: "CPU time of the process group, from /proc.", labelNames: ["process"])
+            name: "procmgr_child_cpu_seconds_total", help: "CPU time of the process (its cgroup, or its process group from /proc without one), across restarts.", labelNames: ["process"])
         childMemory = try registry.gaugeFamily(
-            name: "procmgr_child_resident_memory_bytes", help: "Resident memory of the process group, from /proc.", labelNames: ["process"])
+            name: "procmgr_child_resident_memory_bytes", help: "Resident memory of the process (its cgroup, or its process group from /proc without one).", labelNames: ["process"])
         guardianUp = try registry.gauge(
             name: "procmgr_guardian_up", help: "1 while a guardian process protects the children (orphans: kill), else 0.")
         stateFileLastWrite = try registry.gauge(
@@ -66,6 +70,18 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_notify_messages_total",
             help: "sd_notify datagrams received on the process's NOTIFY_SOCKET, by what became of them.",
             labelNames: ["process", "result"])
+        oomKills = try registry.counterFamily(
+            name: "procmgr_oom_kills_total",
+            help: "Processes killed by the kernel's OOM killer inside the process's cgroup (limits.memory).", labelNames: ["process"])
+        childMemoryLimit = try registry.gaugeFamily(
+            name: "procmgr_child_memory_limit_bytes", help: "The memory limit of the process's cgroup (limits.memory); absent without one.",
+            labelNames: ["process"])
+        childCPUThrottled = try registry.counterFamily(
+            name: "procmgr_child_cpu_throttled_seconds_total",
+            help: "Time the process's cgroup was throttled by its CPU quota (limits.cpu), from the cgroup.", labelNames: ["process"])
+        cgroupsEnabled = try registry.gauge(
+            name: "procmgr_cgroups_enabled",
+            help: "1 when every process runs in a cgroup of its own (membership, limits, OOM detection), 0 on the process-group fallback.")
     }
 
     /// Agent-level errors (`procmgr_errors_total{process="",phase=…}`): no process to name.
@@ -100,5 +116,8 @@ struct RuntimeMetrics: Sendable {
         childMemory.remove([process])
         childOutputSuppressed.remove([process])
         for result in NotifyMessageResult.allCases { notifyMessages.remove([process, result.rawValue]) }
+        oomKills.remove([process])
+        childMemoryLimit.remove([process])
+        childCPUThrottled.remove([process])
     }
 }

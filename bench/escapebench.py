@@ -103,8 +103,10 @@ class EscapeScenario(peerbench.Scenario):
         self.label = f"{len(bodies)}-escape"
         self.peer.write([(f"p{i:04d}", body, GRACE) for i, body in enumerate(bodies)])
 
-    def wait_all(self, markers, timeout=120):
-        """Every program and every descendant running: the markers found, or None."""
+    def start_all(self, markers, timeout=120):
+        """Launches the peer and waits until every program and every descendant runs: the
+        markers found, or None."""
+        self.launch()
         deadline = now() + timeout
         found = {}
         while now() < deadline:
@@ -121,9 +123,7 @@ class EscapeScenario(peerbench.Scenario):
 
 def stop(peer_class, markers, count, term_ignoring, env):
     with EscapeScenario(peer_class, markers.bodies(count, term_ignoring), env) as scenario:
-        scenario.launch()
-        found = scenario.wait_all(markers)
-        if found is None:
+        if (found := scenario.start_all(markers)) is None:
             return None
         time.sleep(1)
         remaining = sorted(found)
@@ -152,9 +152,7 @@ def stop(peer_class, markers, count, term_ignoring, env):
 
 def kill_supervisor(peer_class, markers, count, term_ignoring, env):
     with EscapeScenario(peer_class, markers.bodies(count, term_ignoring), env) as scenario:
-        scenario.launch()
-        found = scenario.wait_all(markers)
-        if found is None:
+        if (found := scenario.start_all(markers)) is None:
             return None
         os.kill(scenario.process.pid, signal.SIGKILL)
         scenario.process.wait()

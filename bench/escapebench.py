@@ -19,7 +19,9 @@ Scenarios (state from /proc, never from the supervisor's API):
   `stopwaitsecs=1` + `supervisorctl stop all`; runit `sv -w 1 force-stop`; s6 `timeout-kill` 1000
   + `s6-svc -d`; the agent `grace_period: 1s` + SIGTERM to the agent, its "stop all"); the time
   from the stop command until the last program and descendant is gone (missing or zombie), polled
-  every ~1 ms until grace + 4 s, and how many are alive then. "After grace" is that time minus 1 s.
+  every ~1 ms until grace + 4 s, and how many are alive then. TERM-obeying descendants are timed
+  from the stop command; TERM-ignoring ones from the end of the grace period (the issue's figure:
+  last descendant gone ≤ 100 ms after grace).
 - kill: SIGKILL the supervisor's top process once everything runs; how many programs and
   descendants are alive 2 s later.
 
@@ -186,10 +188,11 @@ def seconds(values):
     return "/".join(f"{v:.3f}" for v in (values[0], values[len(values) // 2], values[-1])) + " s"
 
 
-def stop_cells(runs):
+def stop_cells(runs, offset):
+    """(last gone `offset` s after the stop command, min/median/max; alive at the deadline, each run)."""
     if not runs:
         return "n/a", "n/a"
-    complete = [r["last_gone"] - GRACE for r in runs if r["last_gone"] is not None]
+    complete = [r["last_gone"] - offset for r in runs if r["last_gone"] is not None]
     after = seconds(complete) if len(complete) == len(runs) else "never (survivors)"
     left = [r["alive_at_deadline"] for r in runs]
     alive_cell = "/".join(f"{a['program']}+{a['descendant']}" for a in left)
@@ -201,10 +204,14 @@ def table(results, count):
     names = [n for n in ("supervisord", "runit", "s6", "procmgr-agent") if n in results]
     header = ["workload"] + [f"{n} {versions.get(n, '')}".strip() for n in names] + ["goal"]
     rows = []
-    for key, what in (("obeying", "descendants obey TERM"), ("ignoring", "descendants ignore TERM")):
-        cells = [stop_cells(results[n].get(f"stop_{key}")) for n in names]
-        rows.append((f"stop {count} ({what}), grace 1 s: last gone after grace, min/median/max",
-                     [c[0] for c in cells], "≤ 0.1 s"))
+    # Descendants that obey TERM can be gone long before the grace period ends: that row is timed
+    # from the stop command; TERM-ignoring ones only go with the kill at its end, timed from there.
+    for key, what, offset, since, goal in (
+            ("obeying", "descendants obey TERM", 0, "the stop command", "—"),
+            ("ignoring", "descendants ignore TERM", GRACE, "the grace period", "≤ 0.1 s")):
+        cells = [stop_cells(results[n].get(f"stop_{key}"), offset) for n in names]
+        rows.append((f"stop {count} ({what}), grace {GRACE} s: last gone after {since}, min/median/max",
+                     [c[0] for c in cells], goal))
         rows.append((f"stop {count} ({what}): programs+descendants alive at grace + {DEADLINE_AFTER_GRACE:.0f} s, each run",
                      [c[1] for c in cells], "0+0"))
     kill_cells = []

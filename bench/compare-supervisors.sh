@@ -44,8 +44,9 @@ IDLE_SETTLE=${IDLE_SETTLE:-15}
 TAG="procmgr-compare-$$-$RANDOM$RANDOM"
 PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 
-say() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+SAY_PREFIX=compare
+# shellcheck source=bench/compare-lib.sh
+source "$ROOT/bench/compare-lib.sh"
 
 [[ $(uname -s) == Linux ]] || die "Linux only"
 [[ -n $PYTHON ]] || die "python3 is needed for the peers' driver"
@@ -62,107 +63,17 @@ fi
 [[ -x $BENCH ]] || die "$BENCH is not executable"
 BENCH=$(cd "$(dirname "$BENCH")" && pwd)/$(basename "$BENCH")
 
-if [[ -n ${PROCMGR_AGENT:-} ]]; then
-    AGENT=$PROCMGR_AGENT
-    [[ -x $AGENT ]] || die "$AGENT is not executable"
-elif [[ -x $ROOT/.build-static/release/procmgr ]]; then
-    AGENT=$ROOT/.build-static/release/procmgr
-elif [[ -x $ROOT/.build/release/procmgr ]]; then
-    AGENT=$ROOT/.build/release/procmgr
-else
-    AGENT=
-    say "skipping procmgr-agent: no procmgr in .build-static/release or .build/release (set PROCMGR_AGENT)"
-fi
-[[ -z $AGENT ]] || AGENT=$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")
+resolve_agent
 
 # ---------------------------------------------------------------- cleanup
 
 WORK=$(mktemp -d /tmp/procmgr-compare.XXXXXX)
 
-tagged_pids() {
-    local dir pid entry
-    for dir in /proc/[0-9]*; do
-        pid=${dir#/proc/}
-        [[ $pid == "$$" ]] && continue
-        { while IFS= read -r -d '' entry; do
-            if [[ $entry == "PROCMGR_BENCH_TAG=$TAG" ]]; then
-                echo "$pid"
-                break
-            fi
-        done < "$dir/environ"; } 2>/dev/null || true
-    done
-}
-
-cleanup() {
-    local status=$? pids round
-    trap - EXIT INT TERM
-    for round in 1 2 3 4 5 6 7 8 9 10; do
-        pids=$(tagged_pids)
-        [[ -z $pids ]] && break
-        say "cleanup: SIGKILL $(echo "$pids" | wc -l) leftover processes of this run"
-        # shellcheck disable=SC2086
-        kill -KILL $pids 2>/dev/null || true
-        sleep 0.3
-    done
-    pids=$(tagged_pids)
-    if [[ -n $pids ]]; then
-        say "warning: processes of this run still alive: $(echo $pids)"
-    else
-        say "cleanup: no process of this run left"
-    fi
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_cleanup_trap
 
 # ---------------------------------------------------------------- peers
 
-declare -A PACKAGE=([supervisord]=supervisor [runit]=runit [s6]=s6)
-declare -A PROGRAM=([supervisord]=supervisord [runit]=runsvdir [s6]=s6-svscan)
-declare -A UNIT=([supervisor]=supervisor.service [runit]=runit.service)
-
-missing=()
-for peer in ${PEERS//,/ }; do
-    [[ -n ${PACKAGE[$peer]:-} ]] || die "unknown peer $peer (supervisord, runit, s6)"
-    command -v "${PROGRAM[$peer]}" >/dev/null || missing+=("${PACKAGE[$peer]}")
-done
-if ((${#missing[@]})) && [[ ${NO_INSTALL:-0} != 1 ]] && command -v apt-get >/dev/null; then
-    SUDO=
-    [[ $(id -u) == 0 ]] || SUDO=sudo
-    say "installing ${missing[*]}:"
-    apt-cache policy "${missing[@]}" | grep -E '^[^ ]|Candidate' >&2 || true
-    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >"$WORK/apt.log" 2>&1; then
-        $SUDO apt-get update >>"$WORK/apt.log" 2>&1 || true
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >>"$WORK/apt.log" 2>&1 ||
-            { tail -20 "$WORK/apt.log" >&2; die "apt-get install failed"; }
-    fi
-    if [[ -d /run/systemd/system ]]; then
-        for package in "${missing[@]}"; do
-            if [[ -n ${UNIT[$package]:-} ]]; then
-                $SUDO systemctl disable --now "${UNIT[$package]}" >/dev/null 2>&1 || true
-            fi
-        done
-    fi
-fi
-available=()
-for peer in ${PEERS//,/ }; do
-    if command -v "${PROGRAM[$peer]}" >/dev/null; then available+=("$peer"); else say "skipping $peer: ${PROGRAM[$peer]} not installed"; fi
-done
-PEERS=$(IFS=,; echo "${available[*]:-}")
-
-version_of() {
-    local v
-    case $1 in
-        supervisord) v=$(supervisord --version 2>/dev/null || true) ;;
-        *) v=$(dpkg-query -W -f='${Version}' "${PACKAGE[$1]}" 2>/dev/null || true); v=${v%-*} ;;
-    esac
-    echo "${v:-?}"
-}
-versions="{"
-for peer in "${available[@]}"; do versions+="\"$peer\": \"$(version_of "$peer")\","; done
-versions="${versions%,}}"
+prepare_peers
 
 # The floor (bench/spawn-floor.c): only posix_spawnp, for the cold-start rows. Needs a C compiler.
 FLOOR=

@@ -198,7 +198,7 @@ struct EndToEndTests {
         "Restarts by process and reason", "Terminating now", "Overdue", "Terminations in progress", "Queue depth",
         "Adds and retries", "Agent CPU", "Agent resident memory", "Agent file descriptors", "Scrape size", "API requests",
         "Agent uptime", "Agent versions", "Resident memory, top 10", "CPU, top 10", "Ports in use", "Healthy ratio",
-        "Heartbeat latency", "Heartbeat latency p50/p99 per process", "Since last successful reload",
+        "Heartbeat latency", "Heartbeat latency p50/p99 per process", "Since last successful reload", "Cgroups",
     ]
 
     private func dashboardQueries(_ api: PrometheusAPI) async throws {

@@ -10,6 +10,7 @@ struct RuleFileTests {
         "ProcmgrHeartbeatLatencyHigh", "ProcmgrHeartbeatsMissing", "ProcmgrSyncErrors",
         "ProcmgrWorkQueueBacklog", "ProcmgrConfigReloadFailed", "ProcmgrAgentDown",
         "ProcmgrDependencyBlocked", "ProcmgrJobFailed", "ProcmgrJobNotSucceededRecently", "ProcmgrNotReady",
+        "ProcmgrProcessOOMKilled", "ProcmgrProcessMemoryNearLimit", "ProcmgrProcessCPUThrottled", "ProcmgrCgroupsUnavailable",
     ]
 
     @Test("promtool check rules accepts the rule file")

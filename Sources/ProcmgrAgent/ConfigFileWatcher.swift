@@ -96,10 +96,11 @@ struct ConfigFileWatcher: Sendable {
     /// mid-rename) keeps its signature from `previous`. With `baselineOnly`, files already in
     /// `previous` keep theirs and only new ones are looked at.
     private func signatures(of paths: [String], keeping previous: Signatures, baselineOnly: Bool = false) -> Signatures {
-        paths.map { path in
-            let old = previous.first { $0.path == path }
-            if baselineOnly, let old { return old }
-            return (path, signature(of: path) ?? old?.signature)
+        let known = Dictionary(previous.map { ($0.path, $0.signature) }, uniquingKeysWith: { first, _ in first })
+        return paths.map { path in
+            let old = known[path] ?? nil
+            if baselineOnly, known[path] != nil { return (path, old) }
+            return (path, signature(of: path) ?? old)
         }
     }
 

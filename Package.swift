@@ -93,7 +93,7 @@ let package = Package(
         ),
         .target(
             name: "ProcmgrConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["ProcmgrSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSwiftSettings
         ),
         .target(

@@ -219,8 +219,10 @@ public final class Agent: Service {
                 }
             }
             if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
-                let watcher = ConfigFileWatcher(path: path, interval: interval, reactor: reactor)
-                group.addTask { await watcher.run { await self.controller.reload(trigger: .fileChange) } }
+                let controller = controller
+                let watcher = ConfigFileWatcher(path: path, interval: interval, reactor: reactor,
+                                                alsoWatching: { controller.watchedFiles })
+                group.addTask { await watcher.run { await controller.reload(trigger: .fileChange) } }
             }
             await withTaskCancellationHandler {
                 try? await gracefulShutdown()

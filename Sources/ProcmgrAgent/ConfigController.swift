@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import ProcmgrConfig
 import ProcmgrEngine
+import ProcmgrSupport
 public import ProcmgrHTTP
 
 /// Owns the agent's current config and applies new ones, one at a time.
@@ -30,6 +31,8 @@ public actor ConfigController {
     public private(set) var current: AgentConfig?
     /// The admin-service response last accepted (admin mode), merged under every local reload.
     private var adminBody: Data?
+    /// The env files of the processes last applied; read by the file watcher from its own task.
+    private let envFiles = LockedState<[String]>([])
 
     public init(
         origin: ConfigOrigin, reconciler: Reconciler, metrics: AgentMetrics, logger: Logger,
@@ -87,7 +90,13 @@ public actor ConfigController {
         return try ConfigLoader.mergeAdmin(response: adminBody, into: config, scope: .schemaAndFilesystem)
     }
 
+    /// The env files the last applied config read (local or merged with the admin service's):
+    /// the file watcher watches them beside the config file, since a change to one is a config
+    /// change for the processes that read it.
+    public nonisolated var watchedFiles: [String] { envFiles.withLock { $0 } }
+
     private func accept(_ specs: [ProcessSpec], trigger: ReloadTrigger) -> Outcome {
+        envFiles.withLock { $0 = specs.watchedFiles }
         let summary = reconciler.apply(specs, environment: environment)
         metrics.recordReload(success: true, at: wallClock())
         logger.info("config applied", metadata: ["trigger": "\(trigger.rawValue)", "config": "\(origin.name)", "changes": "\(summary)"])

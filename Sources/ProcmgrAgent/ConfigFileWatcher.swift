@@ -2,8 +2,8 @@ import Glibc
 import ProcmgrRuntime
 import ProcmgrSupport
 
-/// Notices changes of the config file: woken by inotify on the file's directory, confirmed by the
-/// file's identity (device, inode, size, mtime).
+/// Notices changes of the config file and of the env files it names: woken by inotify on the
+/// files' directories, confirmed by each file's identity (device, inode, size, mtime).
 ///
 /// Why the directory and not the file: editors and config-management tools replace files by
 /// rename, and Kubernetes swaps a `..data` symlink next to the file; a watch on the file itself
@@ -21,6 +21,9 @@ import ProcmgrSupport
 /// inotify cannot be set up at all (watch limits), the watcher polls at `fallbackInterval`.
 struct ConfigFileWatcher: Sendable {
     let path: String
+    /// Further files whose change is a change of the config (the env files the last good config
+    /// read), asked again after every reported change, since a reload may change the list.
+    let alsoWatching: @Sendable () -> [String]
     /// The agent's reactor, where the inotify descriptor is watched.
     let reactor: EpollThread
     /// The poll period when inotify is unavailable.
@@ -39,54 +42,83 @@ struct ConfigFileWatcher: Sendable {
         var modifiedNanoseconds: Int
     }
 
-    init(path: String, interval: Duration, reactor: EpollThread) {
+    /// The last seen signature of each watched file (`nil`: not seen yet), in watch order.
+    private typealias Signatures = [(path: String, signature: Signature?)]
+
+    init(path: String, interval: Duration, reactor: EpollThread, alsoWatching: @escaping @Sendable () -> [String] = { [] }) {
         self.path = path
         self.reactor = reactor
         self.fallbackInterval = interval
+        self.alsoWatching = alsoWatching
     }
 
-    /// Calls `onChange` after each change until the task is cancelled. `onArmed` runs once the
-    /// watch is in place: changes from then on are seen.
+    /// Calls `onChange` after each change of any watched file until the task is cancelled.
+    /// `onArmed` runs once the watch is in place: changes from then on are seen.
     func run(onArmed: @Sendable () -> Void = {}, onChange: @Sendable () async -> Void) async {
-        guard let events = DirectoryEvents(directories: Self.watchedDirectories(of: path), reactor: reactor) else {
-            var last = signature()
-            onArmed()
-            await poll(every: fallbackInterval, last: &last, onChange: onChange)
-            return
-        }
-        defer { events.close() }
-        var last = signature()
+        var last = signatures(of: paths(), keeping: [])
+        var directories = Self.watchedDirectories(ofAll: last.map(\.path))
+        var events = DirectoryEvents(directories: directories, reactor: reactor)
+        defer { events?.close() }
         onArmed()
         while !Task.isCancelled {
-            let woken = await events.next(timeout: safetyInterval)
-            guard !Task.isCancelled else { return }
-            if woken {
-                do { try await Task.sleep(for: settleDelay) } catch { return }
-                events.discardPending()
+            if let events {
+                let woken = await events.next(timeout: safetyInterval)
+                guard !Task.isCancelled else { return }
+                if woken {
+                    do { try await Task.sleep(for: settleDelay) } catch { return }
+                    events.discardPending()
+                }
+            } else {
+                do { try await Task.sleep(for: fallbackInterval) } catch { return }
             }
-            await check(&last, onChange: onChange)
+            let now = signatures(of: last.map(\.path), keeping: last)
+            guard !now.elementsEqual(last, by: { $0.path == $1.path && $0.signature == $1.signature }) else { continue }
+            last = now
+            await onChange()
+            // The reload may have changed which env files matter. Files watched before keep the
+            // signature last reported, so an edit during the reload is still seen next time.
+            last = signatures(of: paths(), keeping: last, baselineOnly: true)
+            let wanted = Self.watchedDirectories(ofAll: last.map(\.path))
+            if wanted != directories {
+                events?.close()
+                directories = wanted
+                events = DirectoryEvents(directories: directories, reactor: reactor)
+            }
         }
     }
 
-    private func poll(every interval: Duration, last: inout Signature?, onChange: @Sendable () async -> Void) async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
-            await check(&last, onChange: onChange)
+    private func paths() -> [String] {
+        var seen: Set<String> = [path]
+        return [path] + alsoWatching().filter { seen.insert($0).inserted }
+    }
+
+    /// The signature of each of `paths` now. A file that cannot be `stat`ed (briefly missing
+    /// mid-rename) keeps its signature from `previous`. With `baselineOnly`, files already in
+    /// `previous` keep theirs and only new ones are looked at.
+    private func signatures(of paths: [String], keeping previous: Signatures, baselineOnly: Bool = false) -> Signatures {
+        let known = Dictionary(previous.map { ($0.path, $0.signature) }, uniquingKeysWith: { first, _ in first })
+        return paths.map { path in
+            let old = known[path] ?? nil
+            if baselineOnly, known[path] != nil { return (path, old) }
+            return (path, signature(of: path) ?? old)
         }
     }
 
-    private func check(_ last: inout Signature?, onChange: @Sendable () async -> Void) async {
-        guard let now = signature(), now != last else { return }
-        last = now
-        await onChange()
-    }
-
-    private func signature() -> Signature? {
+    private func signature(of path: String) -> Signature? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Signature(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
             modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+    }
+
+    /// The directories of every file in `paths`, each once (see `watchedDirectories(of:)`).
+    static func watchedDirectories(ofAll paths: [String]) -> [String] {
+        var directories: [String] = []
+        for directory in paths.flatMap(watchedDirectories(of:)) where !directories.contains(directory) {
+            directories.append(directory)
+        }
+        return directories
     }
 
     /// The file's directory and, when the file is a symlink into another directory, the

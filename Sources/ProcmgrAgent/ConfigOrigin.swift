@@ -9,7 +9,8 @@ public enum ConfigOrigin: Sendable {
     case embedded(AgentConfig, name: String)
 
     /// Reads and validates the config as it is now, with the files it names (token file,
-    /// log directories): a mistake the machine can show is refused here, before anything runs.
+    /// log directories, env files, which are read into the specs here) and its users and groups:
+    /// a mistake the machine can show is refused here, before anything runs.
     func load() throws(ConfigError) -> AgentConfig {
         switch self {
         case .file(let path): try ConfigLoader.load(path: path, scope: .schemaAndFilesystem)

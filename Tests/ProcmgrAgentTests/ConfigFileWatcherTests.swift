@@ -20,8 +20,9 @@ import Testing
 
     /// Starts a watcher on `path` and returns once its watch is in place; `changes` counts what
     /// it reported.
-    private func start(_ path: String, changes: LockedState<Int>) async -> Task<Void, Never> {
-        var watcher = ConfigFileWatcher(path: path, interval: .seconds(600), reactor: Self.reactor)
+    private func start(_ path: String, changes: LockedState<Int>, alsoWatching: @escaping @Sendable () -> [String] = { [] })
+        async -> Task<Void, Never> {
+        var watcher = ConfigFileWatcher(path: path, interval: .seconds(600), reactor: Self.reactor, alsoWatching: alsoWatching)
         watcher.safetyInterval = .seconds(600)
         let (armedStream, armed) = AsyncStream<Void>.makeStream()
         let task = Task { [watcher] in
@@ -85,5 +86,32 @@ import Testing
             return first
         }
         #expect(ended, "the watcher was still running 20 s after its task was cancelled")
+    }
+
+    @Test func envFilesInOtherDirectoriesAreWatchedAndTheListFollowsReloads() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for sub in ["etc", "env1", "env2"] {
+            try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: false)
+        }
+        let config = directory + "/etc/procmgr.yaml"
+        let first = directory + "/env1/a.env", second = directory + "/env2/b.env"
+        try "processes: []\n".write(toFile: config, atomically: false, encoding: .utf8)
+        try "A=1\n".write(toFile: first, atomically: false, encoding: .utf8)
+        try "B=1\n".write(toFile: second, atomically: false, encoding: .utf8)
+        // What the controller would report: the env files of the config last applied.
+        let watched = LockedState([first])
+        let changes = LockedState(0)
+        let task = await start(config, changes: changes, alsoWatching: { watched.withLock { $0 } })
+        defer { task.cancel() }
+
+        try "A=2\n".write(toFile: first, atomically: false, encoding: .utf8)
+        try await eventually("an edit of an env file in another directory is reported") { changes.withLock { $0 } == 1 }
+        // A reload names a second env file: the list is asked again after a reported change.
+        watched.withLock { $0 = [first, second] }
+        try "processes: [] # now with b.env\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try await eventually("the config change is reported") { changes.withLock { $0 } == 2 }
+        try "B=3\n".write(toFile: second, atomically: true, encoding: .utf8)
+        try await eventually("an env file added by a reload is watched from then on") { changes.withLock { $0 } == 3 }
     }
 }

@@ -98,4 +98,32 @@ struct ReloadTests {
         try await eventually("b's program is gone") { !processExists(Int32(before["b"]!)) }
         #expect(try await agent.metric(#"procmgr_state_transitions_total{process="b",state="running"}"#) == nil)
     }
+
+    @Test("a changed env file (in another directory) restarts only the process that reads it")
+    func envFileChangeRestartsItsReader() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/procmgr.yaml"
+        try FileManager.default.createDirectory(atPath: directory + "/env", withIntermediateDirectories: false)
+        try "MODE=one\n".write(toFile: directory + "/env/b.env", atomically: true, encoding: .utf8)
+        try Self.config(stateDir: directory + "/state", processes: [("a", ""), ("b", "    env_file: env/b.env")])
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess.start(["--config", file])
+        defer { Task { await agent.kill() } }
+        let before = runningPIDs(try await agent.waitForProcesses("both running") { runningPIDs($0).count == 2 })
+
+        // Only the env file changes: the config file is untouched.
+        try "MODE=two\n".write(toFile: directory + "/env/b.env", atomically: false, encoding: .utf8)
+        let after = runningPIDs(try await agent.waitForProcesses("b restarted with a new pid") { processes in
+            let pids = runningPIDs(processes)
+            return pids["b"] != nil && pids["b"] != before["b"]
+        })
+        #expect(after["a"] == before["a"])
+        #expect(try await agent.metric(#"procmgr_restarts_total{process="b",reason="config"}"#) == 1)
+        // Polled: /proc/PID/environ reads empty while the shell's exec of sleep swaps the memory.
+        try await eventually("b runs with the env file's new value") {
+            let environment = try? String(contentsOfFile: "/proc/\(after["b"] ?? 0)/environ", encoding: .utf8)
+            return environment?.split(separator: "\0").contains("MODE=two") == true
+        }
+    }
 }

@@ -22,6 +22,7 @@ extension ProcessSpec {
         if let heartbeat { node.append("heartbeat", heartbeat.configNode) }
         if let logFile { node.append("log_file", logFile.configNode) }
         appendStackFields(to: &node)
+        appendContextFields(to: &node)
         return node
     }
 }

@@ -1,6 +1,7 @@
-/// How far validation looks: at the document alone, or also at the files it
-/// names (`FilesystemChecks`: the agent's token file, each `log_file`'s
-/// directory).
+/// How far validation looks: at the document alone, or also at the machine
+/// (`FilesystemChecks`: the agent's token file, each `log_file`'s directory;
+/// `IdentityChecks`: `user`/`group` exist and the agent may switch to them;
+/// `EnvFileLoading`: each `env_file` is read into the process's `env`).
 ///
 /// `.schema` keeps parsing a pure function of the text, for tests, the
 /// embedded demo and `Codable`; `procmgr validate` and every agent load and

@@ -26,8 +26,21 @@ public struct AgentConfig: Sendable, Hashable {
         self.baseDirectory = baseDirectory
     }
 
+    /// Every env file the processes read, for the agent's file watcher: a change to one is a
+    /// config change for the processes that read it. Empty in admin mode (the files come with
+    /// the merged specs there: `[ProcessSpec].watchedFiles`).
+    public var watchedFiles: [String] { processes.watchedFiles }
+
     /// The process with `id`, if configured.
     public func process(id: String) -> ProcessSpec? {
         processes.first { $0.id == id }
+    }
+}
+
+extension Sequence<ProcessSpec> {
+    /// The env files these specs read, each once, in first-use order.
+    public var watchedFiles: [String] {
+        var seen = Set<String>()
+        return flatMap(\.envFiles).filter { seen.insert($0).inserted }
     }
 }

@@ -43,6 +43,9 @@ public enum ConfigDefaults {
     public static let timeZone = "UTC"
     public static let concurrency: JobConcurrency = .forbid
 
+    // execution context
+    public static let hookTimeout: Duration = .seconds(30)
+
     // heartbeat
     public static let heartbeatInterval: Duration = .seconds(2)
     public static let heartbeatTimeout: Duration = .seconds(10)

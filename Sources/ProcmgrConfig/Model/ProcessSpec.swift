@@ -11,7 +11,18 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
     /// Program and arguments; may contain `${PORT}` (see `resolvedCommand`) and,
     /// when replicated, `${REPLICA}` (see `replica(_:)`).
     public var command: [String]
+    /// The effective environment from the config: the `env_file` contents (in file order, a
+    /// later file winning) overlaid by `env:`, which wins. The files are read when the config is
+    /// loaded (`ValidationScope.schemaAndFilesystem`), so a changed file is a changed spec.
     public var env: [String: String]
+    /// `user:` as written (a name or a number); `nil` = the agent's own user.
+    public var user: String?
+    /// `group:` as written; `nil` = the user's primary group (or the agent's, without `user`).
+    public var group: String?
+    /// `env_file:` paths, absolute when loaded from a file, in the order written.
+    public var envFiles: [String]
+    public var limits: LimitsSpec?
+    public var hooks: HooksSpec?
     /// Absolute when loaded from a file.
     public var workingDir: String
     public var port: PortSpec
@@ -66,7 +77,12 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
         notify: NotifySpec? = nil,
         replicas: Int? = nil,
         update: UpdateSpec = .default,
-        schedule: ScheduleSpec? = nil
+        schedule: ScheduleSpec? = nil,
+        user: String? = nil,
+        group: String? = nil,
+        envFiles: [String] = [],
+        limits: LimitsSpec? = nil,
+        hooks: HooksSpec? = nil
     ) {
         self.id = id
         self.command = command
@@ -88,5 +104,10 @@ public struct ProcessSpec: Sendable, Hashable, Identifiable {
         self.replicas = replicas
         self.update = update
         self.schedule = schedule
+        self.user = user
+        self.group = group
+        self.envFiles = envFiles
+        self.limits = limits
+        self.hooks = hooks
     }
 }

@@ -20,7 +20,7 @@ enum DocumentValidator {
 
         let processNodes = processList(fields["processes"], problems: &problems)
         let validator = ProcessValidator(mode: adminMode ? .override : .complete, baseDirectory: baseDirectory)
-        let specs = processNodes.map { validator.validate($0, problems: &problems) }
+        var specs = processNodes.map { validator.validate($0, problems: &problems) }
         CrossProcessChecks.check(processNodes, listen: settings?.listen, portRange: settings?.portRange,
                                  baseDirectory: baseDirectory, includeResources: !adminMode, problems: &problems)
         if !adminMode { DependencyChecks.check(processNodes, problems: &problems) }
@@ -29,6 +29,8 @@ enum DocumentValidator {
             if let settings, let tokenFile = settings.tokenFile, let node = fields["agent"]?["token_file"] {
                 FilesystemChecks.checkToken(tokenFile, node: node, problems: &problems)
             }
+            checkIdentities(processNodes, specs, problems: &problems)
+            EnvFileLoading.apply(processNodes, &specs, problems: &problems)
             checkLogFiles(processNodes, specs, problems: &problems)
             checkProbeCommands(processNodes, specs, problems: &problems)
         }
@@ -67,16 +69,27 @@ enum DocumentValidator {
                                  problems initial: Problems = Problems()) throws(ConfigError) -> [ProcessSpec] {
         var problems = initial
         let validator = ProcessValidator(mode: .complete, baseDirectory: baseDirectory)
-        let specs = processes.map { validator.validate($0, problems: &problems) }
+        var specs = processes.map { validator.validate($0, problems: &problems) }
         CrossProcessChecks.check(processes, listen: listen, portRange: portRange, baseDirectory: baseDirectory,
                                  includeResources: true, problems: &problems)
         if wholeDocument { DependencyChecks.check(processes, problems: &problems) }
         if scope == .schemaAndFilesystem {
+            checkIdentities(processes, specs, problems: &problems)
+            EnvFileLoading.apply(processes, &specs, problems: &problems)
             checkLogFiles(processes, specs, problems: &problems)
             checkProbeCommands(processes, specs, problems: &problems)
         }
         guard problems.isEmpty else { throw ConfigError(code: .invalid, problems: problems.list) }
         return specs.compactMap { $0 }
+    }
+
+    /// `IdentityChecks` of every process that validated and names a user or group.
+    private static func checkIdentities(_ nodes: [ConfigNode], _ specs: [ProcessSpec?], problems: inout Problems) {
+        for (node, spec) in zip(nodes, specs) {
+            guard let spec, spec.user != nil || spec.group != nil else { continue }
+            IdentityChecks.check(user: spec.user, group: spec.group, userNode: node["user"], groupNode: node["group"],
+                                 problems: &problems)
+        }
     }
 
     /// `FilesystemChecks` of the log file of every process that validated (`specs` is

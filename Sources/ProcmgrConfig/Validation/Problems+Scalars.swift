@@ -115,8 +115,8 @@ extension Problems {
         return match.value
     }
 
-    /// A byte size (`10MiB`, or an integer number of bytes), `> 0`.
-    mutating func byteSize(_ node: ConfigNode) -> Int? {
+    /// A byte size (`10MiB`, or an integer number of bytes), `> 0` unless `allowZero`.
+    mutating func byteSize(_ node: ConfigNode, allowZero: Bool = false) -> Int? {
         let bytes: Int?
         switch node.value {
         case .integer(let int): bytes = int >= 0 ? int : nil
@@ -131,7 +131,7 @@ extension Problems {
             add(node, "\(node) is not a size (e.g. 10MiB; units \(ByteSize.unitNames))")
             return nil
         }
-        if bytes == 0 {
+        if bytes == 0 && !allowZero {
             add(node, "\(node) must be greater than zero")
             return nil
         }

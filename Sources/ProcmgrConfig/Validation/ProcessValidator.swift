@@ -16,6 +16,7 @@ struct ProcessValidator {
         "id", "command", "env", "working_dir", "port", "hostnames", "restart", "backoff",
         "grace_period", "stop_signal", "health", "liveness", "readiness", "startup", "heartbeat", "log_file",
         "depends_on", "notify", "replicas", "update", "schedule", "time_zone", "concurrency",
+        "user", "group", "env_file", "limits", "hooks",
     ]
 
     let mode: Mode
@@ -55,6 +56,11 @@ struct ProcessValidator {
         let replicas = fields["replicas"].flatMap { problems.integer($0, in: 1...ConfigDefaults.maxReplicas) }
         let update = fields["update"].flatMap { readUpdate($0, problems: &problems) } ?? .default
         let schedule = readSchedule(fields, problems: &problems)
+        let user = fields["user"].flatMap { Self.accountName($0, problems: &problems) }
+        let group = fields["group"].flatMap { Self.accountName($0, problems: &problems) }
+        let envFiles = fields["env_file"].flatMap { readEnvFiles($0, problems: &problems) } ?? []
+        let limits = fields["limits"].flatMap { readLimits($0, problems: &problems) }
+        let hooks = fields["hooks"].flatMap { readHooks($0, problems: &problems) }
 
         if complete, let port, !port.hasPort {
             if let commandNode = fields["command"], let elements = commandNode.elements {
@@ -95,7 +101,12 @@ struct ProcessValidator {
             notify: notify,
             replicas: replicas,
             update: update,
-            schedule: schedule
+            schedule: schedule,
+            user: user,
+            group: group,
+            envFiles: envFiles,
+            limits: limits,
+            hooks: hooks
         )
     }
 }

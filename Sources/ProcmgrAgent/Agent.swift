@@ -75,8 +75,14 @@ public final class Agent: Service {
         }
         let services = try RuntimeServices.start(
             portRange: Int(config.agent.portRange.lower)...Int(config.agent.portRange.upper),
-            stateFilePath: stateFile, killOrphans: config.agent.orphans == .kill, logger: logger)
-        if config.agent.orphans == .kill { try services.stateFile?.replaceAll([]) }
+            stateFilePath: stateFile, killOrphans: config.agent.orphans == .kill,
+            cgroupName: CgroupSubtreeName.forStateDirectory(URL(fileURLWithPath: config.agent.stateDir).standardizedFileURL.path), logger: logger)
+        if config.agent.orphans == .kill {
+            try services.stateFile?.replaceAll([])
+            // What a previous agent left in its cgroups (it died with its guardian): members
+            // that left their process group too, which the state file's sweep cannot reach.
+            _ = services.cgroups?.sweepLeftovers(keeping: [])
+        }
         let registry = MetricsRegistry { [logger] misuse in logger.error("metrics misuse", metadata: ["error": "\(misuse)"]) }
         self.registry = registry
         try ProcessSelfMetrics.register(in: registry)
@@ -88,6 +94,7 @@ public final class Agent: Service {
         if config.agent.orphans == .adopt {
             // Before the first update: the first sync of each id then adopts its child.
             let adoptable = try runtime.loadAdoptable()
+            _ = services.cgroups?.sweepLeftovers(keeping: Set(adoptable.map(\.name)))
             if !adoptable.isEmpty {
                 logger.notice("children of a previous agent found for adoption", metadata: ["count": "\(adoptable.count)"])
             }
@@ -236,6 +243,7 @@ public final class Agent: Service {
                     logger.notice("shutting down; orphans: adopt leaves every process running for the next agent")
                 } else {
                     await shutDownProcesses()
+                    runtime.removeCgroupSubtree()
                 }
             }
             runtime.flushStateFile()
@@ -266,7 +274,8 @@ public final class Agent: Service {
             },
             programExited: { id, pid, status in events.programExited(id, pid: pid, status: status) },
             probeFlipped: { id, flip in events.probeFlipped(id, flip) },
-            programStarted: { id, pid in events.programStarted(id, pid: pid) })
+            programStarted: { id, pid in events.programStarted(id, pid: pid) },
+            oomKilled: { id, kills in events.oomKilled(id, kills: kills) })
     }
 
     // MARK: Shutdown

@@ -27,7 +27,7 @@ extension ManagedProcess {
         }
         self.init(
             command: spec.substitutingAgentExecutable(AgentExecutable.path).command,
-            environment: agentEnvironment.merging(spec.env) { _, configured in configured },
+            environment: Self.inheritedEnvironment(agentEnvironment, runningAs: spec.user).merging(spec.env) { _, configured in configured },
             workingDirectory: spec.workingDir,
             port: port,
             restart: restart,
@@ -40,7 +40,35 @@ extension ManagedProcess {
             startup: spec.startup.map(ProbeSettings.init(spec:)),
             output: OutputCapture.Configuration(
                 file: spec.logFile.map { OutputCapture.FileOutput(path: $0.path, maxBytes: $0.maxBytes, keep: $0.keep) }),
-            notify: spec.notify.map(NotifySettings.init(spec:)))
+            notify: spec.notify.map(NotifySettings.init(spec:)),
+            execution: ExecutionContext(spec: spec))
+    }
+}
+
+extension ManagedProcess {
+    /// The agent's environment as a child inherits it: running as another user, without the
+    /// agent's `HOME`, `USER` and `LOGNAME` — the runtime sets the user's own, as login would,
+    /// unless `env:` (or an env file) sets them.
+    static func inheritedEnvironment(_ agentEnvironment: [String: String], runningAs user: String?) -> [String: String] {
+        guard user != nil else { return agentEnvironment }
+        return agentEnvironment.filter { !["HOME", "USER", "LOGNAME"].contains($0.key) }
+    }
+}
+
+extension ExecutionContext {
+    /// `user`, `group`, `limits` and `hooks` as the runtime applies them: the cgroup's caps, and
+    /// each rlimit written as soft = hard.
+    init(spec: ProcessSpec) {
+        let limits = spec.limits
+        let rlimits: [(ResourceLimitKind, UInt64?)] = [
+            (.nofile, limits?.nofile), (.nproc, limits?.nproc), (.core, limits?.core), (.memlock, limits?.memlock), (.stack, limits?.stack),
+        ]
+        self.init(
+            user: spec.user,
+            group: spec.group,
+            resourceLimits: rlimits.compactMap { kind, value in value.map { ResourceLimit(kind, $0) } },
+            cgroupLimits: CgroupLimits(memoryBytes: limits?.memoryBytes, cpuCores: limits?.cpuCores, pids: limits?.pids),
+            hooks: spec.hooks.map { HookSettings(preStart: $0.preStart, postStop: $0.postStop, timeout: $0.timeout) })
     }
 }
 

@@ -51,6 +51,13 @@ extension AgentEvent {
         }
     }
 
+    /// The kernel's OOM killer killed in the process's cgroup: `api-1: killed by the OOM killer
+    /// (limits.memory)`, `… (2 processes)` when it took several at once.
+    static func oom(process: String, kills: UInt64) -> AgentEvent {
+        let count = kills > 1 ? " (\(kills) processes)" : ""
+        return AgentEvent(type: .oom, process: process, message: "\(process): killed by the OOM killer (limits.memory)\(count)")
+    }
+
     /// A restart was decided: `api-1: restarting (reason: liveness); restart 3`.
     static func restart(process: String, reason: RestartReason, restarts: Int?) -> AgentEvent {
         let count = restarts.map { "; restart \($0)" } ?? ""

@@ -38,6 +38,10 @@ final class LifecycleEvents: Sendable {
         journal.publish(.exit(process: id, pid: pid, status: status))
     }
 
+    func oomKilled(_ id: ProcessID, kills: UInt64) {
+        journal.publish(.oom(process: id, kills: kills))
+    }
+
     func restartDecided(_ id: ProcessID, reason: RestartReason, restarts: Int?) {
         journal.publish(.restart(process: id, reason: reason, restarts: restarts))
     }

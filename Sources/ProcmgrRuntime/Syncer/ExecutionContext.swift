@@ -1,3 +1,4 @@
+import Glibc
 import ProcmgrSupport
 
 /// Who a program runs as, what it may use and what runs around it (`user`, `group`, `limits`,
@@ -27,8 +28,14 @@ public struct ExecutionContext: Sendable, Hashable {
 
     /// The identity to switch to, or `nil` to keep the agent's. A `group:` alone keeps the
     /// agent's user with that group.
+    ///
+    /// An agent that is not root may name its own user and group (validation allows exactly
+    /// that): nothing is switched then, because even setting its own supplementary groups
+    /// needs a privilege it does not have.
     func identity() throws(IdentityError) -> ProcessIdentity? {
         guard user != nil || group != nil else { return nil }
-        return try ProcessIdentity.resolve(user: user ?? "\(UserDatabase.effectiveUID)", group: group)
+        let identity = try ProcessIdentity.resolve(user: user ?? "\(UserDatabase.effectiveUID)", group: group)
+        if UserDatabase.effectiveUID != 0, identity.uid == UserDatabase.effectiveUID, identity.gid == getegid() { return nil }
+        return identity
     }
 }

@@ -81,9 +81,17 @@ extension ProcessRuntime {
         } catch {
             logger.warning("adopted child's output cannot be reopened", metadata: ["process": "\(id)", "error": "\(error)"])
         }
+        // Its cgroup is the one the previous agent made for the same process (same subtree name).
+        let cgroup: ProcessCgroup?
+        do {
+            cgroup = try processCgroup(id, limits: config.execution.cgroupLimits)
+        } catch {
+            cgroup = nil
+            logger.warning("adopted child's cgroup cannot be reopened; stopped by its process group only", metadata: ["process": "\(id)", "error": "\(error)"])
+        }
         let child = RunningChild(
             spawned: SpawnedProcess(handle: handle, stdoutFD: nil, stderrFD: nil), config: config,
-            startedAt: ContinuousClock().now, heartbeat: nil, adoptableOutput: output)
+            startedAt: ContinuousClock().now, heartbeat: nil, adoptableOutput: output, cgroup: cgroup)
         do {
             try began(id, child: child, stdout: ends?.stdout, stderr: ends?.stderr)
         } catch {

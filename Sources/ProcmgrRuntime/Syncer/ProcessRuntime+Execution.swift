@@ -4,6 +4,15 @@ import ProcmgrEngine
 /// The execution context of a program (`user`, `group`, `limits`, `hooks`): its cgroup, its
 /// environment as another user, its hooks, and the OOM killer's kills.
 extension ProcessRuntime {
+    /// Removes the agent's cgroup subtree once every process is gone (a shutdown that leaves
+    /// processes for the next agent keeps it).
+    public func removeCgroupSubtree() {
+        services.cgroups?.removeIfEmpty()
+    }
+
+    /// Why processes run without cgroups (`nil` when they have them, or were not given any).
+    public var cgroupFallbackReason: String? { services.cgroupFallbackReason }
+
     /// The child's environment: the config's, `$PORT`, and — for another user — `HOME`, `USER`
     /// and `LOGNAME` as login would set them (unless `env:` does).
     func programEnvironment(_ config: ManagedProcess, port: Int?, identity: ProcessIdentity?) -> [String: String] {

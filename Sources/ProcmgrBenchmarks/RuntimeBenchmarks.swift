@@ -71,7 +71,13 @@ enum RuntimeBenchmarks {
 
     /// Builds a rig, runs manager and runtime for `body`, then shuts everything down. With
     /// `withDependencies`, starts wait at a ``DependencyCoordinator`` exactly as in the agent.
-    static func withRig<T: Sendable>(withDependencies: Bool = false, _ body: @Sendable (Rig) async -> T) async -> T {
+    ///
+    /// `services`: the runtime's OS side (default: the shared one, without cgroups); `observe`:
+    /// extra hooks (restarts decided, OOM kills) for the rigs without dependencies.
+    static func withRig<T: Sendable>(
+        services: RuntimeServices = services, withDependencies: Bool = false, observe extra: ExtraHooks = ExtraHooks(),
+        _ body: @Sendable (Rig) async -> T
+    ) async -> T {
         let registry = MetricsRegistry()
         let runtime: ProcessRuntime
         let manager: ProcessManager<ProcessRuntime, ContinuousClock>
@@ -103,11 +109,15 @@ enum RuntimeBenchmarks {
         } else {
             runtime.bind(ProcessRuntime.EngineHooks(
                 requestSync: { [weak manager] id in manager?.requestSync(id) },
-                recordRestart: { [weak manager] id, _ in manager?.recordRestart(id) },
+                recordRestart: { [weak manager] id, reason in
+                    manager?.recordRestart(id)
+                    extra.restart(id, reason)
+                },
                 setHealthy: { [weak manager] id, healthy in
                     manager?.setHealthy(id, healthy)
                     observe(id, healthy)
-                }))
+                },
+                oomKilled: { id, _ in extra.oomKilled(id) }))
         }
         let rig = Rig(manager: manager, runtime: runtime, starts: starts, registry: registry, exits: exits, dependencies: dependencies)
         return await withTaskGroup(of: Void.self, returning: T.self) { group in
@@ -119,6 +129,12 @@ enum RuntimeBenchmarks {
             group.cancelAll()
             return result
         }
+    }
+
+    /// Hooks a benchmark adds to a rig's binding.
+    struct ExtraHooks: Sendable {
+        var restart: @Sendable (ProcessID, RestartReason) -> Void = { _, _ in }
+        var oomKilled: @Sendable (ProcessID) -> Void = { _ in }
     }
 
     static let sleepForever = ["sleep", "600"]

@@ -15,6 +15,7 @@ if section == "notify" { await NotifyBenchmarks.run() }
 if section == "deps" { await DependencyBenchmarks.run() }
 if section == "runtime" || section == "runtime-host" { await RuntimeBenchmarks.main(section: section, arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "probes" { await ProbeBenchmarks.run() }
+if section == "execution" { await ExecutionContextBenchmarks.run() }
 if section == "events" { await EventBenchmarks.run() }
 if section == "chaos" { ChaosCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if section == "sse" { await SSEBenchmarks.run(arguments: Array(CommandLine.arguments.dropFirst(2))) }

@@ -69,9 +69,14 @@ public final class ProcessCgroup: Sendable {
         return members().isEmpty
     }
 
-    /// Sends `signal` to every member.
-    public func signalAll(_ signal: Int32) {
-        for pid in members() { _ = kill(pid, signal) }
+    /// Sends `signal` to every member outside process group `signalledGroup` (the caller sent
+    /// it to that group already with one `kill(-pgid)`, which also reaches members forked since
+    /// the listing). Why not every member: a member of the group would get the signal twice, and
+    /// many programs read a second SIGTERM or SIGINT as "quit now, skip the clean shutdown".
+    public func signalAll(_ signal: Int32, exceptGroup signalledGroup: Int32? = nil) {
+        for pid in members() where signalledGroup == nil || getpgid(pid) != signalledGroup {
+            _ = kill(pid, signal)
+        }
     }
 
     /// SIGKILLs every member, including processes forked meanwhile: v2 `cgroup.kill` (the

@@ -214,11 +214,15 @@ public final class GroupStopper: Sendable {
             return result(.alreadyGone, empty: true)
         }
 
-        if Glibc.kill(-pgid, signal) != 0, errno == ESRCH {
+        let groupGone = Glibc.kill(-pgid, signal) != 0 && errno == ESRCH
+        if let cgroup = op.cgroup {
+            // Members that left the group (setsid, a double fork; the leader too if it did),
+            // each once: the group's members got it from the kill above.
+            cgroup.signalAll(signal, exceptGroup: pgid)
+        } else if groupGone {
             // The leader left its group (setpgid/setsid): reach it directly.
             leader?.sendSignal(signal)
         }
-        op.cgroup?.signalAll(signal)
         // The grace deadline is a reactor timer: it SIGKILLs on time whatever the cooperative
         // pool is doing.
         op.armTimer()

@@ -196,8 +196,9 @@ public final class ProcessRuntime: ProcessSyncer {
     public func signal(_ id: ProcessID, _ signal: Int32) -> Bool {
         guard let child = instances.withLock({ $0[id]?.child }) else { return false }
         // Members that left the group (setsid, a double fork) get it too, like systemd's `kill`.
-        child.cgroup?.signalAll(signal)
-        return Glibc.kill(-child.spawned.pgid, signal) == 0
+        let sent = Glibc.kill(-child.spawned.pgid, signal) == 0
+        child.cgroup?.signalAll(signal, exceptGroup: child.spawned.pgid)
+        return sent
     }
 
     /// Asks for a restart of a running program (the API's restart): stopped and started again at

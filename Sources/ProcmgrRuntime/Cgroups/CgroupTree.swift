@@ -14,10 +14,10 @@ import Logging
 ///
 /// Why no v1 memory cgroup without a memory limit (so on a hybrid host such a process has no
 /// cgroup memory figure or OOM count; its memory comes from /proc as before): measured on the
-/// 2-core test machine, mkdir+rmdir of a v2 cgroup costs ~65 µs, of a v1 memory cgroup another
-/// ~100 µs (mkdir 64–92 µs, rmdir 20–70 µs), against ~800 µs per process of a whole cold start.
-/// The memory cgroup for every process alone would cost ~12 % of the start-up, past the
-/// budget of 15 % for cgroup + rlimits + user switch.
+/// loaded 2-core test machine (`creationCost` test), mkdir + rmdir of the v2 cgroup costs
+/// 36–63 µs, with a v1 memory cgroup and its limits 117–274 µs, against ~800 µs per process of
+/// a whole cold start. A memory cgroup for every process would spend most of the 15 % budget
+/// of cgroup + rlimits + user switch on accounting alone.
 public final class CgroupTree: Sendable {
     let layout: CgroupLayout
     private let logger: Logger

@@ -120,6 +120,8 @@ struct CgroupLimitTests {
             let path = try #require(tree.guardianKillPath)
             let guardian = try Guardian.start(watcher: runtime.watcher)
             try guardian.setKillCgroup(path)
+            let tooLong = "/" + String(repeating: "x", count: 5000)
+            #expect(throws: Guardian.GuardianError.pathTooLong(tooLong)) { try guardian.setKillCgroup(tooLong) }
             let firstGuardian = guardian.pid
             // A dead guardian is replaced and must be given the path again.
             #expect(kill(firstGuardian, SIGKILL) == 0)

@@ -140,6 +140,24 @@ struct CgroupLimitTests {
         }
     }
 
+    @Test("sweepLeftovers kills and removes the cgroups not kept, and leaves the kept ones alone")
+    func sweep() async throws {
+        try await withTestCgroupTree("sweep") { tree in
+            let kept = try tree.makeProcessCgroup(name: "kept.1", limits: CgroupLimits(pids: 10))
+            let stale = try tree.makeProcessCgroup(name: "stale/1", limits: CgroupLimits(memoryBytes: 64 << 20))
+            let keptChild = try await spawnInCgroup(kept, ["sh", "-c", #"read x < "$GATE"; exec sleep 600"#])
+            let staleChild = try await spawnInCgroup(stale, ["sh", "-c", #"read x < "$GATE"; setsid sleep 600 & exec sleep 600"#])
+            try await eventually("both stale processes are members") { stale.members().count == 2 }
+            #expect(tree.sweepLeftovers(keeping: ["kept.1"]) == 2)
+            #expect(await staleChild.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
+            #expect(stale.directories.allSatisfy { !CgroupFiles.exists($0) })
+            #expect(kept.members() == [keptChild.pid])
+            let result = await TestRuntime.shared.stopper.stop(keptChild.handle, grace: .seconds(5), cgroup: kept)
+            #expect(result.groupEmpty)
+            #expect(kept.remove())
+        }
+    }
+
     @Test("mkdir + limits + rmdir cost per process cgroup", arguments: [false, true])
     func creationCost(withV1Memory: Bool) async throws {
         try await withTestCgroupTree("cost") { tree in

@@ -30,24 +30,8 @@ struct CgroupV1OnlyTests {
         let cgroup = try tree.makeProcessCgroup(name: "forker", limits: CgroupLimits())
         #expect(cgroup.membershipDirectory == cgroup.v1[.freezer])
         #expect(cgroup.v1[.cpuacct] != nil)
-        let child = try await spawnInCgroup(cgroup, ["python3", "-c", """
-            import os, signal, time
-            open(os.environ["GATE"]).read()
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            for _ in range(200):
-                if os.fork() == 0:
-                    time.sleep(600)
-                    os._exit(0)
-            if os.fork() == 0:
-                os.setsid()
-                print("SETSID", os.getpid(), flush=True)
-                time.sleep(600)
-            print("FORKED", flush=True)
-            time.sleep(600)
-            """])
-        try await child.output.waitFor(line: "FORKED", timeout: .seconds(30))
-        let line = try await child.output.waitFor("SETSID line") { $0.text.hasPrefix("SETSID ") }
-        let detached = try #require(Int32(line.text.dropFirst(7)))
+        let child = try await spawnInCgroup(cgroup, CgroupStopTests.twoHundredChildren)
+        let detached = try await CgroupStopTests.waitForTwoHundredChildren(child)
         #expect(cgroup.members().count == 202)
         #expect((cgroup.usage().cpuSeconds ?? 0) > 0)
         let result = await TestRuntime.shared.stopper.stop(child.handle, grace: .milliseconds(300), cgroup: cgroup)

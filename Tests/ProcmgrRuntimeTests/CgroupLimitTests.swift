@@ -120,6 +120,8 @@ struct CgroupLimitTests {
             let path = try #require(tree.guardianKillPath)
             let guardian = try Guardian.start(watcher: runtime.watcher)
             try guardian.setKillCgroup(path)
+            let tooLong = "/" + String(repeating: "x", count: 5000)
+            #expect(throws: Guardian.GuardianError.pathTooLong(tooLong)) { try guardian.setKillCgroup(tooLong) }
             let firstGuardian = guardian.pid
             // A dead guardian is replaced and must be given the path again.
             #expect(kill(firstGuardian, SIGKILL) == 0)
@@ -138,18 +140,35 @@ struct CgroupLimitTests {
         }
     }
 
+    @Test("sweepLeftovers kills and removes the cgroups not kept, and leaves the kept ones alone")
+    func sweep() async throws {
+        try await withTestCgroupTree("sweep") { tree in
+            let kept = try tree.makeProcessCgroup(name: "kept.1", limits: CgroupLimits(pids: 10))
+            let stale = try tree.makeProcessCgroup(name: "stale/1", limits: CgroupLimits(memoryBytes: 64 << 20))
+            let keptChild = try await spawnInCgroup(kept, ["sh", "-c", #"read x < "$GATE"; exec sleep 600"#])
+            let staleChild = try await spawnInCgroup(stale, ["sh", "-c", #"read x < "$GATE"; setsid sleep 600 & exec sleep 600"#])
+            try await eventually("both stale processes are members") { stale.members().count == 2 }
+            #expect(tree.sweepLeftovers(keeping: ["kept.1"]) == 2)
+            #expect(await staleChild.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
+            #expect(stale.directories.allSatisfy { !CgroupFiles.exists($0) })
+            #expect(kept.members() == [keptChild.pid])
+            let result = await TestRuntime.shared.stopper.stop(keptChild.handle, grace: .seconds(5), cgroup: kept)
+            #expect(result.groupEmpty)
+            #expect(kept.remove())
+        }
+    }
+
     @Test("mkdir + limits + rmdir cost per process cgroup", arguments: [false, true])
     func creationCost(withV1Memory: Bool) async throws {
         try await withTestCgroupTree("cost") { tree in
-            var layout = tree.layout
-            layout.v1MemoryAccounting = withV1Memory
-            let measured = CgroupTree(layout: layout, logger: .init(label: "procmgr.test.cgroups"))
             let limits = withV1Memory ? CgroupLimits(memoryBytes: 64 << 20) : CgroupLimits()
             let count = 200
             let clock = ContinuousClock()
             let start = clock.now
             for index in 0..<count {
-                let cgroup = try measured.makeProcessCgroup(name: "p\(index)", limits: limits)
+                let cgroup = try tree.makeProcessCgroup(name: "p\(index)", limits: limits)
+                // A v1 memory cgroup only with a memory limit (none for accounting alone).
+                #expect(cgroup.directories.count == 1 + (withV1Memory && tree.layout.v1[.memory] != nil ? 1 : 0))
                 #expect(cgroup.remove())
             }
             let each = start.duration(to: clock.now) / count

@@ -35,7 +35,8 @@ struct CgroupStopTests {
         """,
     ]
 
-    /// Forks 200 children, then ignores SIGTERM (the children too).
+    /// Forks 200 children, then ignores SIGTERM (the children too), and one more that calls
+    /// setsid(): 202 members. "SETSID pid" and "FORKED" tell when all are there.
     static let twoHundredChildren = [
         "python3", "-c",
         """
@@ -46,10 +47,21 @@ struct CgroupStopTests {
             if os.fork() == 0:
                 time.sleep(600)
                 os._exit(0)
+        if os.fork() == 0:
+            os.setsid()
+            print("SETSID", os.getpid(), flush=True)
+            time.sleep(600)
         print("FORKED", flush=True)
         time.sleep(600)
         """,
     ]
+
+    /// Waits until every member of ``twoHundredChildren`` is there; returns the setsid() one.
+    static func waitForTwoHundredChildren(_ child: CapturedChild) async throws -> Int32 {
+        try await child.output.waitFor(line: "FORKED", timeout: .seconds(30))
+        let line = try await child.output.waitFor("SETSID line") { $0.text.hasPrefix("SETSID ") }
+        return try #require(Int32(line.text.dropFirst(7)))
+    }
 
     @Test("a setsid() grandchild that ignores SIGTERM: gone with the cgroup, survives without it")
     func setsidGrandchild() async throws {
@@ -101,28 +113,29 @@ struct CgroupStopTests {
         }
     }
 
-    @Test("200 children ignoring SIGTERM are killed at the deadline; killAll of 200 members is timed")
+    @Test("200 children ignoring SIGTERM (and a setsid() one) are killed at the deadline; killAll of 202 members is timed")
     func twoHundredChildren() async throws {
         try await withTestCgroupTree("stop-200") { tree in
             let cgroup = try tree.makeProcessCgroup(name: "forker", limits: CgroupLimits())
             let child = try await spawnInCgroup(cgroup, Self.twoHundredChildren)
-            try await child.output.waitFor(line: "FORKED", timeout: .seconds(30))
-            #expect(cgroup.members().count == 201)
+            let detached = try await Self.waitForTwoHundredChildren(child)
+            #expect(cgroup.members().count == 202)
             let result = await TestRuntime.shared.stopper.stop(child.handle, grace: Self.grace, cgroup: cgroup)
-            print("[measure] stop with cgroup, 201 members ignoring TERM, grace 300 ms: members gone after \(result.elapsed.milliseconds) ms")
+            print("[measure] stop with cgroup, 202 members ignoring TERM, grace 300 ms: members gone after \(result.elapsed.milliseconds) ms")
             #expect(result.outcome == .killedAfterGrace)
             #expect(result.groupEmpty)
             #expect(cgroup.members().isEmpty)
+            #expect(!isAlive(detached))
             #expect(result.elapsed < Self.grace + .seconds(3), "members gone after \(result.elapsed)")
 
             // killAll alone, timed: from the write of cgroup.kill until the kernel reports empty.
             let again = try await spawnInCgroup(cgroup, Self.twoHundredChildren)
-            try await again.output.waitFor(line: "FORKED", timeout: .seconds(30))
+            _ = try await Self.waitForTwoHundredChildren(again)
             let clock = ContinuousClock()
             let start = clock.now
             cgroup.killAll()
             #expect(cgroup.waitUntilEmpty(timeout: .seconds(10)))
-            print("[measure] killAll of \(201) members: cgroup empty after \(start.duration(to: clock.now).microseconds) µs")
+            print("[measure] killAll of 202 members: cgroup empty after \(start.duration(to: clock.now).microseconds) µs")
             #expect(await again.process.exit.wait(timeout: .seconds(5)) == .signaled(signal: SIGKILL, coreDumped: false))
             try await eventually("the leader's group is reaped") { ProcFS.members(ofGroup: again.pgid).isEmpty }
             #expect(cgroup.remove())

@@ -6,9 +6,6 @@ struct CgroupLayout: Sendable, Hashable {
     var unifiedControllers: Set<CgroupController> = []
     /// The subtree in each v1 hierarchy used, for what v2 lacks.
     var v1: [CgroupController: String] = [:]
-    /// A v1 memory cgroup per process even without a memory limit, for its accounting
-    /// (resident memory, OOM kills). See ``CgroupTree`` for the measured cost.
-    var v1MemoryAccounting = true
 
     /// The v1 hierarchy that holds membership when there is no v2 (freezer first: it is also
     /// how the members are killed).
@@ -23,7 +20,7 @@ struct CgroupLayout: Sendable, Hashable {
             guard v1[controller] != nil else { return false }
             if controller == v1Membership { return true }
             switch controller {
-            case .memory: return limits.memoryBytes != nil || v1MemoryAccounting
+            case .memory: return limits.memoryBytes != nil
             case .cpu: return limits.cpuCores != nil
             case .pids: return limits.pids != nil
             case .cpuacct, .freezer: return unified == nil

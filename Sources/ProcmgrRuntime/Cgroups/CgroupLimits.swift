@@ -31,7 +31,8 @@ public struct CgroupUsage: Sendable, Hashable {
     public var cpuSeconds: Double?
     /// Resident memory: anonymous plus mapped file pages (v2 `memory.stat` anon + file_mapped,
     /// v1 `memory.stat` total_rss + total_mapped_file). Page cache that is not mapped is left
-    /// out, as in a process's RSS: the kernel reclaims it before it OOM-kills.
+    /// out, as in a process's RSS: the kernel reclaims it before it OOM-kills. nil on a hybrid
+    /// host for a process without a memory limit (it has no v1 memory cgroup).
     public var memoryBytes: UInt64?
     /// The memory limit in force (nil: unlimited or unknown).
     public var memoryLimitBytes: UInt64?

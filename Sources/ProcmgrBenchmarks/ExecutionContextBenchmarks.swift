@@ -119,7 +119,7 @@ enum ExecutionContextBenchmarks {
             while marks.withLock({ min($0.oom.count, $0.restart.count) }) < samples, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
-            rig.manager.update("hog", config: config, type: .terminate)
+            rig.manager.terminate("hog")
             return marks.withLock { marks in
                 zip(marks.oom, marks.restart).map { $0.duration(to: $1).benchmarkSeconds }
             }

@@ -79,6 +79,18 @@ static void set_signal_mask(const sigset_t *mask) {
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, NULL, PROCMGR_KERNEL_SIGSET_BYTES);
 }
 
+/// In the child: PR_SET_PDEATHSIG(SIGKILL), then a check that the parent did not die before it
+/// was armed (then nobody would kill us). Returns the failed stage (errno set), or
+/// PROCMGR_STAGE_NONE. Plain syscalls only: it runs between clone and exec.
+static int arm_pdeathsig(const procmgr_spawn_attr *a) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return PROCMGR_STAGE_PDEATHSIG;
+    if (getppid() != a->expected_parent) {
+        errno = ESRCH;
+        return PROCMGR_STAGE_PARENT_GONE;
+    }
+    return PROCMGR_STAGE_NONE;
+}
+
 static void reset_signal_dispositions(void) {
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
@@ -140,18 +152,7 @@ static int child_main(void *arg) {
         goto fail;
     }
 
-    if (a->set_pdeathsig) {
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-            stage = PROCMGR_STAGE_PDEATHSIG;
-            goto fail;
-        }
-        // The parent may have died before PDEATHSIG was armed; then nobody would kill us.
-        if (getppid() != a->expected_parent) {
-            errno = ESRCH;
-            stage = PROCMGR_STAGE_PARENT_GONE;
-            goto fail;
-        }
-    }
+    if (a->set_pdeathsig && (stage = arm_pdeathsig(a)) != PROCMGR_STAGE_NONE) goto fail;
 
     // Join the process's cgroups before anything else: from here on every descendant and every
     // resource the child uses is accounted there. The descriptors are the parent's: still
@@ -273,17 +274,7 @@ static int child_main(void *arg) {
         }
         // The kernel clears PDEATHSIG when the effective uid or gid changes: arm it again, and
         // again make sure the parent did not die in between.
-        if (a->set_pdeathsig) {
-            if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-                stage = PROCMGR_STAGE_PDEATHSIG;
-                goto fail;
-            }
-            if (getppid() != a->expected_parent) {
-                errno = ESRCH;
-                stage = PROCMGR_STAGE_PARENT_GONE;
-                goto fail;
-            }
-        }
+        if (a->set_pdeathsig && (stage = arm_pdeathsig(a)) != PROCMGR_STAGE_NONE) goto fail;
     }
 
     if (a->working_dir != NULL && chdir(a->working_dir) != 0) {

@@ -38,7 +38,8 @@ struct ExecutionContextAgentTests {
             command: ["sh", "-c", "setsid sh -c 'trap \\"\\" TERM; exec sleep \(marker)1' & (setsid sleep \(marker)2 &) ; exec sleep \(marker)3"]
             grace_period: 300ms
         """) { running in
-            try await eventually("three programs run", timeout: .seconds(20)) { Self.live(marker).count == 3 }
+            // Each a `sleep` already: a shell that has not exec'd yet has not set its TERM trap.
+            try await eventually("three sleeps run", timeout: .seconds(20)) { Self.live(marker, command: "sleep").count == 3 }
             let started = ContinuousClock.now
             try await running.agent.api.stop(id: "escaper")
             try await running.events.first("escaper finished") { $0.type == .state && $0.process == "escaper" && $0.to == "finished" }
@@ -141,14 +142,15 @@ struct ExecutionContextAgentTests {
         return try #require(await running.agent.api.process(id: id)?.pid)
     }
 
-    /// Live (not zombie) processes whose command line contains `marker`.
-    static func live(_ marker: String) -> [Int32] {
+    /// Live (not zombie) processes whose command line contains `marker` (and that run `command`, if given).
+    static func live(_ marker: String, command name: String? = nil) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")),
                   String(decoding: command, as: UTF8.self).contains(marker),
                   let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return false }
+            if let name, stat[stat.index(after: open)..<close] != name { return false }
             return !stat[close...].hasPrefix(") Z")
         }
     }

@@ -98,8 +98,10 @@ enum ExecutionContextBenchmarks {
                 }
             }
         }
+        // A memory limit, so memory is accounted by the cgroup on a hybrid host too (its v1
+        // memory directory exists only for a limit).
         var cgroupConfig = RuntimeBenchmarks.program(RuntimeBenchmarks.sleepForever)
-        cgroupConfig.execution = ExecutionContext()
+        cgroupConfig.execution = ExecutionContext(cgroupLimits: CgroupLimits(memoryBytes: 1 << 30))
         return (await scrapes(plain, RuntimeBenchmarks.program(RuntimeBenchmarks.sleepForever)), await scrapes(contextual, cgroupConfig))
     }
 

@@ -711,13 +711,15 @@ public final class ProcessRuntime: ProcessSyncer {
                 groups.append((id, child.spawned.pgid))
                 continue
             }
-            let usage = cgroup.usage()
+            // The limit is the one this runtime wrote at the start: not read back at every scrape.
+            let usage = cgroup.usage(readingLimit: false)
             guard let cpu = usage.cpuSeconds, let memory = usage.memoryBytes else {
                 groups.append((id, child.spawned.pgid))
                 continue
             }
             totals[id] = ProgramResourceUsage(
-                cpuSeconds: cpu, memoryBytes: memory, memoryLimitBytes: usage.memoryLimitBytes, throttledSeconds: usage.throttledSeconds)
+                cpuSeconds: cpu, memoryBytes: memory, memoryLimitBytes: child.config.execution.cgroupLimits.memoryBytes,
+                throttledSeconds: usage.throttledSeconds)
         }
         guard !groups.isEmpty else { return totals }
         let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))

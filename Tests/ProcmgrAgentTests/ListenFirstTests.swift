@@ -96,6 +96,9 @@ struct ListenFirstTests {
         let (process, lines) = try await Self.spawn(["run", "--config", file, "--listen", "127.0.0.1:0"], softFileLimit: 512)
         defer { Glibc.kill(process.pid, SIGKILL) }
         try await eventually("listening", timeout: .seconds(60)) { lines.all.contains { $0.hasPrefix("procmgr agent listening on ") } }
+        // The log (stderr) and the listening line (stdout) are two pipes, read independently:
+        // the log line may arrive after the listening line although it was written first.
+        try await eventually("the raise is logged") { lines.all.contains { $0.contains("raised the open-file limit to the hard limit") } }
         let raised = lines.all.filter { $0.contains("raised the open-file limit to the hard limit") }
         #expect(raised.count == 1)
         #expect(raised.first?.contains("from=512") == true && raised.first?.contains("to=\(hard)") == true, "\(raised)")

@@ -86,7 +86,9 @@ private func ownThreadIDs() -> [Int32] {
 private func unexecutedChildren() -> [Int32] {
     let me = getpid()
     let ownExe = readLink("/proc/self/exe")
-    return ProcFS.allStats().filter { $0.parentPID == me && readLink("/proc/\($0.pid)/exe") == ownExe }.map(\.pid)
+    // Guardians are forked children that never exec too (in the sanitizer pass every suite's
+    // in-process agent has one): they name themselves.
+    return ProcFS.allStats().filter { $0.parentPID == me && $0.command != "procmgr-guard" && readLink("/proc/\($0.pid)/exe") == ownExe }.map(\.pid)
 }
 
 /// A fresh cgroup v2 directory under the unified hierarchy; removed by `remove()`.

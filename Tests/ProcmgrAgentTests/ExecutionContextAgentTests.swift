@@ -30,6 +30,24 @@ struct ExecutionContextAgentTests {
         }
     }
 
+    @Test("a descendant killed by the OOM killer is counted by the cgroup's watch, again after a restart of the program")
+    func descendantOOMAcrossRestarts() async throws {
+        try await InProcessAgent.with(processes: """
+          - id: parent
+            command: ["sh", "-c", "python3 -c \\"s = 'x' * (256 << 20)\\"; exec sleep 1000"]
+            limits: { memory: 32MiB }
+        """) { running in
+            // The program (sh, then sleep) survives: only the watch can see the kill.
+            try await running.events.first("the first OOM kill") { $0.type == .oom && $0.process == "parent" }
+            try await running.agent.api.restart(id: "parent")
+            try await eventually("a second OOM kill, in the restarted program", timeout: .seconds(20)) {
+                running.events.of("parent").filter { $0.type == .oom }.count == 2
+            }
+            #expect(Self.value(Self.metrics(running.agent), #"procmgr_oom_kills_total{process="parent"}"#) == 2)
+            #expect(!running.events.of("parent").contains { $0.type == .restart && $0.reason == "oom" })
+        }
+    }
+
     @Test("a stop reaches a setsid() grandchild that ignores SIGTERM and a double-forked daemon: none is left when the stop ends")
     func stopReachesEscapees() async throws {
         let marker = "1000.\(UInt32.random(in: 100_000...999_999))"

@@ -24,22 +24,20 @@ extension ProcessRuntime {
 
     /// The process's cgroup for its next program (`nil` without cgroups): made at its first
     /// start, its limits written again at every start (a config change may have changed them).
-    /// A directory the new limits no longer need (a v1 controller) is removed; the OOM watch is
-    /// set up once per cgroup.
+    /// The same directories keep the same ``ProcessCgroup`` (its OOM watch reports for the object
+    /// the record holds); a change of directories (a v1 controller added or dropped) replaces it,
+    /// removes what is no longer needed and watches the new one.
     func processCgroup(_ id: ProcessID, limits: CgroupLimits) throws(CgroupError) -> ProcessCgroup? {
         guard let tree = services.cgroups else { return nil }
-        let cgroup = try tree.makeProcessCgroup(name: id, limits: limits)
-        let previous = update(id) { instance -> ProcessCgroup? in
-            defer { instance.cgroup = cgroup }
-            return instance.cgroup
-        }
+        let made = try tree.makeProcessCgroup(name: id, limits: limits)
+        let previous = instances.withLock { $0[id]?.cgroup }
+        if let previous, previous.directories == made.directories { return previous }
         if let previous {
-            for directory in Set(previous.directories).subtracting(cgroup.directories) { rmdir(directory) }
+            for directory in Set(previous.directories).subtracting(made.directories) { rmdir(directory) }
         }
-        if previous == nil || !Set(previous?.directories ?? []).isSuperset(of: cgroup.directories) {
-            watchOOM(id, cgroup: cgroup)
-        }
-        return cgroup
+        update(id) { $0.cgroup = made }
+        watchOOM(id, cgroup: made)
+        return made
     }
 
     /// Counts the OOM killer's kills in the cgroup from now on (those of an earlier agent or

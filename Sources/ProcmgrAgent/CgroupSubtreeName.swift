@@ -1,3 +1,5 @@
+import ProcmgrSupport
+
 /// The name of an agent's cgroup subtree: `procmgr-<state dir name>-<hash of its path>`.
 ///
 /// Why from the state directory: one state directory is one agent (``StateDirectoryLock``), and
@@ -6,14 +8,8 @@
 /// with different state directories must never share a subtree.
 enum CgroupSubtreeName {
     static func forStateDirectory(_ path: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64: stable across runs, unlike hashValue
-        for byte in path.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
         let base = path.split(separator: "/").last.map(String.init) ?? "root"
         let readable = String(base.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }.prefix(40))
-        let hex = String(hash, radix: 16)
-        return "procmgr-\(readable.isEmpty ? "agent" : readable)-\(String(repeating: "0", count: 16 - hex.count) + hex)"
+        return "procmgr-\(readable.isEmpty ? "agent" : readable)-\(StableHash.fnv1a64Hex(path))"
     }
 }

@@ -1,3 +1,5 @@
+import ProcmgrSupport
+
 extension ManagedProcess {
     /// A digest of the whole config that is stable across agent runs (FNV-1a 64 over a canonical
     /// text), stored with each child in the state file.
@@ -13,12 +15,6 @@ extension ManagedProcess {
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
             text += "\u{0}\(key)=\(value)"
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return StableHash.fnv1a64Hex(text)
     }
 }

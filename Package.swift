@@ -8,6 +8,8 @@ import PackageDescription
 ///   ProcmgrRuntime  — OS process primitives (spawn, exit watching, group stop, orphan guard,
 ///                     ports, output capture, heartbeats) on a C shim (CProcmgrShims)
 ///   ProcmgrConfig   — the agent's declarative config: model, parsing, validation, merging
+///   ProcmgrEtcd     — an etcd v3 client over etcd's JSON gateway (AsyncHTTPClient): ranges,
+///                     transactions, leases, streamed watches; endpoint failover, auth, TLS
 ///   ProcmgrHTTP     — the agent's HTTP API (Hummingbird): /metrics with gzip, status, actions
 ///   ProcmgrAgent    — the agent: config sources, reconciler, the API backend, lifecycle wiring
 ///   procmgr         — CLI
@@ -42,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Already resolved through AsyncHTTPClient: the etcd client's TLS files (client certificates).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -97,6 +101,18 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "ProcmgrEtcd",
+            dependencies: [
+                "ProcmgrSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "ProcmgrHTTP",
             dependencies: [
                 "ProcmgrMetrics",
@@ -123,6 +139,7 @@ let package = Package(
             name: "ProcmgrAgent",
             dependencies: [
                 "ProcmgrSupport",
+                "ProcmgrEtcd",
                 "ProcmgrMetrics",
                 "ProcmgrEngine",
                 "ProcmgrRuntime",
@@ -154,6 +171,7 @@ let package = Package(
             name: "procmgr",
             dependencies: [
                 "ProcmgrAgent",
+                "ProcmgrEtcd",
                 "ProcmgrRuntime",
                 "ProcmgrHTTP",
                 "ProcmgrConfig",
@@ -176,6 +194,7 @@ let package = Package(
             name: "ProcmgrBenchmarks",
             dependencies: [
                 "ProcmgrAgent",
+                "ProcmgrEtcd",
                 "ProcmgrEngine",
                 "ProcmgrHTTP",
                 "ProcmgrMetrics",
@@ -226,6 +245,7 @@ let package = Package(
             // procmgr is built first because the tests start `procmgr run` as a child process.
             dependencies: [
                 "ProcmgrAgent",
+                "ProcmgrEtcd",
                 "ProcmgrTestKit",
                 "procmgr",
                 "ProcmgrConfig",

@@ -22,6 +22,7 @@ struct MetricNameTests {
         _ = try HTTPMetrics(registry: registry)
         _ = try AgentMetrics(registry: registry, version: ProcmgrVersion.current)
         _ = try JobMetrics(registry: registry)
+        _ = try FleetMetrics(registry: registry)
         let dependencies = try DependencyCoordinator(
             source: NoFacts(), registry: registry, logger: Logger(label: "metric-names")) { _ in }
         try ProcessSelfMetrics.register(in: registry)

@@ -73,7 +73,7 @@ public final class AdminSource: Sendable {
 
     public let spec: AdminSourceSpec
     private let fetcher: AdminFetcher
-    private let cache: AdminSourceCache
+    private let cache: DurableCacheFile
     private let tuning: Tuning
     private let metrics: AdminSourceMetrics?
     private let logger: Logger
@@ -98,7 +98,7 @@ public final class AdminSource: Sendable {
     ) throws(MetricsRegistryError) {
         self.spec = spec
         fetcher = AdminFetcher(url: spec.url, tokenFile: spec.tokenFile, maxBodyBytes: tuning.maxBodyBytes, client: client)
-        cache = AdminSourceCache(path: spec.cacheFile)
+        cache = DurableCacheFile(path: spec.cacheFile)
         self.tuning = tuning
         if let registry {
             metrics = try AdminSourceMetrics(registry: registry)

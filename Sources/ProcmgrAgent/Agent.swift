@@ -44,6 +44,11 @@ public final class Agent: Service {
     private let lock: StateDirectoryLock
     /// The admin-service source and the HTTP client it polls with (`agent.admin`), if configured.
     private let admin: (source: AdminSource, client: HTTPClient)?
+    /// The fleet membership on etcd (`agent.etcd`), if configured.
+    private let fleet: FleetMembership?
+    /// The API's base URL as other machines reach it (the listen address, the host name for a
+    /// wildcard one): what the fleet registration advertises unless `agent.etcd.api_url` is set.
+    private let advertisedURL = LockedState<String?>(nil)
     /// The API's bearer token (`agent.token_file`), re-read on SIGHUP and when the file changes.
     private let apiToken: APIToken
     /// Set by ``makeHTTPServer(onListening:)``: the first process starts only once the API
@@ -117,9 +122,13 @@ public final class Agent: Service {
             engine: engine, runtime: runtime, registry: registry, readiness: readiness, jobClock: options.jobClock,
             dependencies: dependencies, logger: logger)
         runtime.bind(Self.engineHooks(engine: engine, dependencies: dependencies, rollouts: reconciler.rollouts, events: lifecycle))
+        let fleet = try config.agent.etcd.map {
+            try FleetMembership(spec: $0, registry: registry, startTime: Date().timeIntervalSince1970, logger: logger)
+        }
+        self.fleet = fleet
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
-            environment: ProcessInfo.processInfo.environment, events: events)
+            environment: ProcessInfo.processInfo.environment, events: events, fleetMetrics: fleet?.metrics)
         self.controller = controller
         if let spec = config.agent.admin {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -129,7 +138,7 @@ public final class Agent: Service {
         }
         api = AgentAPI(
             engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness,
-            events: events
+            events: events, fleetTargets: fleet.map { fleet in { fleet.targets() } }
         ) {
             await controller.reload(trigger: .api)
         }
@@ -163,6 +172,8 @@ public final class Agent: Service {
         ) { channel in
             let bound = channel.localAddress?.port ?? port
             let shown = host.contains(":") ? "[\(host)]" : host
+            let wildcard = host == "0.0.0.0" || host == "::" || host.isEmpty
+            self.advertisedURL.withLock { $0 = "http://\(wildcard ? ProcessInfo.processInfo.hostName : shown):\(bound)" }
             gate.open()
             onListening("http://\(shown):\(bound)")
         }
@@ -172,6 +183,7 @@ public final class Agent: Service {
         if let gate = listenerGate.withLock({ $0 }), await !gate.waitUntilOpen() {
             // Cancelled before the API listened (it could not: the group reports why).
             try? await admin?.client.shutdown()
+            await fleet?.shutdown()
             return
         }
         let outcome = await controller.reload(trigger: .startup)
@@ -181,8 +193,18 @@ public final class Agent: Service {
         }
         // Complete: the desired state is known (in admin mode, only once an admin body was
         // accepted). Sweeping adoptable children against an incomplete one would kill them all.
-        var complete = admin == nil
-        if let admin {
+        var complete = admin == nil && fleet == nil
+        if let fleet {
+            // Registration first: a second agent for this node refuses here, before running anything.
+            do {
+                let apiURL = advertisedURL.withLock { $0 } ?? "http://\(config.agent.listen.host):\(config.agent.listen.port)"
+                complete = try await fleet.start(apiURL: apiURL, controller: controller)
+            } catch {
+                await fleet.shutdown()
+                throw error
+            }
+            if complete { api.markReady() }
+        } else if let admin {
             // Ready only with a complete config: in admin mode, the first admin body (live or
             // from the cache of an earlier run) is it.
             do {
@@ -225,6 +247,14 @@ public final class Agent: Service {
                     }
                 }
             }
+            if let fleet {
+                let api = api
+                group.addTask {
+                    await fleet.run(controller: self.controller, events: self.events, statuses: {
+                        await api.processes().map(FleetProcessStatus.init(view:))
+                    }, onApplied: { api.markReady() })
+                }
+            }
             if let path = options.origin.watchedPath, let interval = options.fileCheckInterval {
                 let controller = controller
                 let watcher = ConfigFileWatcher(path: path, interval: interval, reactor: reactor,
@@ -247,9 +277,12 @@ public final class Agent: Service {
                 }
             }
             runtime.flushStateFile()
+            // Processes are stopped (or left for adoption): the registration and status go now.
+            await fleet?.stop()
             group.cancelAll()
         }
         try? await admin?.client.shutdown()
+        await fleet?.shutdown()
     }
 
     /// The runtime's hooks as the agent wires them: the engine; every flip of a process's

@@ -18,14 +18,17 @@ public final class AgentAPI: AgentBackend {
     private let readiness: any ServingReadiness
     private let ready = LockedState(false)
     private let reloader: @Sendable () async -> ConfigController.Outcome
+    private let fleet: (@Sendable () -> FleetTargetsAnswer)?
     public let events: EventJournal
 
     public init(
         engine: AgentEngine, runtime: ProcessRuntime, reconciler: Reconciler, dependencies: DependencyCoordinator,
         registry: MetricsRegistry, readiness: any ServingReadiness, events: EventJournal,
+        fleetTargets: (@Sendable () -> FleetTargetsAnswer)? = nil,
         reload: @escaping @Sendable () async -> ConfigController.Outcome
     ) {
         self.events = events
+        self.fleet = fleetTargets
         self.engine = engine
         self.runtime = runtime
         self.reconciler = reconciler
@@ -39,6 +42,11 @@ public final class AgentAPI: AgentBackend {
     public func markReady() { ready.withLock { $0 = true } }
 
     public var isReady: Bool { ready.withLock { $0 } }
+
+    /// The fleet's registered agents (`agent.etcd`), from the agent's watch of the registrations.
+    public func fleetTargets() async -> FleetTargetsAnswer {
+        fleet?() ?? .notConfigured
+    }
 
     /// Not ready before the first reconcile, and while the guardian is down (its re-spawn
     /// failed): the agent then cannot promise that no child outlives it, and an orchestrator

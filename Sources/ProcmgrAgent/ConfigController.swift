@@ -31,14 +31,20 @@ public actor ConfigController {
     public private(set) var current: AgentConfig?
     /// The admin-service response last accepted (admin mode), merged under every local reload.
     private var adminBody: Data?
+    /// The fleet's desired-state keys last delivered (etcd mode), merged under every local reload.
+    private var fleetEntries: [FleetEntry]?
+    /// The keys rejected at the last fleet merge, with why: each is logged once, when it turns bad.
+    private var rejectedFleetKeys: [String: String] = [:]
+    private let fleetMetrics: FleetMetrics?
     /// The env files of the processes last applied; read by the file watcher from its own task.
     private let envFiles = LockedState<[String]>([])
 
     public init(
         origin: ConfigOrigin, reconciler: Reconciler, metrics: AgentMetrics, logger: Logger,
-        environment: [String: String], events: EventJournal? = nil,
+        environment: [String: String], events: EventJournal? = nil, fleetMetrics: FleetMetrics? = nil,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.fleetMetrics = fleetMetrics
         self.events = events
         self.origin = origin
         self.reconciler = reconciler
@@ -55,7 +61,7 @@ public actor ConfigController {
         let specs: [ProcessSpec]
         do throws(ConfigError) {
             config = try origin.load()
-            specs = try desiredProcesses(config: config, adminBody: adminBody)
+            specs = try desiredProcesses(config: config, adminBody: adminBody, fleetEntries: fleetEntries)
         } catch {
             return reject(error, trigger: trigger)
         }
@@ -72,7 +78,7 @@ public actor ConfigController {
     public func applyAdmin(_ body: Data, trigger: ReloadTrigger) -> Bool {
         guard let config = current else { return false }
         do throws(ConfigError) {
-            let specs = try desiredProcesses(config: config, adminBody: body)
+            let specs = try desiredProcesses(config: config, adminBody: body, fleetEntries: nil)
             adminBody = body
             _ = accept(specs, trigger: trigger)
             return true
@@ -82,12 +88,51 @@ public actor ConfigController {
         }
     }
 
-    private func desiredProcesses(config: AgentConfig, adminBody: Data?) throws(ConfigError) -> [ProcessSpec] {
+    /// Applies the fleet's desired state from etcd: keys that are invalid on their own are left
+    /// out (logged with their key, counted in `procmgr_fleet_rejected_keys`) and the rest runs.
+    /// Returns false only when the local file's overrides make the whole set invalid.
+    public func applyFleet(_ entries: [FleetEntry], trigger: ReloadTrigger) -> Bool {
+        guard let config = current else { return false }
+        do throws(ConfigError) {
+            let specs = try desiredProcesses(config: config, adminBody: nil, fleetEntries: entries)
+            fleetEntries = entries
+            _ = accept(specs, trigger: trigger)
+            return true
+        } catch {
+            _ = reject(error, trigger: trigger)
+            return false
+        }
+    }
+
+    private func desiredProcesses(config: AgentConfig, adminBody: Data?, fleetEntries: [FleetEntry]?) throws(ConfigError) -> [ProcessSpec] {
+        if config.agent.etcd != nil {
+            // As in admin mode: before etcd (or its cache) answered, run nothing.
+            guard let fleetEntries else { return [] }
+            let merge = try ConfigLoader.mergeFleet(fleetEntries, into: config, scope: .schemaAndFilesystem)
+            noteRejected(merge.rejected)
+            return merge.specs
+        }
         guard config.agent.admin != nil else { return config.processes }
         // Before the first admin response the local overrides alone are not a complete config:
         // run nothing rather than half-configured processes.
         guard let adminBody else { return [] }
         return try ConfigLoader.mergeAdmin(response: adminBody, into: config, scope: .schemaAndFilesystem)
+    }
+
+    private func noteRejected(_ rejected: [(key: String, error: ConfigError)]) {
+        var now: [String: String] = [:]
+        for (key, error) in rejected {
+            let problems = error.lines.joined(separator: "; ")
+            now[key] = problems
+            if rejectedFleetKeys[key] != problems {
+                logger.error("fleet key rejected; the other keys are applied", metadata: ["key": "\(key)", "problems": "\(problems)"])
+            }
+        }
+        for key in rejectedFleetKeys.keys where now[key] == nil {
+            logger.notice("fleet key no longer rejected", metadata: ["key": "\(key)"])
+        }
+        rejectedFleetKeys = now
+        fleetMetrics?.setRejectedKeys(now.count)
     }
 
     /// The env files the last applied config read (local or merged with the admin service's):

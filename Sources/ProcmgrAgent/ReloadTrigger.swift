@@ -12,4 +12,8 @@ public enum ReloadTrigger: String, Sendable, Hashable, CaseIterable {
     case admin
     /// The admin service's cached last good response (the service did not answer at start).
     case adminCache = "admin cache"
+    /// A change of the desired state in etcd (`agent.etcd`).
+    case fleet
+    /// The fleet cache of an earlier run (etcd did not answer at start).
+    case fleetCache = "fleet cache"
 }

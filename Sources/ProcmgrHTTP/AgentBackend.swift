@@ -62,9 +62,16 @@ public protocol AgentBackend: Sendable {
     /// Sends `signal` to the program's whole process group: ``AgentActionError/Code/notFound``
     /// for an unknown id, ``AgentActionError/Code/conflict`` when no program runs.
     func signal(id: String, signal: ProcessSignalName) async throws(AgentActionError)
+
+    /// Every registered agent of the fleet as Prometheus `http_sd` target groups
+    /// (`GET /api/v1/fleet/targets`).
+    func fleetTargets() async -> FleetTargetsAnswer
 }
 
 extension AgentBackend {
+    /// A backend without a fleet (a test double, a benchmark's synthetic agent).
+    public func fleetTargets() async -> FleetTargetsAnswer { .notConfigured }
+
     public var readinessProblem: String? {
         isReady ? nil : "config not loaded or first reconcile not done"
     }

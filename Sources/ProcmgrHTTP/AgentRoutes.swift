@@ -49,6 +49,7 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
                 try await mutate(request) { () async throws(AgentActionError) in try await backend.reload() }
             }),
             (.init(method: .get, template: "/api/v1/routes"), { request, _ in try await routes(request) }),
+            (.init(method: .get, template: "/api/v1/fleet/targets"), { _, _ in try await fleetTargets() }),
             (.init(method: .get, template: "/api/v1/openapi.json"), { _, _ in OpenAPIDocumentEndpoint.response() }),
             (.init(method: .get, template: "/api/v1/events"), { request, _ in try await events(request) }),
             (.init(method: .post, template: "/api/v1/processes/{id}/signal"), { request, context in
@@ -57,6 +58,18 @@ struct AgentRoutes<Backend: AgentBackend>: Sendable {
                 }
             }),
         ]
+    }
+
+    /// `GET /api/v1/fleet/targets`: Prometheus `http_sd` JSON of every registered agent.
+    private func fleetTargets() async throws(APIError) -> Response {
+        switch await backend.fleetTargets() {
+        case .notConfigured:
+            throw APIError(.notFound, "this agent has no fleet: agent.etcd is not configured")
+        case .notLoaded:
+            throw APIError(.serviceUnavailable, "the fleet's registrations have not been read from etcd yet")
+        case .targets(let groups):
+            return JSONResponse.make(groups)
+        }
     }
 
     private func readiness() -> Response {

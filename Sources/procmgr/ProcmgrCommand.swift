@@ -15,6 +15,7 @@ struct ProcmgrCommand: AsyncParsableCommand {
             RunCommand.self, ValidateCommand.self, StatusCommand.self,
             LogsCommand.self, EventsCommand.self,
             RestartCommand.self, StopCommand.self, SignalCommand.self, ScaleCommand.self, ReloadCommand.self,
+            FleetCommand.self,
             DemoWorkerCommand.self, EngineExampleCommand.self,
         ],
         defaultSubcommand: RunCommand.self)

@@ -134,6 +134,8 @@ enum ReloadSource: String, Sendable, Hashable, CaseIterable {
     case file
     /// The admin service (or its cached last good response).
     case admin
+    /// The fleet's desired state in etcd (or its cached copy).
+    case fleet
     /// `POST /-/reload` or `POST /api/v1/reload`.
     case api
     /// SIGHUP.
@@ -143,6 +145,7 @@ enum ReloadSource: String, Sendable, Hashable, CaseIterable {
         switch trigger {
         case .startup, .fileChange: self = .file
         case .admin, .adminCache: self = .admin
+        case .fleet, .fleetCache: self = .fleet
         case .api: self = .api
         case .sighup: self = .signal
         }

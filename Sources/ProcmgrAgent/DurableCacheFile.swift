@@ -5,14 +5,24 @@ import Glibc
 import Darwin
 #endif
 
-/// The on-disk copy of the last body the agent accepted (`admin.cache_file`), so an agent
-/// restarted during an outage of the admin service starts from it.
+/// The on-disk copy of the last desired state the agent accepted from a remote source
+/// (`admin.cache_file`, `etcd.cache_file`), so an agent restarted during an outage of that source
+/// starts from it.
 ///
 /// Written atomically — a temp file in the same directory, fsynced, then renamed over the old
 /// copy — because an agent killed mid-write must never find half a body at its next start: a
 /// torn cache would turn an outage into an agent that cannot start at all.
-struct AdminSourceCache: Sendable {
+struct DurableCacheFile: Sendable {
     let path: String
+    /// What messages call the file ("admin cache") and the config key that sets it.
+    let label: String
+    let configKey: String
+
+    init(path: String, label: String = "admin cache", configKey: String = "admin.cache_file") {
+        self.path = path
+        self.label = label
+        self.configKey = configKey
+    }
 
     /// The cached body; `nil` when there is no cache file yet.
     func read() throws(AdminSourceError) -> Data? {
@@ -22,7 +32,7 @@ struct AdminSourceCache: Sendable {
         } catch {
             throw AdminSourceError(
                 code: .cache,
-                message: "admin cache \(path) exists but cannot be read (\(error.localizedDescription)): check its permissions")
+                message: "\(label) \(path) exists but cannot be read (\(error.localizedDescription)): check its permissions")
         }
     }
 
@@ -79,7 +89,7 @@ struct AdminSourceCache: Sendable {
     }
 
     private func failure(_ detail: String) -> AdminSourceError {
-        AdminSourceError(code: .cache, message: "admin cache \(path): \(detail); check admin.cache_file and the directory's permissions")
+        AdminSourceError(code: .cache, message: "\(label) \(path): \(detail); check \(configKey) and the directory's permissions")
     }
 
     private func errnoText() -> String { String(cString: strerror(errno)) }

@@ -77,6 +77,7 @@ extension AgentSettings {
         ])
         if let tokenFile { node.append("token_file", .string(tokenFile)) }
         if let admin { node.append("admin", admin.configNode) }
+        if let etcd { node.append("etcd", etcd.configNode) }
         return node
     }
 }
@@ -91,11 +92,35 @@ extension AdminSourceSpec {
     }
 }
 
-extension AgentConfig {
-    /// The effective configuration. In admin mode `processes` holds the local
-    /// override entries as written, since there are no complete specs to show.
+extension EtcdSourceSpec {
     public var configNode: ConfigNode {
-        let processNodes = agent.admin == nil ? processes.map(\.configNode) : overrides
+        var node = ConfigNode.mapping([
+            "endpoints": .init(.sequence(endpoints.map { .string($0.absoluteString) })),
+            "prefix": .string(prefix),
+            "node": .string(self.node),
+            "lease_ttl": .duration(leaseTTL),
+        ])
+        if let username { node.append("username", .string(username)) }
+        if let passwordFile { node.append("password_file", .string(passwordFile)) }
+        if let tls {
+            var tlsNode = ConfigNode.mapping([:])
+            if let caFile = tls.caFile { tlsNode.append("ca_file", .string(caFile)) }
+            if let certFile = tls.certFile { tlsNode.append("cert_file", .string(certFile)) }
+            if let keyFile = tls.keyFile { tlsNode.append("key_file", .string(keyFile)) }
+            node.append("tls", tlsNode)
+        }
+        node.append("cache_file", .string(cacheFile))
+        if let advertiseURL { node.append("api_url", .string(advertiseURL.absoluteString)) }
+        return node
+    }
+}
+
+extension AgentConfig {
+    /// The effective configuration. With a desired-state source (admin or etcd)
+    /// `processes` holds the local override entries as written, since there are
+    /// no complete specs to show.
+    public var configNode: ConfigNode {
+        let processNodes = agent.admin == nil && agent.etcd == nil ? processes.map(\.configNode) : overrides
         return .mapping(["agent": agent.configNode, "processes": .init(.sequence(processNodes))])
     }
 }

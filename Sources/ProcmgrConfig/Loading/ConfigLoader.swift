@@ -6,10 +6,11 @@ public import Foundation
 /// half-way.
 ///
 /// Relative paths (`working_dir`, `state_dir`, `log_file.path`, `token_file`,
-/// `admin.token_file`, `admin.cache_file`) are resolved against the directory
+/// `admin.token_file`, `admin.cache_file`, `etcd.password_file`, `etcd.tls.*`,
+/// `etcd.cache_file`) are resolved against the directory
 /// of the config file, not the agent's working directory, so the same file
 /// means the same thing wherever the agent is started from. Paths in admin
-/// responses resolve against the same directory. Resolution is lexical (see
+/// responses and etcd entries resolve against the same directory. Resolution is lexical (see
 /// `PathResolver`).
 public enum ConfigLoader {
     /// Reads and validates the config file at `path`. The format comes from

@@ -7,6 +7,8 @@ import Foundation
 /// With an admin source configured, the local entries are checked as
 /// overrides; if the admin cache file exists the merged result is validated
 /// too, since that is what the agent would run if the service were down.
+/// With an etcd source the local entries are checked as overrides; the keys
+/// are validated (one by one) when the agent reads them.
 public enum ConfigValidation {
     public static func report(path: String) -> (ok: Bool, lines: [String]) {
         let config: AgentConfig
@@ -47,6 +49,12 @@ public enum ConfigValidation {
                 lines.append("admin cache \(admin.cacheFile): \(failure)")
                 processes = []
             }
+        } else if let etcd = agent.etcd {
+            let overrideCount = config.overrides.count
+            let endpoints = etcd.endpoints.map(\.absoluteString).joined(separator: ",")
+            lines.append("\(path): valid, etcd source \(endpoints) node \(etcd.node), \(overrideCount) local override\(overrideCount == 1 ? "" : "s")")
+            lines.append(agentLine)
+            lines.append("etcd keys \(etcd.prefix)/nodes/\(etcd.node)/processes/ and \(etcd.prefix)/all/processes/: validated when read")
         } else {
             lines.append("\(path): valid, \(processes.count) process\(processes.count == 1 ? "" : "es")")
             lines.append(agentLine)

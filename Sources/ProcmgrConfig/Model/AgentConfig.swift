@@ -1,17 +1,17 @@
 /// A whole validated configuration: the agent's settings and its processes.
 ///
-/// Without an admin source, `processes` is the complete desired state.
-/// With `agent.admin` set, the local `processes:` entries are *overrides*
-/// merged over whatever the admin service returns, so they cannot be turned
-/// into `ProcessSpec`s on their own: `processes` is then empty and
+/// Without a desired-state source, `processes` is the complete desired state.
+/// With `agent.admin` or `agent.etcd` set, the local `processes:` entries are
+/// *overrides* merged over whatever the source supplies, so they cannot be
+/// turned into `ProcessSpec`s on their own: `processes` is then empty and
 /// `overrides` holds the (already checked) entries for
-/// `ConfigLoader.mergeAdmin(response:into:)`.
+/// `ConfigLoader.mergeAdmin(response:into:)` / `ConfigLoader.mergeFleet(_:into:scope:)`.
 public struct AgentConfig: Sendable, Hashable {
     public var agent: AgentSettings
     public var processes: [ProcessSpec]
-    /// In admin mode, the local file's process entries as parsed (already
-    /// checked as overrides), kept for merging with admin responses; empty
-    /// without an admin source. Compared by content only.
+    /// In admin or etcd mode, the local file's process entries as parsed (already
+    /// checked as overrides), kept for merging with the source's entries; empty
+    /// without a source. Compared by content only.
     public var overrides: [ConfigNode]
     /// Directory relative paths were resolved against (the config file's),
     /// also used for paths in admin responses; `nil` when parsed from data

@@ -14,6 +14,8 @@ public struct AgentSettings: Sendable, Hashable {
     public var tokenFile: String?
     /// Where processes come from besides the local file, if anywhere.
     public var admin: AdminSourceSpec?
+    /// The etcd cluster processes come from; never set together with `admin`.
+    public var etcd: EtcdSourceSpec?
     /// Whether the children's output lines are also copied (escaped and rate-limited) into the
     /// agent's own log; the logs API and `log_file` keep them either way.
     public var logChildOutput: Bool
@@ -26,6 +28,7 @@ public struct AgentSettings: Sendable, Hashable {
         stateDir: String = ConfigDefaults.stateDir,
         tokenFile: String? = nil,
         admin: AdminSourceSpec? = nil,
+        etcd: EtcdSourceSpec? = nil,
         logChildOutput: Bool = ConfigDefaults.logChildOutput
     ) {
         self.listen = listen
@@ -35,6 +38,7 @@ public struct AgentSettings: Sendable, Hashable {
         self.stateDir = stateDir
         self.tokenFile = tokenFile
         self.admin = admin
+        self.etcd = etcd
         self.logChildOutput = logChildOutput
     }
 }

@@ -11,6 +11,12 @@ public enum ConfigDefaults {
     public static let adminPollInterval: Duration = .seconds(5)
     /// File name of the admin cache inside `state_dir` when `cache_file` is not set.
     public static let adminCacheFileName = "admin-cache.json"
+    /// Root of procmgr's keys in etcd (`agent.etcd.prefix`).
+    public static let etcdPrefix = "/procmgr"
+    /// TTL of the lease the agent's registration and status keys live under.
+    public static let etcdLeaseTTL: Duration = .seconds(10)
+    /// File name of the fleet cache inside `state_dir` when `agent.etcd.cache_file` is not set.
+    public static let fleetCacheFileName = "fleet-cache.json"
 
     // processes
     public static let workingDir = "."

@@ -3,9 +3,16 @@ import Foundation
 /// Checks the `agent:` block and builds `AgentSettings` with defaults applied
 /// and paths resolved against the config file's directory.
 struct AgentValidator {
-    static let keys = ["listen", "ports", "shutdown_grace_period", "orphans", "state_dir", "token_file", "admin", "log_child_output"]
+    static let keys = ["listen", "ports", "shutdown_grace_period", "orphans", "state_dir", "token_file", "admin", "etcd", "log_child_output"]
 
     let baseDirectory: String?
+    /// The machine's host name, the default `agent.etcd.node`; injected so tests can try bad ones.
+    let hostName: () -> String?
+
+    init(baseDirectory: String?, hostName: @escaping () -> String? = HostName.current) {
+        self.baseDirectory = baseDirectory
+        self.hostName = hostName
+    }
 
     /// `nil` when the block has problems; defaults when `node` is `nil`.
     func validate(_ node: ConfigNode?, problems: inout Problems) -> AgentSettings? {
@@ -51,6 +58,13 @@ struct AgentValidator {
         if let admin = fields["admin"] {
             settings.admin = self.admin(admin, stateDir: settings.stateDir, problems: &problems)
         }
+        if let etcd = fields["etcd"] {
+            if fields["admin"] != nil {
+                problems.add(etcd, "agent.admin is also set, but only one desired-state source may be set: remove agent.admin or agent.etcd")
+            } else {
+                settings.etcd = self.etcd(etcd, stateDir: settings.stateDir, problems: &problems)
+            }
+        }
         return problems.count == before ? settings : nil
     }
 
@@ -61,16 +75,7 @@ struct AgentValidator {
     private func admin(_ node: ConfigNode, stateDir: String, problems: inout Problems) -> AdminSourceSpec? {
         guard let fields = Fields(node, allowed: ["url", "token_file", "poll_interval", "cache_file"], problems: &problems)
         else { return nil }
-        let url = fields.required("url", enforce: true, problems: &problems).flatMap { node -> URL? in
-            guard let text = problems.string(node) else { return nil }
-            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-                  let host = url.host, !host.isEmpty
-            else {
-                problems.add(node, "\(node) is not an http(s) URL")
-                return nil
-            }
-            return url
-        }
+        let url = fields.required("url", enforce: true, problems: &problems).flatMap { problems.httpURL($0) }
         let tokenFile = fields["token_file"].flatMap { problems.pathString($0) }.map(resolve)
         let pollInterval = fields["poll_interval"].flatMap { problems.duration($0) } ?? ConfigDefaults.adminPollInterval
         let cacheFile = fields["cache_file"].flatMap { problems.pathString($0) }.map(resolve)
@@ -79,7 +84,7 @@ struct AgentValidator {
         return AdminSourceSpec(url: url, tokenFile: tokenFile, pollInterval: pollInterval, cacheFile: cacheFile)
     }
 
-    private func resolve(_ path: String) -> String {
+    func resolve(_ path: String) -> String {
         PathResolver.resolve(path, against: baseDirectory)
     }
 }

@@ -4,8 +4,8 @@
 enum DocumentValidator {
     static let topLevelKeys = ["agent", "processes"]
 
-    /// The local file. With `agent.admin` set, its processes are checked as
-    /// overrides and kept as nodes rather than built into specs.
+    /// The local file. With `agent.admin` or `agent.etcd` set, its processes are
+    /// checked as overrides and kept as nodes rather than built into specs.
     static func validateLocal(_ root: ConfigNode, baseDirectory: String?,
                               scope: ValidationScope = .schema) throws(ConfigError) -> AgentConfig {
         var problems = Problems()
@@ -16,7 +16,8 @@ enum DocumentValidator {
             throw invalid(root, "expected a mapping at the top level (keys: agent, processes), got \(root.kindDescription)")
         }
         let settings = AgentValidator(baseDirectory: baseDirectory).validate(fields["agent"], problems: &problems)
-        let adminMode = fields["agent"]?["admin"].map { !$0.isNull } ?? false
+        // With a desired-state source (admin or etcd), local entries are overrides of its entries.
+        let adminMode = ["admin", "etcd"].contains { key in fields["agent"]?[key].map { !$0.isNull } ?? false }
 
         let processNodes = processList(fields["processes"], problems: &problems)
         let validator = ProcessValidator(mode: adminMode ? .override : .complete, baseDirectory: baseDirectory)
@@ -28,6 +29,9 @@ enum DocumentValidator {
             // Only what is valid so far: a path that is itself wrong already has its problem.
             if let settings, let tokenFile = settings.tokenFile, let node = fields["agent"]?["token_file"] {
                 FilesystemChecks.checkToken(tokenFile, node: node, problems: &problems)
+            }
+            if let etcd = settings?.etcd, let node = fields["agent"]?["etcd"] {
+                FilesystemChecks.checkEtcd(etcd, node: node, problems: &problems)
             }
             checkIdentities(processNodes, specs, problems: &problems)
             EnvFileLoading.apply(processNodes, &specs, problems: &problems)

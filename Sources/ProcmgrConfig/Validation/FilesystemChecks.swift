@@ -14,8 +14,9 @@ import Darwin
 /// function of its text (`ValidationScope.schema`); `procmgr validate` and
 /// every agent load and reload ask for `.schemaAndFilesystem`.
 ///
-/// Checked: each `exec` probe's program is found in PATH; `agent.token_file` is a regular, readable, non-empty file (as the
-/// agent reads it: UTF-8, trimmed); each process's `log_file.path` is in an
+/// Checked: each `exec` probe's program is found in PATH; `agent.token_file` and
+/// `agent.etcd.password_file` are regular, readable, non-empty files (as the
+/// agent reads them: UTF-8, trimmed); `agent.etcd.tls` files are readable; each process's `log_file.path` is in an
 /// existing, writable directory and, if it exists, is a writable file that
 /// will not block (not a directory, FIFO or socket). `admin.token_file` is
 /// not: the admin source re-reads it on every poll and recovers by itself
@@ -24,8 +25,34 @@ enum FilesystemChecks {
     /// Largest token file read; a bearer token is a line.
     static let maxTokenBytes = 64 << 10
 
+    /// Largest TLS file read (`agent.etcd.tls`): a PEM certificate chain is a few KiB.
+    static let maxPEMBytes = 1 << 20
+
     /// `agent.token_file`, when set; `node` is the `token_file` value for the problem's path.
     static func checkToken(_ path: String, node: ConfigNode, problems: inout Problems) {
+        checkSecret(path, node: node, emptyHint: "put the API's bearer token in it", problems: &problems)
+    }
+
+    /// `agent.etcd`'s files: the password file as a secret like the token, the TLS files as
+    /// readable regular files; the etcd client reads them when it connects, where a typo would
+    /// surface only as a connection failure.
+    static func checkEtcd(_ spec: EtcdSourceSpec, node: ConfigNode, problems: inout Problems) {
+        if let passwordFile = spec.passwordFile, let pathNode = node["password_file"] {
+            checkSecret(passwordFile, node: pathNode, emptyHint: "put the etcd user's password in it", problems: &problems)
+        }
+        let tlsFiles = [("ca_file", spec.tls?.caFile), ("cert_file", spec.tls?.certFile), ("key_file", spec.tls?.keyFile)]
+        for case (let key, let path?) in tlsFiles {
+            guard let pathNode = node["tls"]?[key] else { continue }
+            do throws(ConfigFileReader.Failure) {
+                _ = try ConfigFileReader.read(path: path, limit: maxPEMBytes)
+            } catch {
+                problems.add(pathNode, "\(path): \(error)")
+            }
+        }
+    }
+
+    /// A file holding one secret line: readable, UTF-8, not blank.
+    private static func checkSecret(_ path: String, node: ConfigNode, emptyHint: String, problems: inout Problems) {
         let data: Data
         do throws(ConfigFileReader.Failure) {
             data = try ConfigFileReader.read(path: path, limit: maxTokenBytes)
@@ -38,7 +65,7 @@ enum FilesystemChecks {
             return
         }
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            problems.add(node, "\(path): is empty (put the API's bearer token in it)")
+            problems.add(node, "\(path): is empty (\(emptyHint))")
         }
     }
 

@@ -158,20 +158,27 @@ final class FleetRegistration: Sendable {
             do throws(EtcdError) {
                 _ = try await client.keepAlive(lease: lease)
                 metrics?.contacted()
+                metrics?.setRegistered(true)
                 if failures > 0 { logger.notice("etcd lease kept alive again", metadata: ["lease": "\(lease)"]) }
                 failures = 0
                 lastSuccess = .now
             } catch {
                 metrics?.keepAliveFailed()
                 failures += 1
-                if error.code == .leaseNotFound || ContinuousClock.now - lastSuccess > ttl {
+                if error.code == .leaseNotFound {
                     logger.error("etcd lease lost; the registration and the status keys expired with it: registering again",
                                  metadata: ["lease": "\(lease)", "error": "\(error)"])
                     state.withLock { $0.lease = nil }
                     metrics?.setRegistered(false)
                     failures = await reRegister() ? 0 : failures
-                } else if failures == 1 {
-                    logger.warning("etcd lease keep-alive failed; retrying", metadata: ["lease": "\(lease)", "error": "\(error)"])
+                } else {
+                    // etcd unreachable: keep trying the same lease. etcd extends every lease by
+                    // its TTL when a leader is elected, so after an outage the lease usually
+                    // lives on; only etcd can say it expired (leaseNotFound above).
+                    if ContinuousClock.now - lastSuccess > ttl { metrics?.setRegistered(false) }
+                    if failures == 1 {
+                        logger.warning("etcd lease keep-alive failed; retrying", metadata: ["lease": "\(lease)", "error": "\(error)"])
+                    }
                 }
             }
         }

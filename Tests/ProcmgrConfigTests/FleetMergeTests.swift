@@ -147,20 +147,41 @@ struct FleetMergeTests {
         #expect(rejected(merge) == ["/procmgr/all/processes/a": ["/procmgr/all/processes/a:port: 8080 is also the fixed port of processes[0]"]])
     }
 
-    @Test("rejection cascades: a dependency on a rejected key rejects the dependent, in a further pass")
+    @Test("rejection cascades: a dependency on a rejected key rejects the dependent and its dependents")
     func cascade() throws {
         let merge = try ConfigLoader.mergeFleet([
             entry("db", #"{"command": ["db"], "port": 8080}"#),
             entry("cache", #"{"command": ["c"], "port": 8080}"#),  // "db" sorts after "cache": db is rejected
             entry("web", #"{"command": ["w"], "depends_on": ["db"]}"#),
+            entry("edge", #"{"command": ["e"], "depends_on": {"web": {"condition": "started"}}}"#),
             entry("api", #"{"command": ["a"]}"#),
         ], into: config())
         #expect(merge.specs.map(\.id) == ["api", "cache"])
         #expect(rejected(merge) == [
             "/procmgr/all/processes/db": ["/procmgr/all/processes/db:port: 8080 is also the fixed port of /procmgr/all/processes/cache"],
-            "/procmgr/all/processes/web": [
-                #"/procmgr/all/processes/web:depends_on[0]: unknown dependency "db" (no process has this id; a replicated process is named by its config id)"#,
+            "/procmgr/all/processes/web": [#"/procmgr/all/processes/web:depends_on[0]: depends on "db", whose key /procmgr/all/processes/db is rejected"#],
+            "/procmgr/all/processes/edge": [
+                #"/procmgr/all/processes/edge:depends_on.web: depends on "web", whose key /procmgr/all/processes/web is rejected"#,
             ],
+        ])
+    }
+
+    @Test("auto ports beyond agent.ports.range: each entry that does not fit is rejected, first come first served")
+    func portCapacity() throws {
+        let config = try Support.load(Self.header + "  ports: { range: \"30000-30009\" }\n")
+        let merge = try ConfigLoader.mergeFleet([
+            entry("a", #"{"command": ["a"], "port": "auto", "replicas": 8}"#),
+            entry("b", #"{"command": ["b"], "port": "auto", "replicas": 3}"#),
+            entry("c", #"{"command": ["c"], "port": "auto"}"#),
+            entry("d", #"{"command": ["d"], "port": "auto"}"#),
+            entry("e", #"{"command": ["e"], "port": "auto"}"#),
+        ], into: config)
+        #expect(merge.specs.map(\.id) == ["a", "c", "d"])  // 8 + 1 + 1 = 10 ports
+        let message = "14 processes use port: auto but agent.ports.range (30000-30009) holds 10 ports; "
+            + "widen the range or give some processes fixed ports outside it"
+        #expect(rejected(merge) == [
+            "/procmgr/all/processes/b": ["/procmgr/all/processes/b:port: \(message)"],
+            "/procmgr/all/processes/e": ["/procmgr/all/processes/e:port: \(message)"],
         ])
     }
 
@@ -211,5 +232,20 @@ struct FleetMergeTests {
         #expect(merge?.specs.count == 1000)
         #expect(merge?.rejected.count == 10)
         print("FleetMerge timing: 1,000 entries \(clean); with 10 colliding \(colliding)")
+    }
+
+    @Test("a chain of 1,000 dependencies whose root is rejected settles without a pass per link (measured)")
+    func thousandChain() throws {
+        var entries = [entry("c0000", #"{"command": 5}"#)]
+        entries += (1..<1000).map { index in
+            entry(String(format: "c%04d", index), #"{"command": ["c"], "depends_on": ["\#(String(format: "c%04d", index - 1))"]}"#)
+        }
+        entries.append(entry("free", #"{"command": ["f"]}"#))
+        let config = try config()
+        var merge: FleetMerge?
+        let duration = try ContinuousClock().measure { merge = try ConfigLoader.mergeFleet(entries, into: config) }
+        #expect(merge?.specs.map(\.id) == ["free"])
+        #expect(merge?.rejected.count == 1000)
+        print("FleetMerge timing: chain of 1,000 with its root rejected \(duration)")
     }
 }

@@ -138,7 +138,7 @@ public final class Agent: Service {
         }
         api = AgentAPI(
             engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness,
-            events: events, fleetTargets: fleet.map { fleet in { fleet.targets() } }
+            events: events, fleetTargets: fleet.map { fleet in { @Sendable in fleet.targets() } }
         ) {
             await controller.reload(trigger: .api)
         }

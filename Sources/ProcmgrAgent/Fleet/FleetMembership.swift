@@ -66,7 +66,8 @@ final class FleetMembership: Sendable {
         registration.setAPIURLIfUnset(apiURL)
         do throws(FleetRegistrationError) {
             try await registration.register()
-        } catch where error.unavailable {
+        } catch {
+            guard error.unavailable else { throw error }
             logger.error("etcd unreachable at start: not registered yet; starting from the fleet cache and registering once etcd answers",
                          metadata: ["error": "\(error)"])
         }

@@ -93,7 +93,8 @@ final class FleetRegistration: Sendable {
                 return
             }
             let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero || !(await waitForDeletion(of: holder, within: remaining)) {
+            let gone = remaining > .zero ? await waitForDeletion(of: holder, within: remaining) : false
+            if !gone {
                 try? await client.revoke(lease: lease.id)
                 let who = FleetRegistrationRecord.decode(holder.value).map { "the agent at \($0.apiURL) (version \($0.version), started \(Self.time($0.startTime)))" } ?? "another client"
                 throw FleetRegistrationError(

@@ -58,8 +58,8 @@ final class EtcdTestCluster: Sendable {
         for index in 0..<count {
             members.append(Member(
                 name: "m\(index)",
-                clientURL: try loopbackURL(port: freeLoopbackPort()),
-                peerURL: try loopbackURL(port: freeLoopbackPort()),
+                clientURL: try loopbackURL(port: unusedPort()),
+                peerURL: try loopbackURL(port: unusedPort()),
                 dataDirectory: "\(root)/m\(index)"))
         }
         let cluster = EtcdTestCluster(members: members, arguments: arguments, token: URL(fileURLWithPath: root).lastPathComponent)
@@ -132,6 +132,20 @@ final class EtcdTestCluster: Sendable {
         return lines.all.joined(separator: "\n")
     }
 
+    /// Every port a cluster of this process was given. A killed member's ports are free until it
+    /// restarts: without this, another test's cluster could be handed one of them, and a client
+    /// of the first cluster would talk to the second.
+    private static let portsGiven = LockedState<Set<Int>>([])
+
+    /// A free loopback port no cluster of this process was given before.
+    private static func unusedPort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try freeLoopbackPort()
+            if portsGiven.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw AgentTestFailure("no unused loopback port in 100 tries")
+    }
+
     private static func loopbackURL(port: Int) throws -> URL {
         guard let url = URL(string: "http://127.0.0.1:\(port)") else { throw AgentTestFailure("no URL for port \(port)") }
         return url
@@ -158,6 +172,12 @@ final class EtcdTestCluster: Sendable {
             Glibc.kill(process.pid, SIGKILL)
             _ = await process.exit.wait(timeout: .seconds(10))
         }
+    }
+
+    /// Waits until every running member is healthy (it has a leader): after a kill, before
+    /// timing-sensitive steps.
+    func waitUntilHealthy() async throws {
+        for index in members.indices where isRunning(index) { try await waitUntilHealthy(index) }
     }
 
     private func waitUntilHealthy(_ index: Int) async throws {

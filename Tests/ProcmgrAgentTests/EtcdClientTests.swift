@@ -346,4 +346,32 @@ struct EtcdClientTests {
             }
         }
     }
+
+    @Test func talksToAMemberOverTLSWithAClientCertificate() async throws {
+        let tls = try await EtcdTestTLS.make()
+        defer { tls.remove() }
+        try await EtcdTestCluster.with(tls: tls) { cluster in
+            #expect(cluster.clientURLs[0].scheme == "https")
+            let client = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: tls.clientFiles), logger: Logger(label: "etcd-tls-test"))
+            let revision = try await client.put(key: "/tls", value: Self.bytes("t"))
+            #expect(try await client.get(key: "/tls")?.modRevision == revision)
+            var messages = client.watch(prefix: "/tls", fromRevision: revision).makeAsyncIterator()
+            #expect(try await messages.next() == .created(revision: revision))
+            await client.shutdown()
+
+            // Without the client certificate etcd refuses the handshake; without the CA the
+            // client refuses etcd's certificate.
+            for files in [EtcdTLSFiles(caFile: tls.caFile), EtcdTLSFiles(certFile: tls.clientCertFile, keyFile: tls.clientKeyFile)] {
+                let refused = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: files), logger: Logger(label: "etcd-tls-test"))
+                let error = await Self.etcdError { _ = try await refused.get(key: "/tls") }
+                await refused.shutdown()
+                #expect(error?.code == .unavailable, "\(String(describing: error))")
+            }
+            // A TLS file that cannot be read fails every call with its path.
+            let broken = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: EtcdTLSFiles(caFile: "/nonexistent/ca.pem")), logger: Logger(label: "etcd-tls-test"))
+            let error = await Self.etcdError { _ = try await broken.get(key: "/tls") }
+            await broken.shutdown()
+            #expect(error?.message.contains("/nonexistent/ca.pem") == true, "\(String(describing: error))")
+        }
+    }
 }

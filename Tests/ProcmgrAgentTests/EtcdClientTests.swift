@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import Glibc
 import Logging
+import NIOCore
 import ProcmgrEtcd
 import ProcmgrTestKit
 import Testing
@@ -36,6 +38,28 @@ struct EtcdClientTests {
         } catch {
             return error as? EtcdError
         }
+    }
+
+    /// POST /v3/auth/authenticate without the client: a token of our own.
+    static func authenticate(_ endpoint: URL, _ name: String, _ password: String) async throws -> String {
+        var request = HTTPClientRequest(url: endpoint.absoluteString + "/v3/auth/authenticate")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: #"{"name":"\#(name)","password":"\#(password)"}"#))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        return try #require(object?["token"] as? String, "\(String(buffer: body))")
+    }
+
+    /// A range of "/" with `token`, raw.
+    static func rawGet(_ endpoint: URL, token: String) async throws -> (status: UInt, text: String) {
+        var request = HTTPClientRequest(url: endpoint.absoluteString + "/v3/kv/range")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: token)
+        request.body = .bytes(ByteBuffer(string: #"{"key":"Lw=="}"#))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        return (response.status.code, String(buffer: body))
     }
 
     @Test func putGetDeleteAndPrefixDelete() async throws {
@@ -243,6 +267,8 @@ struct EtcdClientTests {
     @Test func unaryCallsFailOverToALiveMember() async throws {
         try await EtcdTestCluster.with(members: 3) { cluster in
             await cluster.kill(member: 0)
+            // A killed leader leaves the others without one for a moment: requests would wait.
+            try await cluster.waitUntilHealthy()
             try await Self.withClient(cluster.clientURLs) { client in
                 #expect(client.currentEndpoint == cluster.clientURLs[0])
                 let revision = try await client.put(key: "/f", value: Self.bytes("x"))
@@ -254,6 +280,7 @@ struct EtcdClientTests {
                 let current = try #require(cluster.clientURLs.firstIndex(of: client.currentEndpoint))
                 try await cluster.restart(member: 0)
                 await cluster.kill(member: current)
+                try await cluster.waitUntilHealthy()
                 #expect(try await client.get(key: "/f")?.value == Self.bytes("x"))
                 #expect(client.currentEndpoint != cluster.clientURLs[current])
             }
@@ -299,9 +326,14 @@ struct EtcdClientTests {
             try await Self.withClient(cluster.clientURLs, username: "root", password: "pw") { client in
                 let revision = try await client.put(key: "/secret", value: Self.bytes("s"))
                 #expect(try await client.get(key: "/secret")?.modRevision == revision)
-                // Disabling and enabling auth drops every token: the client re-authenticates once.
+                // Disabling and enabling auth drops every token (shown with one taken now): the
+                // client's next call is refused, and it re-authenticates once.
+                let token = try await Self.authenticate(cluster.clientURLs[0], "root", "pw")
+                #expect(try await Self.rawGet(cluster.clientURLs[0], token: token).status == 200)
                 try await cluster.etcdctl(["--user", "root:pw", "auth", "disable"])
                 try await cluster.etcdctl(["auth", "enable"])
+                let refused = try await Self.rawGet(cluster.clientURLs[0], token: token)
+                #expect(refused.status == 401 && refused.text.contains("invalid auth token"), "\(refused)")
                 #expect(try await client.get(key: "/secret")?.value == Self.bytes("s"))
             }
             try await Self.withClient(cluster.clientURLs, username: "root", password: "wrong") { client in
@@ -312,6 +344,34 @@ struct EtcdClientTests {
                 let error = await Self.etcdError { _ = try await client.get(key: "/secret") }
                 #expect(error?.code == .unauthenticated, "\(String(describing: error))")
             }
+        }
+    }
+
+    @Test func talksToAMemberOverTLSWithAClientCertificate() async throws {
+        let tls = try await EtcdTestTLS.make()
+        defer { tls.remove() }
+        try await EtcdTestCluster.with(tls: tls) { cluster in
+            #expect(cluster.clientURLs[0].scheme == "https")
+            let client = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: tls.clientFiles), logger: Logger(label: "etcd-tls-test"))
+            let revision = try await client.put(key: "/tls", value: Self.bytes("t"))
+            #expect(try await client.get(key: "/tls")?.modRevision == revision)
+            var messages = client.watch(prefix: "/tls", fromRevision: revision).makeAsyncIterator()
+            #expect(try await messages.next() == .created(revision: revision))
+            await client.shutdown()
+
+            // Without the client certificate etcd refuses the handshake; without the CA the
+            // client refuses etcd's certificate.
+            for files in [EtcdTLSFiles(caFile: tls.caFile), EtcdTLSFiles(certFile: tls.clientCertFile, keyFile: tls.clientKeyFile)] {
+                let refused = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: files), logger: Logger(label: "etcd-tls-test"))
+                let error = await Self.etcdError { _ = try await refused.get(key: "/tls") }
+                await refused.shutdown()
+                #expect(error?.code == .unavailable, "\(String(describing: error))")
+            }
+            // A TLS file that cannot be read fails every call with its path.
+            let broken = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: EtcdTLSFiles(caFile: "/nonexistent/ca.pem")), logger: Logger(label: "etcd-tls-test"))
+            let error = await Self.etcdError { _ = try await broken.get(key: "/tls") }
+            await broken.shutdown()
+            #expect(error?.message.contains("/nonexistent/ca.pem") == true, "\(String(describing: error))")
         }
     }
 }

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Glibc
+import Logging
 import NIOCore
+import ProcmgrEtcd
 import ProcmgrRuntime
 import ProcmgrSupport
 import ProcmgrTestKit
@@ -33,14 +35,18 @@ final class EtcdTestCluster: Sendable {
     func member(_ index: Int) -> Member { members[index] }
 
     private let arguments: [String]
+    /// The TLS files the members serve with, if any.
+    let tls: EtcdTestTLS?
     private let processes: LockedState<[Int: SpawnedProcess]>
     private let outputs: [LockedLines]
 
     /// Starts `count` members (extra etcd flags in `arguments`, e.g.
     /// `--experimental-watch-progress-notify-interval=1s`), runs `body`, then stops every member
     /// and removes the data directories, whether `body` threw or not.
-    static func with<T>(members count: Int = 1, arguments: [String] = [], _ body: (EtcdTestCluster) async throws -> T) async throws -> T {
-        let cluster = try await start(members: count, arguments: arguments)
+    static func with<T>(
+        members count: Int = 1, arguments: [String] = [], tls: EtcdTestTLS? = nil, _ body: (EtcdTestCluster) async throws -> T
+    ) async throws -> T {
+        let cluster = try await start(members: count, arguments: arguments, tls: tls)
         do {
             let result = try await body(cluster)
             await cluster.stop()
@@ -52,17 +58,22 @@ final class EtcdTestCluster: Sendable {
     }
 
     /// Starts `count` members and waits until each is healthy; the caller must `stop()`.
-    static func start(members count: Int = 1, arguments: [String] = []) async throws -> EtcdTestCluster {
+    /// With `tls`, clients must connect with https, trust its CA and present its client
+    /// certificate (`--client-cert-auth`); peers still speak http.
+    static func start(members count: Int = 1, arguments: [String] = [], tls: EtcdTestTLS? = nil) async throws -> EtcdTestCluster {
         let root = try makeTemporaryDirectory()
         var members: [Member] = []
         for index in 0..<count {
             members.append(Member(
                 name: "m\(index)",
-                clientURL: try loopbackURL(port: freeLoopbackPort()),
-                peerURL: try loopbackURL(port: freeLoopbackPort()),
+                clientURL: try loopbackURL(port: unusedPort(), scheme: tls == nil ? "http" : "https"),
+                peerURL: try loopbackURL(port: unusedPort(), scheme: "http"),
                 dataDirectory: "\(root)/m\(index)"))
         }
-        let cluster = EtcdTestCluster(members: members, arguments: arguments, token: URL(fileURLWithPath: root).lastPathComponent)
+        let tlsArguments = tls.map {
+            ["--cert-file", $0.serverCertFile, "--key-file", $0.serverKeyFile, "--trusted-ca-file", $0.caFile, "--client-cert-auth"]
+        } ?? []
+        let cluster = EtcdTestCluster(members: members, arguments: tlsArguments + arguments, tls: tls, token: URL(fileURLWithPath: root).lastPathComponent)
         do {
             for index in members.indices { try await cluster.spawn(index) }
             for index in members.indices { try await cluster.waitUntilHealthy(index) }
@@ -73,8 +84,9 @@ final class EtcdTestCluster: Sendable {
         return cluster
     }
 
-    private init(members: [Member], arguments: [String], token: String) {
+    private init(members: [Member], arguments: [String], tls: EtcdTestTLS?, token: String) {
         self.members = members
+        self.tls = tls
         let initialCluster = members.map { "\($0.name)=\($0.peerURL.absoluteString)" }.joined(separator: ",")
         self.arguments = [
             "--initial-cluster", initialCluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
@@ -105,9 +117,10 @@ final class EtcdTestCluster: Sendable {
         try await waitUntilHealthy(index)
     }
 
-    /// Stops every member (SIGTERM, then SIGKILL after 10 s) and removes the data directories.
+    /// Kills every member and removes the data directories: the cluster is thrown away, so
+    /// nothing is gained by a graceful stop (which, with members missing, can take seconds).
     func stop() async {
-        for index in members.indices { await stop(member: index) }
+        for index in members.indices { await kill(member: index) }
         if let root = members.first.map({ URL(fileURLWithPath: $0.dataDirectory).deletingLastPathComponent().path }) {
             try? FileManager.default.removeItem(atPath: root)
         }
@@ -132,8 +145,22 @@ final class EtcdTestCluster: Sendable {
         return lines.all.joined(separator: "\n")
     }
 
-    private static func loopbackURL(port: Int) throws -> URL {
-        guard let url = URL(string: "http://127.0.0.1:\(port)") else { throw AgentTestFailure("no URL for port \(port)") }
+    /// Every port a cluster of this process was given. A killed member's ports are free until it
+    /// restarts: without this, another test's cluster could be handed one of them, and a client
+    /// of the first cluster would talk to the second.
+    private static let portsGiven = LockedState<Set<Int>>([])
+
+    /// A free loopback port no cluster of this process was given before.
+    private static func unusedPort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try freeLoopbackPort()
+            if portsGiven.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw AgentTestFailure("no unused loopback port in 100 tries")
+    }
+
+    private static func loopbackURL(port: Int, scheme: String) throws -> URL {
+        guard let url = URL(string: "\(scheme)://127.0.0.1:\(port)") else { throw AgentTestFailure("no URL for port \(port)") }
         return url
     }
 
@@ -160,7 +187,17 @@ final class EtcdTestCluster: Sendable {
         }
     }
 
+    /// Waits until every running member is healthy (it has a leader): after a kill, before
+    /// timing-sensitive steps.
+    func waitUntilHealthy() async throws {
+        for index in members.indices where isRunning(index) { try await waitUntilHealthy(index) }
+    }
+
     private func waitUntilHealthy(_ index: Int) async throws {
+        if let tls {
+            try await waitUntilAnswering(index, tls: tls)
+            return
+        }
         let url = members[index].clientURL.absoluteString + "/health"
         var last = "no answer yet"
         try await eventually("etcd member \(index) (\(url)) is healthy; last: \(last); output: \(output(index).suffix(30))", timeout: .seconds(30), every: .milliseconds(50)) {
@@ -175,5 +212,75 @@ final class EtcdTestCluster: Sendable {
                 return false
             }
         }
+    }
+
+    /// A TLS member is up when the etcd client (with the client certificate) gets its status:
+    /// the test target has no TLS of its own to ask /health with.
+    private func waitUntilAnswering(_ index: Int, tls: EtcdTestTLS) async throws {
+        let client = EtcdClient(
+            configuration: .init(endpoints: [members[index].clientURL], tls: tls.clientFiles, requestTimeout: .seconds(2)),
+            logger: Logger(label: "etcd-test-cluster"))
+        var last = "no answer yet"
+        do {
+            try await eventually("etcd member \(index) (\(members[index].clientURL)) answers over TLS; last: \(last); output: \(output(index).suffix(30))",
+                                 timeout: .seconds(30), every: .milliseconds(50)) {
+                guard isRunning(index) else { throw AgentTestFailure("etcd member \(index) exited; output: \(output(index).suffix(30))") }
+                do {
+                    _ = try await client.status()
+                    return true
+                } catch {
+                    last = "\(error)"
+                    return false
+                }
+            }
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI
+/// in a fresh directory (removed by the caller with `remove()`).
+struct EtcdTestTLS: Sendable {
+    let directory: String
+    var caFile: String { directory + "/ca.pem" }
+    var serverCertFile: String { directory + "/server.pem" }
+    var serverKeyFile: String { directory + "/server.key" }
+    var clientCertFile: String { directory + "/client.pem" }
+    var clientKeyFile: String { directory + "/client.key" }
+    /// What an ``EtcdClient`` needs to connect.
+    var clientFiles: EtcdTLSFiles { EtcdTLSFiles(caFile: caFile, certFile: clientCertFile, keyFile: clientKeyFile) }
+
+    static func make() async throws -> EtcdTestTLS {
+        let directory = try makeTemporaryDirectory()
+        let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        let script = """
+            set -e
+            cd \(directory)
+            openssl req -x509 \(key) -keyout ca.key -out ca.pem -days 2 -subj /CN=procmgr-test-ca
+            for who in server client; do
+              openssl req \(key) -keyout $who.key -out $who.csr -subj /CN=$who
+            done
+            # etcd's gateway dials its own gRPC server with the server certificate: client use too.
+            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' > server.ext
+            printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+            for who in server client; do
+              openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $who.ext -out $who.pem
+            done
+            """
+        let lines = LockedLines()
+        let process = try await AgentTestRuntime.shared.spawner.spawn(SpawnSpec(
+            arguments: ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], captureOutput: true, killWithParent: true))
+        _ = try AgentTestRuntime.shared.capture.attach(name: "openssl", stdout: process.stdoutFD, stderr: process.stderrFD) { lines.append($0.text) }
+        guard let status = await process.exit.wait(timeout: .seconds(30)), case .exited(code: 0) = status else {
+            throw AgentTestFailure("making test certificates with openssl failed: \(lines.all)")
+        }
+        return EtcdTestTLS(directory: directory)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }

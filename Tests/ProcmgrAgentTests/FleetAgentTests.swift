@@ -211,7 +211,8 @@ struct FleetAgentTests {
         }
         try await eventually("all three registered and seen by p1", timeout: .seconds(20)) {
             let reply = try await agents[0].request("/api/v1/fleet/targets")
-            return reply.status == 200 && (try reply.json() as? [Any])?.count == 3
+            let list = try reply.json() as? [Any]
+            return reply.status == 200 && list?.count == 3
         }
         let first = try #require(URL(string: agents[0].baseURL))
         let prometheus = try await LocalPrometheus.start(

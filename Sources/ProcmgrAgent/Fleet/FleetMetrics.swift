@@ -1,5 +1,5 @@
-import Foundation
-import ProcmgrMetrics
+public import Foundation
+public import ProcmgrMetrics
 
 /// The fleet's metric families (`procmgr_fleet_*`, SPEC §3.6): what the etcd source, the
 /// registration and the status write-back did, so an operator sees a node drifting away from the

@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Watches: one streamed POST /v3/watch per stream.
+extension EtcdClient {
+    /// One watch stream on one endpoint (tries endpoints in order until one accepts); ends
+    /// (finishes normally) after .compacted/.canceled; throws EtcdError when the connection is lost.
+    /// No reconnect inside: the caller resumes from its last revision + 1.
+    /// `progressNotify` asks etcd for progress messages. Cancelling the consuming task (or
+    /// dropping the stream) closes the request.
+    ///
+    /// Messages are queued for the consumer as they arrive; each is at most 16 MiB (larger is
+    /// .tooLarge). A consumer that stops reading without cancelling lets the queue grow.
+    public func watch(prefix: String, fromRevision: Int64, progressNotify: Bool = true) -> AsyncThrowingStream<EtcdWatchMessage, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: EtcdWatchMessage.self)
+        let task = Task {
+            do throws(EtcdError) {
+                try await self.runWatch(prefix: prefix, fromRevision: fromRevision, progressNotify: progressNotify) { message in
+                    continuation.yield(message)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// Opens the watch on the first endpoint that accepts it and delivers its messages until
+    /// etcd ends the watch (returns) or the connection fails (throws).
+    private func runWatch(
+        prefix: String, fromRevision: Int64, progressNotify: Bool, deliver: (EtcdWatchMessage) -> Void
+    ) async throws(EtcdError) {
+        if let setupError { throw setupError }
+        let create: EtcdJSON.Object = [
+            "create_request": [
+                "key": EtcdJSON.base64(prefix.isEmpty ? [0] : Array(prefix.utf8)),
+                "range_end": EtcdJSON.base64(EtcdKeys.prefixEnd(prefix)),
+                "start_revision": String(fromRevision),
+                "progress_notify": progressNotify,
+            ] as EtcdJSON.Object
+        ]
+        var renewed = false
+        while true {
+            let (endpoint, body) = try await openWatch(create)
+            var splitter = EtcdJSONStreamSplitter(limit: Self.watchMessageLimit)
+            let what = "\(endpoint) watch \(prefix)"
+            do {
+                for try await chunk in body {
+                    for object in try splitter.feed(chunk.readableBytesView) {
+                        switch try Self.watchMessage(Data(object), what: what) {
+                        case .message(let message):
+                            deliver(message)
+                            if case .compacted = message { return }
+                            if case .canceled = message { return }
+                        case .tokenInvalid(let error):
+                            guard configuration.username != nil, !renewed else { throw error }
+                            renewed = true
+                            state.withLock { $0.token = nil }
+                            throw WatchRestart()
+                        }
+                    }
+                }
+            } catch is WatchRestart {
+                continue
+            } catch let error as EtcdError {
+                throw error
+            } catch EtcdJSONStreamSplitter.Failure.tooLarge {
+                throw EtcdError(.tooLarge, "\(what): a message exceeds \(Self.watchMessageLimit) bytes")
+            } catch let failure as EtcdJSONStreamSplitter.Failure {
+                throw EtcdError(.invalidResponse, "\(what): not a stream of JSON objects (\(failure))")
+            } catch {
+                if Task.isCancelled { return }
+                throw EtcdError(.unavailable, "\(what): the stream failed: \(error)")
+            }
+            if Task.isCancelled { return }
+            throw EtcdError(.unavailable, "\(what): etcd ended the stream")
+        }
+    }
+
+    private struct WatchRestart: Error {}
+
+    /// POSTs the create request to each endpoint in turn until one answers 200.
+    private func openWatch(_ create: EtcdJSON.Object) async throws(EtcdError) -> (URL, HTTPClientResponse.Body) {
+        let token = try await token(renew: false)
+        let payload = EtcdJSON.encode(create)
+        var failures: [String] = []
+        for index in endpointOrder() {
+            let endpoint = configuration.endpoints[index]
+            var request = HTTPClientRequest(url: Self.url(endpoint, "/v3/watch"))
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            if let token { request.headers.add(name: "Authorization", value: token) }
+            request.body = .bytes(ByteBuffer(bytes: payload))
+            do {
+                // No deadline: the stream lives until etcd, the connection or the consumer ends it.
+                let response = try await http.execute(request, deadline: .distantFuture, logger: logger)
+                if response.status == .ok {
+                    state.withLock { $0.current = index }
+                    return (endpoint, response.body)
+                }
+                let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+                switch Self.classify(status: response.status, body: body, endpoint: endpoint, path: "/v3/watch") {
+                case .failed(let error), .tokenInvalid(let error):
+                    throw error
+                case .endpointFailed(let reason, _):
+                    failures.append("\(endpoint): \(reason)")
+                case .answered:
+                    failures.append("\(endpoint): HTTP \(response.status.code)")
+                }
+            } catch let error as EtcdError {
+                throw error
+            } catch {
+                failures.append("\(endpoint): \(error)")
+            }
+        }
+        throw EtcdError(.unavailable, "POST /v3/watch: no etcd endpoint accepted the watch: \(failures.joined(separator: "; "))")
+    }
+
+    enum WatchParse {
+        case message(EtcdWatchMessage)
+        case tokenInvalid(EtcdError)
+    }
+
+    /// One message of the stream: `{"result": WatchResponse}` or `{"error": {…}}`.
+    static func watchMessage(_ data: Data, what: String) throws(EtcdError) -> WatchParse {
+        let object = try EtcdJSON.object(data, what: what)
+        if let error = object["error"] {
+            let detail = error as? EtcdJSON.Object
+            let text = (detail?["message"] as? String) ?? String(describing: error)
+            let code = (detail?["http_code"] as? NSNumber)?.intValue ?? 0
+            let body = Data(((try? JSONSerialization.data(withJSONObject: detail ?? [:])) ?? Data()))
+            switch classify(status: .init(statusCode: code == 0 ? 500 : code), body: body, endpoint: URL(fileURLWithPath: "/"), path: "/v3/watch") {
+            case .tokenInvalid(let error):
+                return .tokenInvalid(error)
+            case .failed(let error):
+                throw EtcdError(error.code, "\(what): \(text)")
+            case .endpointFailed, .answered:
+                throw EtcdError(.unavailable, "\(what): \(text)")
+            }
+        }
+        guard let result = object["result"] as? EtcdJSON.Object else {
+            throw EtcdError(.invalidResponse, "\(what): a message with neither result nor error: \(EtcdJSON.preview(data))")
+        }
+        let revision = try EtcdJSON.headerRevision(result, what: what)
+        if result["canceled"] as? Bool == true {
+            let compactRevision = try EtcdJSON.int64(result, "compact_revision", what: what)
+            if compactRevision > 0 { return .message(.compacted(compactRevision: compactRevision)) }
+            return .message(.canceled(reason: result["cancel_reason"] as? String ?? ""))
+        }
+        if result["created"] as? Bool == true { return .message(.created(revision: revision)) }
+        let events = result["events"] as? [EtcdJSON.Object] ?? []
+        if events.isEmpty { return .message(.progress(revision: revision)) }
+        var parsed: [EtcdEvent] = []
+        parsed.reserveCapacity(events.count)
+        for event in events {
+            let kv = try EtcdJSON.keyValue(event["kv"] as? EtcdJSON.Object ?? [:], what: what)
+            let kind: EtcdEvent.Kind = (event["type"] as? String) == "DELETE" ? .delete : .put
+            parsed.append(EtcdEvent(kind: kind, kv: kv))
+        }
+        return .message(.events(revision: revision, parsed))
+    }
+}

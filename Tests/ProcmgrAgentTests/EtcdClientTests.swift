@@ -1,0 +1,317 @@
+import Foundation
+import Glibc
+import Logging
+import ProcmgrEtcd
+import ProcmgrTestKit
+import Testing
+
+/// ProcmgrEtcd's client against real etcd members (see ``EtcdTestCluster``).
+@Suite("EtcdClient", .timeLimit(.minutes(2)))
+struct EtcdClientTests {
+    /// A client on `endpoints`, shut down after `body`.
+    static func withClient<T>(
+        _ endpoints: [URL], username: String? = nil, password: String? = nil, requestTimeout: Duration = .seconds(5),
+        _ body: (EtcdClient) async throws -> T
+    ) async throws -> T {
+        let client = EtcdClient(
+            configuration: .init(endpoints: endpoints, username: username, password: password, requestTimeout: requestTimeout),
+            logger: Logger(label: "etcd-client-test"))
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// Runs `body` expecting an EtcdError; returns it.
+    static func etcdError(_ body: () async throws -> Void) async -> EtcdError? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error as? EtcdError
+        }
+    }
+
+    @Test func putGetDeleteAndPrefixDelete() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let revision = try await client.put(key: "/a", value: Self.bytes("one"))
+                let kv = try #require(try await client.get(key: "/a"))
+                #expect(kv == EtcdKeyValue(key: "/a", value: Self.bytes("one"), createRevision: revision, modRevision: revision, version: 1, lease: 0))
+                let second = try await client.put(key: "/a", value: [])
+                let updated = try #require(try await client.get(key: "/a"))
+                #expect(updated.value == [] && updated.version == 2 && updated.modRevision == second && updated.createRevision == revision)
+                let deleted = try await client.delete(key: "/a")
+                #expect(deleted == second + 1)
+                #expect(try await client.get(key: "/a") == nil)
+
+                for key in ["/p/1", "/p/2", "/p/sub/3", "/pq", "/other"] { try await client.put(key: key, value: Self.bytes(key)) }
+                #expect(try await client.range(prefix: "/p/").kvs.map(\.key) == ["/p/1", "/p/2", "/p/sub/3"])
+                try await client.delete(prefix: "/p/")
+                #expect(try await client.range(prefix: "/p/").kvs.isEmpty)
+                #expect(try await client.range(prefix: "/").kvs.map(\.key) == ["/other", "/pq"])
+            }
+        }
+    }
+
+    @Test func rangeAtRevisionPaginatesOverMoreThanAThousandKeys() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let keys = (0..<2345).map { String(format: "/big/%05d", $0) }
+                // etcd allows 128 operations per transaction by default.
+                var written: Int64 = 0
+                for start in stride(from: 0, to: keys.count, by: 128) {
+                    let puts = keys[start..<min(start + 128, keys.count)].map { EtcdOperation.put(key: $0, value: Self.bytes("v1 \($0)"), lease: 0) }
+                    written = try await client.txn(compare: [], success: puts).revision
+                }
+                let before = try await client.range(prefix: "/big/")
+                #expect(before.revision == written)
+                #expect(before.kvs.map(\.key) == keys)
+
+                // Change the prefix after `written`: a read at `written` must not see it, on any page.
+                try await client.put(key: "/big/00000", value: Self.bytes("v2"))
+                try await client.delete(key: "/big/01500")
+                try await client.put(key: "/big/99999", value: Self.bytes("new"))
+                let old = try await client.range(prefix: "/big/", revision: written)
+                #expect(old.revision == written)
+                #expect(old.kvs.map(\.key) == keys)
+                #expect(old.kvs.allSatisfy { $0.value == Self.bytes("v1 \($0.key)") })
+
+                let now = try await client.range(prefix: "/big/")
+                #expect(now.revision == written + 3)
+                #expect(now.kvs.count == keys.count)
+                #expect(now.kvs.first?.value == Self.bytes("v2"))
+                #expect(now.kvs.last?.key == "/big/99999")
+                #expect(!now.kvs.contains { $0.key == "/big/01500" })
+            }
+        }
+    }
+
+    @Test func txnCreateIfAbsentSucceedsOnce() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                func claim(_ value: String) async throws(EtcdError) -> EtcdTxnResult {
+                    try await client.txn(
+                        compare: [.createRevision(key: "/lock", equals: 0)],
+                        success: [.put(key: "/lock", value: Self.bytes(value), lease: 0), .get(key: "/lock")],
+                        failure: [.get(key: "/lock"), .get(key: "/absent")])
+                }
+                let first = try await claim("first")
+                #expect(first.succeeded)
+                #expect(first.ranges.map { $0.map(\.value) } == [[Self.bytes("first")]])
+                #expect(first.ranges[0].first?.modRevision == first.revision)
+
+                let second = try await claim("second")
+                #expect(!second.succeeded)
+                #expect(second.revision == first.revision)
+                #expect(second.ranges.map { $0.map(\.value) } == [[Self.bytes("first")], []])
+
+                let swapped = try await client.txn(
+                    compare: [.value(key: "/lock", equals: Self.bytes("first")), .lease(key: "/lock", equals: 0)],
+                    success: [.delete(key: "/lock"), .deletePrefix("/none/")])
+                #expect(swapped.succeeded && swapped.ranges.isEmpty)
+                #expect(try await client.get(key: "/lock") == nil)
+            }
+        }
+    }
+
+    @Test func leaseKeepAliveRevokeAndExpiry() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let lease = try await client.grantLease(ttl: .seconds(30))
+                #expect(lease.ttl == .seconds(30))
+                try await client.put(key: "/leased/a", value: Self.bytes("a"), lease: lease.id)
+                #expect(try await client.get(key: "/leased/a")?.lease == lease.id)
+                let left = try await client.keepAlive(lease: lease.id)
+                #expect(left > .seconds(25) && left <= .seconds(30))
+                try await client.revoke(lease: lease.id)
+                #expect(try await client.get(key: "/leased/a") == nil)
+                #expect(await Self.etcdError { _ = try await client.keepAlive(lease: lease.id) }?.code == .leaseNotFound)
+                #expect(await Self.etcdError { try await client.revoke(lease: lease.id) }?.code == .leaseNotFound)
+
+                let short = try await client.grantLease(ttl: .seconds(2))
+                try await client.put(key: "/leased/b", value: Self.bytes("b"), lease: short.id)
+                try await eventually("the key of an expired lease is deleted", timeout: .seconds(10), every: .milliseconds(100)) {
+                    try await client.get(key: "/leased/b") == nil
+                }
+                #expect(await Self.etcdError { _ = try await client.keepAlive(lease: short.id) }?.code == .leaseNotFound)
+            }
+        }
+    }
+
+    @Test func watchDeliversCreatedPutsAndDeletesInOrderAndResumes() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let start = try await client.status().revision
+                var messages = client.watch(prefix: "/w/", fromRevision: start + 1).makeAsyncIterator()
+                let created = try await messages.next()
+                #expect(created == .created(revision: start))
+
+                let put = try await client.put(key: "/w/a", value: Self.bytes("1"))
+                try await client.put(key: "/elsewhere", value: [])
+                let deleted = try await client.delete(key: "/w/a")
+                var events: [EtcdEvent] = []
+                while events.count < 2 {
+                    switch try await messages.next() {
+                    case .events(_, let batch): events += batch
+                    case .progress: continue
+                    case let other: Issue.record("unexpected \(String(describing: other))"); return
+                    }
+                }
+                #expect(events == [
+                    EtcdEvent(kind: .put, kv: EtcdKeyValue(key: "/w/a", value: Self.bytes("1"), createRevision: put, modRevision: put, version: 1, lease: 0)),
+                    EtcdEvent(kind: .delete, kv: EtcdKeyValue(key: "/w/a", value: [], createRevision: 0, modRevision: deleted, version: 0, lease: 0)),
+                ])
+
+                // A new watch from the delete's revision sees the delete again, and nothing before it.
+                var resumed = client.watch(prefix: "/w/", fromRevision: deleted).makeAsyncIterator()
+                #expect(try await resumed.next() == .created(revision: deleted))
+                guard case .events(_, let again) = try await resumed.next() else { Issue.record("no events on resume"); return }
+                #expect(again.map(\.kind) == [.delete] && again.first?.kv.modRevision == deleted)
+            }
+        }
+    }
+
+    @Test func watchSendsProgressNotifications() async throws {
+        try await EtcdTestCluster.with(arguments: ["--experimental-watch-progress-notify-interval=200ms"]) { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let revision = try await client.put(key: "/x", value: [])
+                var messages = client.watch(prefix: "/quiet/", fromRevision: revision + 1).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: revision))
+                #expect(try await messages.next() == .progress(revision: revision))
+            }
+        }
+    }
+
+    @Test func watchFromACompactedRevisionReportsCompaction() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let first = try await client.put(key: "/c/a", value: [])
+                let last = try await client.put(key: "/c/a", value: Self.bytes("2"))
+                try await client.compact(revision: last)
+                var received: [EtcdWatchMessage] = []
+                for try await message in client.watch(prefix: "/c/", fromRevision: first) { received.append(message) }
+                // The stream finished by itself after the compaction.
+                #expect(received.last == .compacted(compactRevision: last))
+                #expect(received.dropLast().allSatisfy { if case .created = $0 { true } else { false } })
+                #expect(await Self.etcdError { _ = try await client.range(prefix: "/c/", revision: first) }?.code == .compacted)
+            }
+        }
+    }
+
+    @Test func watchThrowsWhenItsMemberIsKilled() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let revision = try await client.status().revision
+                var messages = client.watch(prefix: "/k/", fromRevision: revision + 1).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: revision))
+                await cluster.kill(member: 0)
+                let error = await #expect(throws: EtcdError.self) {
+                    while try await messages.next() != nil {}
+                }
+                #expect(error?.code == .unavailable)
+            }
+        }
+    }
+
+    @Test func cancellingTheConsumerEndsTheWatch() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let revision = try await client.status().revision
+                let consumer = Task {
+                    var count = 0
+                    for try await _ in client.watch(prefix: "/z/", fromRevision: revision + 1) { count += 1 }
+                    return count
+                }
+                try await eventually("the watch is registered") {
+                    try await client.put(key: "/z/ping", value: [])
+                    return true
+                }
+                consumer.cancel()
+                // The consumer ends (no hang) once cancelled; what it counted is incidental.
+                _ = try? await consumer.value
+            }
+        }
+    }
+
+    @Test func unaryCallsFailOverToALiveMember() async throws {
+        try await EtcdTestCluster.with(members: 3) { cluster in
+            await cluster.kill(member: 0)
+            try await Self.withClient(cluster.clientURLs) { client in
+                #expect(client.currentEndpoint == cluster.clientURLs[0])
+                let revision = try await client.put(key: "/f", value: Self.bytes("x"))
+                #expect(client.currentEndpoint != cluster.clientURLs[0])
+                #expect(try await client.get(key: "/f")?.modRevision == revision)
+                #expect(try await client.status().endpoint != cluster.clientURLs[0])
+
+                // The member that answered stays current; once it dies too, the third one answers.
+                let current = try #require(cluster.clientURLs.firstIndex(of: client.currentEndpoint))
+                try await cluster.restart(member: 0)
+                await cluster.kill(member: current)
+                #expect(try await client.get(key: "/f")?.value == Self.bytes("x"))
+                #expect(client.currentEndpoint != cluster.clientURLs[current])
+            }
+        }
+    }
+
+    @Test func allEndpointsDownIsUnavailableQuicklyNamingEach() async throws {
+        try await withRefusingLoopbackPort { first in
+            try await withRefusingLoopbackPort { second in
+                try await withRefusingLoopbackPort { third in
+                    let endpoints = try [first, second, third].map { port in try #require(URL(string: "http://127.0.0.1:\(port)")) }
+                    try await Self.withClient(endpoints) { client in
+                        let clock = ContinuousClock()
+                        let started = clock.now
+                        let error = await Self.etcdError { try await client.put(key: "/down", value: []) }
+                        #expect(clock.now - started < .seconds(3))
+                        #expect(error?.code == .unavailable)
+                        for port in [first, second, third] { #expect(error?.message.contains("127.0.0.1:\(port)") == true, "\(String(describing: error))") }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func allMembersOfAClusterDownIsUnavailable() async throws {
+        try await EtcdTestCluster.with(members: 3) { cluster in
+            for index in 0..<3 { await cluster.kill(member: index) }
+            try await Self.withClient(cluster.clientURLs) { client in
+                let clock = ContinuousClock()
+                let started = clock.now
+                let error = await Self.etcdError { _ = try await client.get(key: "/k") }
+                #expect(clock.now - started < .seconds(3))
+                #expect(error?.code == .unavailable)
+                for url in cluster.clientURLs { #expect(error?.message.contains(url.absoluteString) == true) }
+            }
+        }
+    }
+
+    @Test func authenticatesAndRejectsAWrongPassword() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await cluster.etcdctl(["user", "add", "root:pw", "--interactive=false"])
+            try await cluster.etcdctl(["auth", "enable"])
+            try await Self.withClient(cluster.clientURLs, username: "root", password: "pw") { client in
+                let revision = try await client.put(key: "/secret", value: Self.bytes("s"))
+                #expect(try await client.get(key: "/secret")?.modRevision == revision)
+                // Disabling and enabling auth drops every token: the client re-authenticates once.
+                try await cluster.etcdctl(["--user", "root:pw", "auth", "disable"])
+                try await cluster.etcdctl(["auth", "enable"])
+                #expect(try await client.get(key: "/secret")?.value == Self.bytes("s"))
+            }
+            try await Self.withClient(cluster.clientURLs, username: "root", password: "wrong") { client in
+                let error = await Self.etcdError { _ = try await client.get(key: "/secret") }
+                #expect(error?.code == .unauthenticated, "\(String(describing: error))")
+            }
+            try await Self.withClient(cluster.clientURLs) { client in
+                let error = await Self.etcdError { _ = try await client.get(key: "/secret") }
+                #expect(error?.code == .unauthenticated, "\(String(describing: error))")
+            }
+        }
+    }
+}

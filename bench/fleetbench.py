@@ -584,7 +584,9 @@ def summary(results, args):
                      f"{s(rs['start_to_connected'])} (the agent reported disconnected {s(rs['disconnect_noticed'])} after the kill)  [goal: ≤ 2 s] {check(None if h is None else h <= 2)}")
     for key, what in (("problems_single", "the single agent (1, 4, churn; etcd was down in 4)"),
                       ("problems_fleet", "the fleet's agents (2, 3)")):
-        problems = results.get(key, [])
+        if key not in results:
+            continue
+        problems = results[key]
         lines.append(f"log warnings/errors of {what}: {len(problems)}" + "".join(f"\n   {p[:200]}" for p in problems[:8]))
     return "\n".join(lines)
 

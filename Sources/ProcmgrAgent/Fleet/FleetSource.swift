@@ -96,15 +96,29 @@ final class FleetSource: Sendable {
     }
 
     /// Follows etcd until cancelled, delivering every changed set; writes the cache behind.
+    ///
+    /// Latest set wins: the watch is read on, and the set kept current, while the agent applies a
+    /// set; what changed meanwhile goes to the agent as one set when it is done. Each apply
+    /// validates and reconciles the whole set, so a burst of a thousand single-key puts is a
+    /// handful of applies, not a thousand (measured: 90 s → see BENCHMARKS.md, "Fleet on etcd").
     func run(deliver: @escaping @Sendable (FleetDesiredState) async -> Void, onConnected: @escaping @Sendable (Bool) -> Void) async {
         let start = state.withLock { $0.revision }
+        let (changes, changed) = AsyncStream<FleetDesiredState>.makeStream(bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.writeCacheBehind() }
+            group.addTask {
+                var delivered = self.current.entries
+                for await desired in changes where desired.entries != delivered {
+                    await deliver(desired)
+                    delivered = desired.entries
+                    self.cacheWrites.yield(desired)
+                }
+            }
             await follower.run(startRevision: start, onChange: { change in
-                guard let changed = self.apply(change) else { return }
-                await deliver(changed)
-                self.cacheWrites.yield(changed)
+                guard let newer = self.apply(change) else { return }
+                changed.yield(newer)
             }, onConnected: onConnected)
+            changed.finish()
             cacheWrites.finish()
             group.cancelAll()
             await group.waitForAll()

@@ -271,6 +271,10 @@ struct EtcdClientTests {
             try await cluster.waitUntilHealthy()
             try await Self.withClient(cluster.clientURLs) { client in
                 #expect(client.currentEndpoint == cluster.clientURLs[0])
+                // A watch, too, passes over the dead member.
+                var messages = client.watch(prefix: "/f", fromRevision: 1).makeAsyncIterator()
+                guard case .created = try await messages.next() else { Issue.record("the watch was not created"); return }
+                #expect(client.currentEndpoint != cluster.clientURLs[0])
                 let revision = try await client.put(key: "/f", value: Self.bytes("x"))
                 #expect(client.currentEndpoint != cluster.clientURLs[0])
                 #expect(try await client.get(key: "/f")?.modRevision == revision)

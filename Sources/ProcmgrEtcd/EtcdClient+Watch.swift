@@ -44,7 +44,21 @@ extension EtcdClient {
         ]
         var renewed = false
         while true {
-            let (endpoint, body) = try await openWatch(create)
+            let endpoint: URL
+            let body: HTTPClientResponse.Body
+            do {
+                (endpoint, body) = try await openWatch(create)
+            } catch {
+                switch error {
+                case .failure(let error):
+                    throw error
+                case .tokenInvalid(let error):
+                    guard configuration.username != nil, !renewed else { throw error }
+                    renewed = true
+                    state.withLock { $0.token = nil }
+                    continue
+                }
+            }
             var splitter = EtcdJSONStreamSplitter(limit: Self.watchMessageLimit)
             let what = "\(endpoint) watch \(prefix)"
             do {
@@ -83,8 +97,13 @@ extension EtcdClient {
     private struct WatchRestart: Error {}
 
     /// POSTs the create request to each endpoint in turn until one answers 200.
-    private func openWatch(_ create: EtcdJSON.Object) async throws(EtcdError) -> (URL, HTTPClientResponse.Body) {
-        let token = try await token(renew: false)
+    private func openWatch(_ create: EtcdJSON.Object) async throws(CallFailure) -> (URL, HTTPClientResponse.Body) {
+        let token: String?
+        do {
+            token = try await self.token(renew: false)
+        } catch {
+            throw .failure(error)
+        }
         let payload = EtcdJSON.encode(create)
         var failures: [String] = []
         for index in endpointOrder() {
@@ -103,20 +122,22 @@ extension EtcdClient {
                 }
                 let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
                 switch Self.classify(status: response.status, body: body, endpoint: endpoint, path: "/v3/watch") {
-                case .failed(let error), .tokenInvalid(let error):
-                    throw error
+                case .failed(let error):
+                    throw CallFailure.failure(error)
+                case .tokenInvalid(let error):
+                    throw CallFailure.tokenInvalid(error)
                 case .endpointFailed(let reason, _):
                     failures.append("\(endpoint): \(reason)")
                 case .answered:
                     failures.append("\(endpoint): HTTP \(response.status.code)")
                 }
-            } catch let error as EtcdError {
-                throw error
+            } catch let failure as CallFailure {
+                throw failure
             } catch {
                 failures.append("\(endpoint): \(error)")
             }
         }
-        throw EtcdError(.unavailable, "POST /v3/watch: no etcd endpoint accepted the watch: \(failures.joined(separator: "; "))")
+        throw .failure(EtcdError(.unavailable, "POST /v3/watch: no etcd endpoint accepted the watch: \(failures.joined(separator: "; "))"))
     }
 
     enum WatchParse {

@@ -339,6 +339,10 @@ struct EtcdClientTests {
                 let refused = try await Self.rawGet(cluster.clientURLs[0], token: token)
                 #expect(refused.status == 401 && refused.text.contains("invalid auth token"), "\(refused)")
                 #expect(try await client.get(key: "/secret")?.value == Self.bytes("s"))
+                var messages = client.watch(prefix: "/secret", fromRevision: revision).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: revision))
+                guard case .events(_, let events) = try await messages.next() else { Issue.record("no events over auth"); return }
+                #expect(events.map(\.kv.key) == ["/secret"])
             }
             try await Self.withClient(cluster.clientURLs, username: "root", password: "wrong") { client in
                 let error = await Self.etcdError { _ = try await client.get(key: "/secret") }

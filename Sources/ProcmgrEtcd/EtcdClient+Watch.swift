@@ -10,14 +10,21 @@ extension EtcdClient {
     /// `progressNotify` asks etcd for progress messages. Cancelling the consuming task (or
     /// dropping the stream) closes the request.
     ///
-    /// Messages are queued for the consumer as they arrive; each is at most 16 MiB (larger is
-    /// .tooLarge). A consumer that stops reading without cancelling lets the queue grow.
+    /// Bounded: one message is at most 16 MiB, and at most 1024 messages wait for the consumer;
+    /// beyond either the stream throws .tooLarge after the messages before it (the caller resumes
+    /// from its last revision + 1, as after a lost connection).
     public func watch(prefix: String, fromRevision: Int64, progressNotify: Bool = true) -> AsyncThrowingStream<EtcdWatchMessage, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: EtcdWatchMessage.self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(
+            of: EtcdWatchMessage.self, bufferingPolicy: .bufferingOldest(Self.watchQueueLimit))
         let task = Task {
             do throws(EtcdError) {
                 try await self.runWatch(prefix: prefix, fromRevision: fromRevision, progressNotify: progressNotify) { message in
-                    continuation.yield(message)
+                    switch continuation.yield(message) {
+                    case .enqueued: .delivered
+                    case .dropped: .queueFull
+                    case .terminated: .consumerGone
+                    @unknown default: .consumerGone
+                    }
                 }
                 continuation.finish()
             } catch {
@@ -28,10 +35,20 @@ extension EtcdClient {
         return stream
     }
 
+    /// The most messages waiting for a watch's consumer.
+    static let watchQueueLimit = 1024
+
+    /// What became of one delivered message.
+    enum Delivery {
+        case delivered
+        case queueFull
+        case consumerGone
+    }
+
     /// Opens the watch on the first endpoint that accepts it and delivers its messages until
-    /// etcd ends the watch (returns) or the connection fails (throws).
+    /// etcd ends the watch or the consumer goes (returns) or the connection fails (throws).
     private func runWatch(
-        prefix: String, fromRevision: Int64, progressNotify: Bool, deliver: (EtcdWatchMessage) -> Void
+        prefix: String, fromRevision: Int64, progressNotify: Bool, deliver: (EtcdWatchMessage) -> Delivery
     ) async throws(EtcdError) {
         if let setupError { throw setupError }
         let create: EtcdJSON.Object = [
@@ -66,7 +83,14 @@ extension EtcdClient {
                     for object in try splitter.feed(chunk.readableBytesView) {
                         switch try Self.watchMessage(Data(object), what: what) {
                         case .message(let message):
-                            deliver(message)
+                            switch deliver(message) {
+                            case .delivered:
+                                break
+                            case .queueFull:
+                                throw EtcdError(.tooLarge, "\(what): the consumer fell \(Self.watchQueueLimit) messages behind")
+                            case .consumerGone:
+                                return
+                            }
                             if case .compacted = message { return }
                             if case .canceled = message { return }
                         case .tokenInvalid(let error):

@@ -202,6 +202,29 @@ struct EtcdClientTests {
         }
     }
 
+    @Test func aWatchWhoseConsumerFallsBehindEndsWithTooLarge() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let start = try await client.status().revision
+                var messages = client.watch(prefix: "/q/", fromRevision: start + 1).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: start))
+                // Not reading while 1100 changes arrive, one message each.
+                for index in 0..<1100 { try await client.put(key: "/q/\(index)", value: []) }
+                var revisions: [Int64] = []
+                let error = await #expect(throws: EtcdError.self) {
+                    while let message = try await messages.next() {
+                        if case .events(_, let events) = message { revisions += events.map(\.kv.modRevision) }
+                    }
+                }
+                #expect(error?.code == .tooLarge, "\(String(describing: error))")
+                // Everything queued before the limit arrives, in order, without gaps: the caller
+                // resumes from the last revision + 1.
+                #expect(revisions.count >= 1000)
+                #expect(revisions == Array((start + 1)...(start + Int64(revisions.count))))
+            }
+        }
+    }
+
     @Test func watchSendsProgressNotifications() async throws {
         try await EtcdTestCluster.with(arguments: ["--experimental-watch-progress-notify-interval=200ms"]) { cluster in
             try await Self.withClient(cluster.clientURLs) { client in

@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "ProcmgrTestKit", targets: ["ProcmgrTestKit"]),
         .library(name: "ProcmgrConfig", targets: ["ProcmgrConfig"]),
         .library(name: "ProcmgrRuntime", targets: ["ProcmgrRuntime"]),
+        .library(name: "ProcmgrEtcd", targets: ["ProcmgrEtcd"]),
         .library(name: "ProcmgrHTTP", targets: ["ProcmgrHTTP"]),
         .library(name: "ProcmgrAgent", targets: ["ProcmgrAgent"]),
         .executable(name: "procmgr", targets: ["procmgr"]),

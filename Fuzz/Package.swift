@@ -43,6 +43,7 @@ let package = Package(
         harness("fuzz-bearer-token", [.product(name: "ProcmgrHTTP", package: "procmgr")]),
         harness("fuzz-exposition", [.product(name: "ProcmgrMetrics", package: "procmgr")]),
         harness("fuzz-state-file", [.product(name: "ProcmgrRuntime", package: "procmgr")]),
+        harness("fuzz-etcd-watch", [.product(name: "ProcmgrEtcd", package: "procmgr")]),
     ],
     swiftLanguageModes: [.v6]
 )

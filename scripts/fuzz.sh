@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
         *) targets+=("$1"); shift ;;
     esac
 done
-all=(config-yaml config-json values accept-encoding bearer-token exposition state-file)
+all=(config-yaml config-json values accept-encoding bearer-token exposition state-file etcd-watch)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

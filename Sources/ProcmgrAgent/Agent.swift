@@ -136,9 +136,11 @@ public final class Agent: Service {
         } else {
             admin = nil
         }
+        var fleetTargets: (@Sendable () -> FleetTargetsAnswer)?
+        if let fleet { fleetTargets = { fleet.targets() } }
         api = AgentAPI(
             engine: engine, runtime: runtime, reconciler: reconciler, dependencies: dependencies, registry: registry, readiness: readiness,
-            events: events, fleetTargets: fleet.map { fleet in { @Sendable in fleet.targets() } }
+            events: events, fleetTargets: fleetTargets
         ) {
             await controller.reload(trigger: .api)
         }
@@ -201,7 +203,8 @@ public final class Agent: Service {
                 complete = try await fleet.start(apiURL: apiURL, controller: controller)
             } catch {
                 await fleet.shutdown()
-                throw error
+                // Another live agent holds this node: nothing was started.
+                throw AgentStartupError("\(error)")
             }
             if complete { api.markReady() }
         } else if let admin {

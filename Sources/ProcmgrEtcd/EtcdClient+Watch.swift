@@ -76,12 +76,12 @@ extension EtcdClient {
                     continue
                 }
             }
-            var splitter = EtcdJSONStreamSplitter(limit: Self.watchMessageLimit)
             let what = "\(endpoint) watch \(prefix)"
+            var decoder = EtcdWatchStreamDecoder(limit: Self.watchMessageLimit, what: what)
             do {
                 for try await chunk in body {
-                    for object in try splitter.feed(chunk.readableBytesView) {
-                        switch try Self.watchMessage(Data(object), what: what) {
+                    for decoded in try decoder.feed(chunk.readableBytesView) {
+                        switch decoded {
                         case .message(let message):
                             switch deliver(message) {
                             case .delivered:
@@ -93,8 +93,8 @@ extension EtcdClient {
                             }
                             if case .compacted = message { return }
                             if case .canceled = message { return }
-                        case .tokenInvalid(let error):
-                            guard configuration.username != nil, !renewed else { throw error }
+                        case .tokenInvalid(let message):
+                            guard configuration.username != nil, !renewed else { throw EtcdError(.unauthenticated, message) }
                             renewed = true
                             state.withLock { $0.token = nil }
                             throw WatchRestart()
@@ -105,10 +105,6 @@ extension EtcdClient {
                 continue
             } catch let error as EtcdError {
                 throw error
-            } catch EtcdJSONStreamSplitter.Failure.tooLarge {
-                throw EtcdError(.tooLarge, "\(what): a message exceeds \(Self.watchMessageLimit) bytes")
-            } catch let failure as EtcdJSONStreamSplitter.Failure {
-                throw EtcdError(.invalidResponse, "\(what): not a stream of JSON objects (\(failure))")
             } catch {
                 if Task.isCancelled { return }
                 throw EtcdError(.unavailable, "\(what): the stream failed: \(error)")

@@ -74,6 +74,10 @@ struct RunCommand: AsyncParsableCommand {
             // The agent waited for the listener: no process was started.
             FileHandle.standardError.write(Data("procmgr: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as AgentStartupError {
+            // Refused after listening (the fleet's node is held by another agent): nothing started.
+            FileHandle.standardError.write(Data("procmgr: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         say("procmgr: stopped")
     }

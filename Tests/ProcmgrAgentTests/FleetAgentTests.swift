@@ -51,6 +51,19 @@ struct FleetAgentTests {
         let oneURL = try #require(URL(string: one.baseURL))
         #expect(groups.contains { ($0["targets"] as? [String]) == ["127.0.0.1:\(oneURL.port ?? 0)"] })
 
+        // `procmgr fleet status` reads the same keys from etcd, no agent involved.
+        let endpoints = cluster.clientURLs.map(\.absoluteString).joined(separator: ",")
+        let table = try await ClientCommand.run(["fleet", "status", "--etcd", endpoints, "--prefix", prefix])
+        #expect(table.status == .exited(code: 0), "\(table)")
+        #expect(table.stdout.contains { $0.hasPrefix("NODE n1  \(one.baseURL)") }, "\(table)")
+        #expect(table.stdout.contains { $0.contains("only-one") && $0.contains("running") && $0.contains("\(pid ?? -1)") }, "\(table)")
+        let onlyTwo = try await ClientCommand.run(["fleet", "status", "--etcd", endpoints, "--prefix", prefix, "--node", "n2", "--json"])
+        let nodes = try #require(try JSONSerialization.jsonObject(with: Data(onlyTwo.stdout.joined(separator: "\n").utf8)) as? [[String: Any]])
+        #expect(nodes.map { $0["node"] as? String } == ["n2"])
+        #expect((nodes.first?["processes"] as? [[String: Any]])?.map { $0["id"] as? String } == ["everywhere"])
+        let unreachable = try await ClientCommand.run(["fleet", "status", "--etcd", "http://127.0.0.1:1"])
+        #expect(unreachable.status == .exited(code: 3), "\(unreachable)")
+
         // An invalid key is rejected alone; the rest keeps running.
         try await etcd.putProcess("\(prefix)/nodes/n1/processes/broken", #"{"command": "not a list"#)
         try await eventually("n1 counts one rejected key", timeout: .seconds(10)) {
@@ -155,6 +168,39 @@ struct FleetAgentTests {
         }
     }
 
+    @Test("an agent started while etcd is down runs its cached state, then registers and follows etcd once it is back")
+    func startFromCache() async throws {
+        let cluster = try await EtcdTestCluster.start(members: 1)
+        defer { Task { await cluster.stop() } }
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let etcd = makeTestEtcdClient(cluster.clientURLs)
+        defer { Task { await etcd.shutdown() } }
+        let prefix = "/fleet-f"
+        try await etcd.putProcess("\(prefix)/nodes/c1/processes/cached", sleeper())
+        let setup = FleetAgentSetup(directory: directory, node: "c1", prefix: prefix, endpoints: cluster.clientURLs)
+        let first = try await setup.start()
+        defer { Task { await first.kill() } }
+        try await first.waitForProcesses("cached running") { runningPIDs($0)["cached"] != nil }
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == .exited(code: 0))
+
+        await cluster.kill(member: 0)
+        let second = try await setup.start()
+        defer { Task { await second.kill() } }
+        try await second.waitForProcesses("cached running from the cache while etcd is down") { runningPIDs($0)["cached"] != nil }
+        #expect(try await second.request("/readyz").status == 200)
+        #expect(try await second.metric("procmgr_fleet_registered") == 0)
+        #expect(second.output.contains { $0.contains("starting from the cached fleet state") })
+
+        try await cluster.restart(member: 0)
+        try await eventually("registered once etcd is back", timeout: .seconds(15)) {
+            try await second.metric("procmgr_fleet_registered") == 1
+        }
+        try await etcd.putProcess("\(prefix)/nodes/c1/processes/fresh", sleeper())
+        try await second.waitForProcesses("fresh applied", timeout: .seconds(10)) { runningPIDs($0)["fresh"] != nil }
+    }
+
     @Test("three members: one killed, agents keep working; a compaction past a cut-off agent's revision → full re-read, only changes applied")
     func memberLossAndCompaction() async throws {
         let cluster = try await EtcdTestCluster.start(members: 3)
@@ -211,8 +257,8 @@ struct FleetAgentTests {
         }
         try await eventually("all three registered and seen by p1", timeout: .seconds(20)) {
             let reply = try await agents[0].request("/api/v1/fleet/targets")
-            let count = (try reply.json() as? [Any])?.count
-            return reply.status == 200 && count == 3
+            let list = try reply.json() as? [Any]
+            return reply.status == 200 && list?.count == 3
         }
         let first = try #require(URL(string: agents[0].baseURL))
         let prometheus = try await LocalPrometheus.start(

@@ -85,7 +85,7 @@ let invalidCases: [InvalidCase] = [
     InvalidCase("misspelled process key", p("restrat: always"),
                 "processes[0].restrat: unknown key (expected one of: id, command, env, working_dir, port, hostnames, restart, backoff, grace_period, stop_signal, health, liveness, readiness, startup, heartbeat, log_file, depends_on, notify, replicas, update, schedule, time_zone, concurrency, user, group, env_file, limits, hooks); did you mean restart?"),
     InvalidCase("unknown agent key", "agent:\n  listen_on: 127.0.0.1:1",
-                "agent.listen_on: unknown key (expected one of: listen, ports, shutdown_grace_period, orphans, state_dir, token_file, admin, log_child_output); did you mean listen?"),
+                "agent.listen_on: unknown key (expected one of: listen, ports, shutdown_grace_period, orphans, state_dir, token_file, admin, etcd, log_child_output); did you mean listen?"),
     InvalidCase("unknown top-level key", "proceses: []",
                 "proceses: unknown key (expected one of: agent, processes); did you mean processes?"),
     InvalidCase("unknown backoff key", p("backoff: { inital: 1s }"),

@@ -11,6 +11,7 @@ struct RuleFileTests {
         "ProcmgrWorkQueueBacklog", "ProcmgrConfigReloadFailed", "ProcmgrAgentDown",
         "ProcmgrDependencyBlocked", "ProcmgrJobFailed", "ProcmgrJobNotSucceededRecently", "ProcmgrNotReady",
         "ProcmgrProcessOOMKilled", "ProcmgrProcessMemoryNearLimit", "ProcmgrProcessCPUThrottled", "ProcmgrCgroupsUnavailable",
+        "ProcmgrFleetSourceDown", "ProcmgrAgentRegistrationLost", "ProcmgrFleetKeysRejected",
     ]
 
     @Test("promtool check rules accepts the rule file")

@@ -19,7 +19,7 @@ final class FleetDirectory: Sendable {
     init(keys: FleetKeys, client: EtcdClient, metrics: FleetMetrics?, logger: Logger, backoff: Backoff) {
         agentsPrefix = keys.agents
         follower = PrefixFollower(client: client, prefixes: [keys.agents], backoff: backoff, metrics: metrics, logger: logger,
-                                  random: { Double.random(in: 0..<1) }, name: "agents")
+                                  random: { Double.random(in: 0..<1) }, name: "agents", countsDesiredState: false)
         self.metrics = metrics
     }
 

@@ -62,22 +62,29 @@ final class FleetMembership: Sendable {
     /// - Parameter apiURL: where this agent's API listens, registered unless `api_url` is set.
     /// - Returns: whether a desired state (live or cached) was applied.
     /// - Throws: ``FleetRegistrationError`` when another live agent holds this node.
-    func start(apiURL: String, controller: ConfigController) async throws -> Bool {
+    func start(apiURL: String, controller: ConfigController) async throws(FleetRegistrationError) -> Bool {
         registration.setAPIURLIfUnset(apiURL)
-        do throws(FleetRegistrationError) {
+        do {
             try await registration.register()
         } catch {
             guard error.unavailable else { throw error }
             logger.error("etcd unreachable at start: not registered yet; starting from the fleet cache and registering once etcd answers",
                          metadata: ["error": "\(error)"])
         }
-        do throws(FleetStartError) {
-            _ = try await source.initial { desired, fromCache in
-                await controller.applyFleet(desired.sortedEntries, trigger: fromCache ? .fleetCache : .fleet)
-            }
+        let accept: @Sendable (FleetDesiredState, Bool) async -> Bool = { desired, fromCache in
+            await controller.applyFleet(desired.sortedEntries, trigger: fromCache ? .fleetCache : .fleet)
+        }
+        let result: Result<FleetDesiredState, FleetStartError>
+        do {
+            result = .success(try await source.initial(accept: accept))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success:
             metrics.resynced(.startup)
             return true
-        } catch {
+        case .failure(let error):
             logger.error("no fleet state yet; running nothing until etcd answers", metadata: ["error": "\(error)"])
             return false
         }

@@ -93,8 +93,8 @@ final class FleetRegistration: Sendable {
                 return
             }
             let remaining = deadline - ContinuousClock.now
-            let gone = remaining > .zero ? await waitForDeletion(of: holder, within: remaining) : false
-            if !gone {
+            let released = remaining > .zero ? await waitForDeletion(of: holder, within: remaining) : false
+            if !released {
                 try? await client.revoke(lease: lease.id)
                 let who = FleetRegistrationRecord.decode(holder.value).map { "the agent at \($0.apiURL) (version \($0.version), started \(Self.time($0.startTime)))" } ?? "another client"
                 throw FleetRegistrationError(
@@ -144,12 +144,17 @@ final class FleetRegistration: Sendable {
         }
     }
 
+    /// A third of the TTL, at most 20 s: the keep-alive is also the agent's proof of contact
+    /// (`procmgr_fleet_last_contact_timestamp_seconds`), which `ProcmgrFleetSourceDown` expects
+    /// well within a minute even with a long `lease_ttl`.
+    var keepAliveInterval: Duration { min(ttl / 3, .seconds(20)) }
+
     /// Keeps the lease alive until cancelled; re-registers under a new lease when it was lost.
     func run() async {
         var failures = 0
         var lastSuccess = ContinuousClock.now
         while !Task.isCancelled, !state.withLock({ $0.stopped }) {
-            let delay = failures == 0 ? ttl / 3 : retry.delay(afterFailures: failures, random: Double.random(in: 0..<1))
+            let delay = failures == 0 ? keepAliveInterval : retry.delay(afterFailures: failures, random: Double.random(in: 0..<1))
             do { try await Task.sleep(for: delay) } catch { return }
             guard let lease = state.withLock({ $0.lease }) else {
                 // Lost earlier and not taken back yet.

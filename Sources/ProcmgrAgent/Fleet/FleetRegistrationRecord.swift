@@ -30,7 +30,7 @@ public struct FleetRegistrationRecord: Codable, Sendable, Hashable {
 
     public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? [UInt8](encoder.encode(self))) ?? []
     }
 
@@ -74,7 +74,7 @@ public struct FleetProcessStatus: Codable, Sendable, Hashable {
 
     public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? [UInt8](encoder.encode(self))) ?? []
     }
 

@@ -35,6 +35,9 @@ struct PrefixFollower: Sendable {
     let random: @Sendable () -> Double
     /// What the log calls this follower ("desired state", "agents").
     let name: String
+    /// Whether its re-reads and events are the desired state's (`procmgr_fleet_resyncs_total`,
+    /// `procmgr_fleet_watch_events_total`); every follower reports contact.
+    var countsDesiredState = true
 
     /// One consistent read of every prefix.
     func snapshot() async throws(EtcdError) -> (kvs: [EtcdKeyValue], revision: Int64) {
@@ -62,7 +65,7 @@ struct PrefixFollower: Sendable {
             if needsSnapshot {
                 do throws(EtcdError) {
                     let read = try await snapshot()
-                    metrics?.resynced(snapshotReason)
+                    if countsDesiredState { metrics?.resynced(snapshotReason) }
                     await onChange(.snapshot(read.kvs, revision: read.revision, reason: snapshotReason))
                     seen = [Int64](repeating: read.revision, count: prefixes.count)
                     needsSnapshot = false
@@ -151,7 +154,7 @@ struct PrefixFollower: Sendable {
                         seen[index] = max(seen[index], revision)
                     case .events(_, let events):
                         guard !events.isEmpty else { continue }
-                        for event in events {
+                        for event in events where countsDesiredState {
                             metrics?.watchEvent(event.kind == .put ? .put : .delete)
                         }
                         await onChange(.events(events, prefix: index))

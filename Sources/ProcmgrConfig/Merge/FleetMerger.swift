@@ -16,6 +16,11 @@ import Foundation
 ///    rest validated again, at most once per entry. Problems that point at no entry (a
 ///    local-only process the entries cannot fix) are thrown.
 ///
+/// So that a pass rejects everything it can (the loop is bounded, but each pass validates the
+/// whole set): an entry whose `depends_on` names a rejected id is rejected at once, with its
+/// dependents, and every `auto` process that does not fit `agent.ports.range` is blamed in one
+/// pass (first come first served) instead of the first one only.
+///
 /// Local-only processes are validated ahead of the entries, so a collision between one and an
 /// entry is blamed on the entry (collisions blame the later process). A rejected entry's
 /// local override is left out with it (alone it is usually an incomplete process), and a
@@ -23,37 +28,52 @@ import Foundation
 enum FleetMerger {
     private struct Candidate {
         let entry: FleetEntry
+        /// The value as read (paths under the key).
         let node: ConfigNode
+        /// `node` with its local override merged in: what will run.
+        let merged: ConfigNode
+    }
+
+    /// What is rejected so far: each key with its problems, and the rejected ids with their keys.
+    private struct Rejections {
+        var list: [(key: String, error: ConfigError)] = []
+        var keyByID: [String: String] = [:]
+
+        mutating func add(_ entry: FleetEntry, _ error: ConfigError) {
+            list.append((entry.key, error))
+            keyByID[entry.id] = entry.key
+        }
     }
 
     static func merge(_ entries: [FleetEntry], into config: AgentConfig, scope: ValidationScope) throws(ConfigError) -> FleetMerge {
         let overrideIDs = config.overrides.map { $0["id"]?.stringValue }
-        var rejected: [(key: String, error: ConfigError)] = []
-        var rejectedIDs = Set<String>()
+        var rejections = Rejections()
         var candidates: [Candidate] = []
         for entry in effective(entries) {
             do throws(ConfigError) {
                 let node = try read(entry)
                 let override = config.overrides.first { $0["id"]?.stringValue == entry.id }
-                _ = try DocumentValidator.validateComplete(
-                    ConfigMerger.merge(admin: [node], overrides: override.map { [$0] } ?? []), listen: config.agent.listen,
-                    portRange: config.agent.portRange, baseDirectory: config.baseDirectory, scope: scope, wholeDocument: false)
-                candidates.append(Candidate(entry: entry, node: node))
+                let merged = ConfigMerger.merge(admin: [node], overrides: override.map { [$0] } ?? [])
+                _ = try DocumentValidator.validateComplete(merged, listen: config.agent.listen, portRange: config.agent.portRange,
+                                                           baseDirectory: config.baseDirectory, scope: scope, wholeDocument: false)
+                candidates.append(Candidate(entry: entry, node: node, merged: merged[0]))
             } catch {
-                rejected.append((entry.key, error))
-                rejectedIDs.insert(entry.id)
+                rejections.add(entry, error)
             }
         }
 
+        // Each pass rejects at least one entry, returns or throws.
         for _ in 0...candidates.count {
+            rejectDependents(&candidates, &rejections)
             let live = Set(candidates.map(\.entry.id))
-            let overrides = zip(config.overrides, overrideIDs).filter { $0.1.map { !rejectedIDs.contains($0) } ?? true }.map(\.0)
+            let overrides = zip(config.overrides, overrideIDs).filter { $0.1.map { rejections.keyByID[$0] == nil } ?? true }.map(\.0)
             let merged = ConfigMerger.merge(admin: candidates.map(\.node), overrides: overrides)
             let ordered = Array(merged[candidates.count...] + merged[..<candidates.count])
             do throws(ConfigError) {
                 let specs = try DocumentValidator.validateComplete(ordered, listen: config.agent.listen, portRange: config.agent.portRange,
-                                                                   baseDirectory: config.baseDirectory, scope: scope)
-                return FleetMerge(specs: specs.sorted { $0.id < $1.id }, rejected: rejected.sorted { $0.key < $1.key })
+                                                                   baseDirectory: config.baseDirectory, scope: scope,
+                                                                   blameEachOverflow: true)
+                return FleetMerge(specs: specs.sorted { $0.id < $1.id }, rejected: rejections.list.sorted { $0.key < $1.key })
             } catch {
                 var blamed: [String: [ConfigProblem]] = [:]
                 for problem in error.problems {
@@ -64,14 +84,40 @@ enum FleetMerger {
                 guard !blamed.isEmpty else { throw error }
                 for candidate in candidates {
                     guard let problems = blamed[candidate.entry.id] else { continue }
-                    rejected.append((candidate.entry.key, ConfigError(code: error.code, problems: problems)))
-                    rejectedIDs.insert(candidate.entry.id)
+                    rejections.add(candidate.entry, ConfigError(code: error.code, problems: problems))
                 }
                 candidates.removeAll { blamed[$0.entry.id] != nil }
             }
         }
-        // Unreachable in practice: every pass above returns, throws or rejects at least one entry.
         throw ConfigError(code: .invalid, problems: [ConfigProblem(path: ConfigPath(), message: "the fleet set did not settle")])
+    }
+
+    /// Rejects every entry whose `depends_on` names a rejected id, and then theirs: it could
+    /// never start. Done here rather than left to the whole-set validation, which would find one
+    /// link of a chain per pass.
+    private static func rejectDependents(_ candidates: inout [Candidate], _ rejections: inout Rejections) {
+        var changed = true
+        while changed {
+            changed = false
+            candidates.removeAll { candidate in
+                let problems = dependencies(of: candidate.merged).compactMap { id, node -> ConfigProblem? in
+                    guard let key = rejections.keyByID[id] else { return nil }
+                    return ConfigProblem(path: node.path, message: "depends on \(ConfigNode.quoted(id)), whose key \(key) is rejected",
+                                         location: node.location)
+                }
+                guard !problems.isEmpty else { return false }
+                rejections.add(candidate.entry, ConfigError(code: .invalid, problems: problems))
+                changed = true
+                return true
+            }
+        }
+    }
+
+    /// The ids `depends_on` names, map form (`{db: {...}}`) or list form (`[db]`), each with the node naming it.
+    private static func dependencies(of process: ConfigNode) -> [(String, ConfigNode)] {
+        guard let dependsOn = process["depends_on"] else { return [] }
+        if let entries = dependsOn.entries { return entries.map { ($0.key, $0.value) } }
+        return (dependsOn.elements ?? []).compactMap { element in element.stringValue.map { ($0, element) } }
     }
 
     /// One entry per id, a `node` entry over an `all` one, in id order so the merge (and which of

@@ -69,7 +69,8 @@ extension AgentValidator {
                 problems.add(element, "\(element) is not https, but agent.etcd.tls is set (use https:// or remove tls)")
                 return nil
             }
-            return url
+            // `http://a:2379/` means `http://a:2379`: the client appends `/v3/...` to it.
+            return url.path == "/" ? URL(string: String(url.absoluteString.dropLast())) ?? url : url
         }
         return problems.count == before ? urls : nil
     }

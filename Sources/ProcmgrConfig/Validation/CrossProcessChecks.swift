@@ -16,12 +16,15 @@ enum CrossProcessChecks {
     ///   - portRange: the auto range; `nil` when `agent.ports` is itself invalid.
     ///   - includeResources: also check ports and log files; off for
     ///     override entries, whose values may still be replaced by a merge.
+    ///   - blameEachOverflow: report every `auto` process that does not fit, fitting them
+    ///     first come first served, instead of the first one only: a fleet merge rejects the
+    ///     processes a problem points at, and one per validation pass would take a pass each.
     static func check(_ processes: [ConfigNode], listen: ListenAddress?, portRange: PortRange?, baseDirectory: String?,
-                      includeResources: Bool, problems: inout Problems) {
+                      includeResources: Bool, blameEachOverflow: Bool = false, problems: inout Problems) {
         var ids: [String: ConfigPath] = [:]
         var ports: [Int: ConfigPath] = [:]
         var logFiles: [String: ConfigPath] = [:]
-        var autoPorts: [ConfigNode] = []
+        var autoPorts: [(node: ConfigNode, count: Int)] = []
 
         for process in processes where process.entries != nil {
             if let idNode = process["id"], let id = idNode.stringValue {
@@ -47,7 +50,7 @@ enum CrossProcessChecks {
                 }
             }
             if let portNode = process["port"], portNode.stringValue == "auto" {
-                autoPorts.append(contentsOf: repeatElement(portNode, count: replicas ?? 1))
+                autoPorts.append((portNode, replicas ?? 1))
             }
 
             if let pathNode = process["log_file"]?["path"], let path = pathNode.stringValue, !path.isEmpty {
@@ -61,7 +64,7 @@ enum CrossProcessChecks {
         }
         checkReplicaIDs(processes, ids: ids, problems: &problems)
         if includeResources, let portRange {
-            checkCapacity(autoPorts, portRange: portRange, listen: listen, problems: &problems)
+            checkCapacity(autoPorts, portRange: portRange, listen: listen, blameEach: blameEachOverflow, problems: &problems)
         }
     }
 
@@ -83,15 +86,25 @@ enum CrossProcessChecks {
         }
     }
 
-    /// One problem, at the first `auto` process the range has no port left for.
-    private static func checkCapacity(_ autoPorts: [ConfigNode], portRange: PortRange, listen: ListenAddress?,
-                                      problems: inout Problems) {
+    /// One problem, at the first `auto` process the range has no port left for; with
+    /// `blameEach`, one at every process that does not fit once the earlier ones took their ports.
+    private static func checkCapacity(_ autoPorts: [(node: ConfigNode, count: Int)], portRange: PortRange, listen: ListenAddress?,
+                                      blameEach: Bool, problems: inout Problems) {
         let listenInside = listen.map { portRange.contains($0.port) } ?? false
         let capacity = portRange.count - (listenInside ? 1 : 0)
-        guard autoPorts.count > capacity else { return }
+        let total = autoPorts.reduce(0) { $0 + $1.count }
+        guard total > capacity else { return }
         let holds = "agent.ports.range (\(portRange)) holds \(capacity) port\(capacity == 1 ? "" : "s")"
             + (listenInside ? " besides the agent's listen port" : "")
-        problems.add(autoPorts[capacity], "\(autoPorts.count) processes use port: auto but \(holds); "
-                     + "widen the range or give some processes fixed ports outside it")
+        let message = "\(total) processes use port: auto but \(holds); widen the range or give some processes fixed ports outside it"
+        var used = 0
+        for (node, count) in autoPorts {
+            guard used + count > capacity else {
+                used += count
+                continue
+            }
+            problems.add(node, message)
+            guard blameEach else { return }
+        }
     }
 }

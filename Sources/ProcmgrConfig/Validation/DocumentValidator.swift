@@ -68,14 +68,16 @@ enum DocumentValidator {
     /// Complete-mode validation of an already assembled process list.
     /// `wholeDocument: false` is one spec decoded on its own, whose
     /// dependencies are defined elsewhere and cannot be checked here.
+    /// `blameEachOverflow`: see `CrossProcessChecks.check`.
     static func validateComplete(_ processes: [ConfigNode], listen: ListenAddress?, portRange: PortRange?,
                                  baseDirectory: String?, scope: ValidationScope = .schema, wholeDocument: Bool = true,
+                                 blameEachOverflow: Bool = false,
                                  problems initial: Problems = Problems()) throws(ConfigError) -> [ProcessSpec] {
         var problems = initial
         let validator = ProcessValidator(mode: .complete, baseDirectory: baseDirectory)
         var specs = processes.map { validator.validate($0, problems: &problems) }
         CrossProcessChecks.check(processes, listen: listen, portRange: portRange, baseDirectory: baseDirectory,
-                                 includeResources: true, problems: &problems)
+                                 includeResources: true, blameEachOverflow: blameEachOverflow, problems: &problems)
         if wholeDocument { DependencyChecks.check(processes, problems: &problems) }
         if scope == .schemaAndFilesystem {
             checkIdentities(processes, specs, problems: &problems)

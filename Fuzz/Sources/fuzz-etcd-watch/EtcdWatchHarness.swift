@@ -1,0 +1,40 @@
+import FuzzSupport
+import ProcmgrEtcd
+
+/// The watch stream decoder (`EtcdWatchStreamDecoder`), which reads whatever an etcd endpoint —
+/// or anything listening where one should be — streams back to a watch. Any bytes must decode
+/// to messages or end in an `EtcdError`, never crash. Beyond that, chunking must not matter: the
+/// same bytes fed whole, byte by byte, or cut at a point the input chooses give the same
+/// messages and the same outcome.
+func fuzzEtcdWatch(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let input = fuzzBytes(data, count)
+    guard let cutByte = input.first else { return 0 }
+    let body = Array(input.dropFirst())
+    let cut = body.isEmpty ? 0 : Int(cutByte) % (body.count + 1)
+    let whole = decode([body])
+    let split = decode([Array(body[..<cut]), Array(body[cut...])])
+    let bytewise = decode(body.map { [$0] })
+    fuzzCheck(whole == split, "chunking at \(cut) changed the result:\n\(whole)\n→\n\(split)")
+    fuzzCheck(whole == bytewise, "byte-by-byte feeding changed the result:\n\(whole)\n→\n\(bytewise)")
+    return 0
+}
+
+/// The messages decoded from `chunks` and how the stream ended (the error's code, or "open").
+private func decode(_ chunks: [[UInt8]]) -> Outcome {
+    var decoder = EtcdWatchStreamDecoder(limit: 1 << 12, what: "fuzz")
+    var messages: [EtcdWatchStreamDecoder.Decoded] = []
+    for chunk in chunks {
+        do {
+            messages += try decoder.feed(chunk)
+        } catch {
+            return Outcome(messages: messages, end: error.code.rawValue)
+        }
+    }
+    return Outcome(messages: messages, end: "open")
+}
+
+private struct Outcome: Equatable, CustomStringConvertible {
+    var messages: [EtcdWatchStreamDecoder.Decoded]
+    var end: String
+    var description: String { "\(messages) then \(end)" }
+}

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+runFuzzer { fuzzEtcdWatch($0, $1) }

@@ -18,6 +18,11 @@ extension EtcdClient {
 
     /// POSTs `body` to `path` (e.g. `/v3/kv/range`), authenticating as needed.
     func call(_ path: String, _ body: EtcdJSON.Object) async throws(EtcdError) -> EtcdJSON.Object {
+        try await callReturningEndpoint(path, body).answer
+    }
+
+    /// ``call(_:_:)``, also returning the endpoint that answered.
+    func callReturningEndpoint(_ path: String, _ body: EtcdJSON.Object) async throws(EtcdError) -> (endpoint: URL, answer: EtcdJSON.Object) {
         if let setupError { throw setupError }
         var renewed = false
         while true {
@@ -44,7 +49,7 @@ extension EtcdClient {
         let body: EtcdJSON.Object = ["name": username, "password": configuration.password ?? ""]
         let answer: EtcdJSON.Object
         do {
-            answer = try await callAnyEndpoint("/v3/auth/authenticate", body, token: nil)
+            answer = try await callAnyEndpoint("/v3/auth/authenticate", body, token: nil).answer
         } catch {
             let error = switch error {
             case .tokenInvalid(let error), .failure(let error): error
@@ -64,7 +69,7 @@ extension EtcdClient {
     }
 
     /// Tries the current endpoint, then every other one once.
-    private func callAnyEndpoint(_ path: String, _ body: EtcdJSON.Object, token: String?) async throws(CallFailure) -> EtcdJSON.Object {
+    private func callAnyEndpoint(_ path: String, _ body: EtcdJSON.Object, token: String?) async throws(CallFailure) -> (endpoint: URL, answer: EtcdJSON.Object) {
         let payload = EtcdJSON.encode(body)
         var failures: [String] = []
         var allTimedOut = true
@@ -78,7 +83,7 @@ extension EtcdClient {
             switch await attempt(endpoint, path, payload, token: token) {
             case .answered(let object):
                 state.withLock { $0.current = index }
-                return object
+                return (endpoint, object)
             case .failed(let error):
                 state.withLock { $0.current = index }
                 throw .failure(error)

@@ -83,8 +83,7 @@ extension EtcdClient {
 
     /// The endpoint that answered and the store's current revision.
     public func status() async throws(EtcdError) -> (endpoint: URL, revision: Int64) {
-        let answer = try await call("/v3/maintenance/status", [:])
-        let endpoint = currentEndpoint
+        let (endpoint, answer) = try await callReturningEndpoint("/v3/maintenance/status", [:])
         return (endpoint, try EtcdJSON.headerRevision(answer, what: "status of \(endpoint)"))
     }
 

@@ -10,14 +10,21 @@ extension EtcdClient {
     /// `progressNotify` asks etcd for progress messages. Cancelling the consuming task (or
     /// dropping the stream) closes the request.
     ///
-    /// Messages are queued for the consumer as they arrive; each is at most 16 MiB (larger is
-    /// .tooLarge). A consumer that stops reading without cancelling lets the queue grow.
+    /// Bounded: one message is at most 16 MiB, and at most 1024 messages wait for the consumer;
+    /// beyond either the stream throws .tooLarge after the messages before it (the caller resumes
+    /// from its last revision + 1, as after a lost connection).
     public func watch(prefix: String, fromRevision: Int64, progressNotify: Bool = true) -> AsyncThrowingStream<EtcdWatchMessage, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: EtcdWatchMessage.self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(
+            of: EtcdWatchMessage.self, bufferingPolicy: .bufferingOldest(Self.watchQueueLimit))
         let task = Task {
             do throws(EtcdError) {
                 try await self.runWatch(prefix: prefix, fromRevision: fromRevision, progressNotify: progressNotify) { message in
-                    continuation.yield(message)
+                    switch continuation.yield(message) {
+                    case .enqueued: .delivered
+                    case .dropped: .queueFull
+                    case .terminated: .consumerGone
+                    @unknown default: .consumerGone
+                    }
                 }
                 continuation.finish()
             } catch {
@@ -28,10 +35,20 @@ extension EtcdClient {
         return stream
     }
 
+    /// The most messages waiting for a watch's consumer.
+    static let watchQueueLimit = 1024
+
+    /// What became of one delivered message.
+    enum Delivery {
+        case delivered
+        case queueFull
+        case consumerGone
+    }
+
     /// Opens the watch on the first endpoint that accepts it and delivers its messages until
-    /// etcd ends the watch (returns) or the connection fails (throws).
+    /// etcd ends the watch or the consumer goes (returns) or the connection fails (throws).
     private func runWatch(
-        prefix: String, fromRevision: Int64, progressNotify: Bool, deliver: (EtcdWatchMessage) -> Void
+        prefix: String, fromRevision: Int64, progressNotify: Bool, deliver: (EtcdWatchMessage) -> Delivery
     ) async throws(EtcdError) {
         if let setupError { throw setupError }
         let create: EtcdJSON.Object = [
@@ -44,7 +61,21 @@ extension EtcdClient {
         ]
         var renewed = false
         while true {
-            let (endpoint, body) = try await openWatch(create)
+            let endpoint: URL
+            let body: HTTPClientResponse.Body
+            do {
+                (endpoint, body) = try await openWatch(create)
+            } catch {
+                switch error {
+                case .failure(let error):
+                    throw error
+                case .tokenInvalid(let error):
+                    guard configuration.username != nil, !renewed else { throw error }
+                    renewed = true
+                    state.withLock { $0.token = nil }
+                    continue
+                }
+            }
             let what = "\(endpoint) watch \(prefix)"
             var decoder = EtcdWatchStreamDecoder(limit: Self.watchMessageLimit, what: what)
             do {
@@ -52,7 +83,14 @@ extension EtcdClient {
                     for decoded in try decoder.feed(chunk.readableBytesView) {
                         switch decoded {
                         case .message(let message):
-                            deliver(message)
+                            switch deliver(message) {
+                            case .delivered:
+                                break
+                            case .queueFull:
+                                throw EtcdError(.tooLarge, "\(what): the consumer fell \(Self.watchQueueLimit) messages behind")
+                            case .consumerGone:
+                                return
+                            }
                             if case .compacted = message { return }
                             if case .canceled = message { return }
                         case .tokenInvalid(let message):
@@ -79,8 +117,13 @@ extension EtcdClient {
     private struct WatchRestart: Error {}
 
     /// POSTs the create request to each endpoint in turn until one answers 200.
-    private func openWatch(_ create: EtcdJSON.Object) async throws(EtcdError) -> (URL, HTTPClientResponse.Body) {
-        let token = try await token(renew: false)
+    private func openWatch(_ create: EtcdJSON.Object) async throws(CallFailure) -> (URL, HTTPClientResponse.Body) {
+        let token: String?
+        do {
+            token = try await self.token(renew: false)
+        } catch {
+            throw .failure(error)
+        }
         let payload = EtcdJSON.encode(create)
         var failures: [String] = []
         for index in endpointOrder() {
@@ -99,20 +142,22 @@ extension EtcdClient {
                 }
                 let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
                 switch Self.classify(status: response.status, body: body, endpoint: endpoint, path: "/v3/watch") {
-                case .failed(let error), .tokenInvalid(let error):
-                    throw error
+                case .failed(let error):
+                    throw CallFailure.failure(error)
+                case .tokenInvalid(let error):
+                    throw CallFailure.tokenInvalid(error)
                 case .endpointFailed(let reason, _):
                     failures.append("\(endpoint): \(reason)")
                 case .answered:
                     failures.append("\(endpoint): HTTP \(response.status.code)")
                 }
-            } catch let error as EtcdError {
-                throw error
+            } catch let failure as CallFailure {
+                throw failure
             } catch {
                 failures.append("\(endpoint): \(error)")
             }
         }
-        throw EtcdError(.unavailable, "POST /v3/watch: no etcd endpoint accepted the watch: \(failures.joined(separator: "; "))")
+        throw .failure(EtcdError(.unavailable, "POST /v3/watch: no etcd endpoint accepted the watch: \(failures.joined(separator: "; "))"))
     }
 
     enum WatchParse {

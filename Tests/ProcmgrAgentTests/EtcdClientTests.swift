@@ -202,6 +202,29 @@ struct EtcdClientTests {
         }
     }
 
+    @Test func aWatchWhoseConsumerFallsBehindEndsWithTooLarge() async throws {
+        try await EtcdTestCluster.with { cluster in
+            try await Self.withClient(cluster.clientURLs) { client in
+                let start = try await client.status().revision
+                var messages = client.watch(prefix: "/q/", fromRevision: start + 1).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: start))
+                // Not reading while 1100 changes arrive, one message each.
+                for index in 0..<1100 { try await client.put(key: "/q/\(index)", value: []) }
+                var revisions: [Int64] = []
+                let error = await #expect(throws: EtcdError.self) {
+                    while let message = try await messages.next() {
+                        if case .events(_, let events) = message { revisions += events.map(\.kv.modRevision) }
+                    }
+                }
+                #expect(error?.code == .tooLarge, "\(String(describing: error))")
+                // Everything queued before the limit arrives, in order, without gaps: the caller
+                // resumes from the last revision + 1.
+                #expect(revisions.count >= 1000)
+                #expect(revisions == Array((start + 1)...(start + Int64(revisions.count))))
+            }
+        }
+    }
+
     @Test func watchSendsProgressNotifications() async throws {
         try await EtcdTestCluster.with(arguments: ["--experimental-watch-progress-notify-interval=200ms"]) { cluster in
             try await Self.withClient(cluster.clientURLs) { client in
@@ -271,6 +294,10 @@ struct EtcdClientTests {
             try await cluster.waitUntilHealthy()
             try await Self.withClient(cluster.clientURLs) { client in
                 #expect(client.currentEndpoint == cluster.clientURLs[0])
+                // A watch, too, passes over the dead member.
+                var messages = client.watch(prefix: "/f", fromRevision: 1).makeAsyncIterator()
+                guard case .created = try await messages.next() else { Issue.record("the watch was not created"); return }
+                #expect(client.currentEndpoint != cluster.clientURLs[0])
                 let revision = try await client.put(key: "/f", value: Self.bytes("x"))
                 #expect(client.currentEndpoint != cluster.clientURLs[0])
                 #expect(try await client.get(key: "/f")?.modRevision == revision)
@@ -335,6 +362,10 @@ struct EtcdClientTests {
                 let refused = try await Self.rawGet(cluster.clientURLs[0], token: token)
                 #expect(refused.status == 401 && refused.text.contains("invalid auth token"), "\(refused)")
                 #expect(try await client.get(key: "/secret")?.value == Self.bytes("s"))
+                var messages = client.watch(prefix: "/secret", fromRevision: revision).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: revision))
+                guard case .events(_, let events) = try await messages.next() else { Issue.record("no events over auth"); return }
+                #expect(events.map(\.kv.key) == ["/secret"])
             }
             try await Self.withClient(cluster.clientURLs, username: "root", password: "wrong") { client in
                 let error = await Self.etcdError { _ = try await client.get(key: "/secret") }

@@ -57,11 +57,22 @@ final class EtcdTestCluster: Sendable {
         }
     }
 
+    /// The data directories of clusters not stopped yet: removed when the test process exits,
+    /// for a caller whose `stop()` never ran (a `defer { Task { await cluster.stop() } }` is
+    /// outlived by the process).
+    private static let unstoppedRoots: LockedState<Set<String>> = {
+        atexit {
+            for root in EtcdTestCluster.unstoppedRoots.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: root) }
+        }
+        return LockedState([])
+    }()
+
     /// Starts `count` members and waits until each is healthy; the caller must `stop()`.
     /// With `tls`, clients must connect with https, trust its CA and present its client
     /// certificate (`--client-cert-auth`); peers still speak http.
     static func start(members count: Int = 1, arguments: [String] = [], tls: EtcdTestTLS? = nil) async throws -> EtcdTestCluster {
         let root = try makeTemporaryDirectory()
+        unstoppedRoots.withLock { _ = $0.insert(root) }
         var members: [Member] = []
         for index in 0..<count {
             members.append(Member(
@@ -123,6 +134,7 @@ final class EtcdTestCluster: Sendable {
         for index in members.indices { await kill(member: index) }
         if let root = members.first.map({ URL(fileURLWithPath: $0.dataDirectory).deletingLastPathComponent().path }) {
             try? FileManager.default.removeItem(atPath: root)
+            Self.unstoppedRoots.withLock { _ = $0.remove(root) }
         }
     }
 

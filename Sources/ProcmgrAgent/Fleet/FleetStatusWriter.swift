@@ -24,6 +24,8 @@ final class FleetStatusWriter: Sendable {
         var values: [String: [UInt8]] = [:]
         /// The process count the registration key carries now.
         var count: Int?
+        /// The last transaction failed (a warning was logged for this streak).
+        var failing = false
     }
 
     private let keys: FleetKeys
@@ -113,11 +115,17 @@ final class FleetStatusWriter: Sendable {
                 }
             } catch {
                 metrics?.statusWritten(success: false)
-                logger.warning("fleet status not written; retrying", metadata: ["error": "\(error)"])
+                // Loud once per streak (an outage retries every second), quiet while it lasts.
+                let first = written.withLock { written in
+                    defer { written.failing = true }
+                    return !written.failing
+                }
+                logger.log(level: first ? .warning : .debug, "fleet status not written; retrying every second", metadata: ["error": "\(error)"])
                 return (sent + 1, true)
             }
             start += tuning.operationsPerTransaction
         }
+        written.withLock { $0.failing = false }
         return (sent, false)
     }
 }

@@ -49,7 +49,7 @@ struct LifecycleEventWordingTests {
         let rejected = AgentEvent.reload(applied: false, problems: ["a: bad\nvalue", "b: missing"], source: .signal)
         #expect(rejected.message == "config rejected (source: signal): a: bad value; b: missing")
         #expect(rejected.problems == ["a: bad\nvalue", "b: missing"] && rejected.result == "rejected")
-        #expect(ReloadTrigger.allCases.map { ReloadSource($0).rawValue } == ["file", "api", "file", "signal", "admin", "admin"])
+        #expect(ReloadTrigger.allCases.map { ReloadSource($0).rawValue } == ["file", "api", "file", "signal", "admin", "admin", "fleet", "fleet"])
         #expect(AgentEvent.scale(process: "web", replicas: 1).message == "web: scaled to 1 replica")
     }
 }

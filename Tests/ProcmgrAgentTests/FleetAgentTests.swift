@@ -11,12 +11,9 @@ import Testing
 struct FleetAgentTests {
     @Test("put → the right node runs it; all → every node; delete → terminated; status, registration, targets, revoke and expiry")
     func desiredStateAcrossNodes() async throws {
-        let cluster = try await EtcdTestCluster.start(members: 1)
-        defer { Task { await cluster.stop() } }
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let etcd = makeTestEtcdClient(cluster.clientURLs)
-        defer { Task { await etcd.shutdown() } }
+        let bed = try await FleetTestBed.start()
+        defer { bed.tearDown() }
+        let (cluster, directory, etcd) = (bed.cluster, bed.directory, bed.etcd)
         let prefix = "/fleet-a"
         let one = try await FleetAgentSetup(directory: directory, node: "n1", prefix: prefix, endpoints: cluster.clientURLs).start()
         defer { Task { await one.kill() } }
@@ -106,12 +103,9 @@ struct FleetAgentTests {
 
     @Test("a second agent for the same node refuses to start, naming the holder; the first keeps running")
     func sameNodeTwice() async throws {
-        let cluster = try await EtcdTestCluster.start(members: 1)
-        defer { Task { await cluster.stop() } }
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let etcd = makeTestEtcdClient(cluster.clientURLs)
-        defer { Task { await etcd.shutdown() } }
+        let bed = try await FleetTestBed.start()
+        defer { bed.tearDown() }
+        let (cluster, directory, etcd) = (bed.cluster, bed.directory, bed.etcd)
         let prefix = "/fleet-b"
         try await etcd.putProcess("\(prefix)/nodes/same/processes/work", sleeper())
         let first = try await FleetAgentSetup(directory: directory + "/a", node: "same", prefix: prefix, endpoints: cluster.clientURLs).start()
@@ -128,12 +122,9 @@ struct FleetAgentTests {
 
     @Test("the whole cluster down for 30 s: processes untouched, the watch resumes after it returns, nothing restarts")
     func clusterOutage() async throws {
-        let cluster = try await EtcdTestCluster.start(members: 1)
-        defer { Task { await cluster.stop() } }
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let etcd = makeTestEtcdClient(cluster.clientURLs)
-        defer { Task { await etcd.shutdown() } }
+        let bed = try await FleetTestBed.start()
+        defer { bed.tearDown() }
+        let (cluster, directory, etcd) = (bed.cluster, bed.directory, bed.etcd)
         let prefix = "/fleet-c"
         for id in ["a", "b"] { try await etcd.putProcess("\(prefix)/nodes/o1/processes/\(id)", sleeper()) }
         let agent = try await FleetAgentSetup(directory: directory, node: "o1", prefix: prefix, endpoints: cluster.clientURLs).start()
@@ -170,12 +161,9 @@ struct FleetAgentTests {
 
     @Test("an agent started while etcd is down runs its cached state, then registers and follows etcd once it is back")
     func startFromCache() async throws {
-        let cluster = try await EtcdTestCluster.start(members: 1)
-        defer { Task { await cluster.stop() } }
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let etcd = makeTestEtcdClient(cluster.clientURLs)
-        defer { Task { await etcd.shutdown() } }
+        let bed = try await FleetTestBed.start()
+        defer { bed.tearDown() }
+        let (cluster, directory, etcd) = (bed.cluster, bed.directory, bed.etcd)
         let prefix = "/fleet-f"
         try await etcd.putProcess("\(prefix)/nodes/c1/processes/cached", sleeper())
         let setup = FleetAgentSetup(directory: directory, node: "c1", prefix: prefix, endpoints: cluster.clientURLs)

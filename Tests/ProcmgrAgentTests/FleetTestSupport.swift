@@ -39,6 +39,26 @@ struct FleetAgentSetup {
     }
 }
 
+/// What every fleet test starts with: a cluster, a scratch directory, a client on the cluster.
+struct FleetTestBed {
+    let cluster: EtcdTestCluster
+    let directory: String
+    let etcd: EtcdClient
+
+    static func start(members: Int = 1) async throws -> FleetTestBed {
+        let cluster = try await EtcdTestCluster.start(members: members)
+        return FleetTestBed(cluster: cluster, directory: try makeTemporaryDirectory(), etcd: makeTestEtcdClient(cluster.clientURLs))
+    }
+
+    func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+        Task { [etcd, cluster] in
+            await etcd.shutdown()
+            await cluster.stop()
+        }
+    }
+}
+
 /// The etcd client the tests write desired state with (and read what the agents wrote).
 func makeTestEtcdClient(_ endpoints: [URL]) -> EtcdClient {
     EtcdClient(configuration: EtcdClientConfiguration(endpoints: endpoints), logger: Logger(label: "fleet-test"))

@@ -170,12 +170,14 @@ extension EtcdClient {
         let object = try EtcdJSON.object(data, what: what)
         if let error = object["error"] {
             let detail = error as? EtcdJSON.Object
-            let text = (detail?["message"] as? String) ?? String(describing: error)
+            // Sorted keys: the same bytes must give the same message (a dictionary's order is not).
+            let sorted = (try? JSONSerialization.data(withJSONObject: error, options: [.sortedKeys, .fragmentsAllowed])) ?? Data()
+            let text = (detail?["message"] as? String) ?? EtcdJSON.preview(sorted)
             let code = (detail?["http_code"] as? NSNumber)?.intValue ?? 0
-            let body = Data(((try? JSONSerialization.data(withJSONObject: detail ?? [:])) ?? Data()))
+            let body = detail == nil ? Data() : sorted
             switch classify(status: .init(statusCode: code == 0 ? 500 : code), body: body, endpoint: URL(fileURLWithPath: "/"), path: "/v3/watch") {
-            case .tokenInvalid(let error):
-                return .tokenInvalid(error)
+            case .tokenInvalid:
+                return .tokenInvalid(EtcdError(.unauthenticated, "\(what): \(text)"))
             case .failed(let error):
                 throw EtcdError(error.code, "\(what): \(text)")
             case .endpointFailed, .answered:

@@ -25,7 +25,24 @@ struct EtcdJSONStreamSplitter {
 
     /// Feeds `bytes`; returns the objects completed by them, in order.
     mutating func feed(_ bytes: some Sequence<UInt8>) throws(Failure) -> [[UInt8]] {
+        let fed = feedUntilFailure(bytes)
+        if let failure = fed.failure { throw failure }
+        return fed.objects
+    }
+
+    /// Feeds `bytes` up to the first failure; returns the objects completed before it and the
+    /// failure, so a caller can act on what came first in the stream whatever the chunking.
+    mutating func feedUntilFailure(_ bytes: some Sequence<UInt8>) -> (objects: [[UInt8]], failure: Failure?) {
         var complete: [[UInt8]] = []
+        do throws(Failure) {
+            try scan(bytes) { complete.append($0) }
+        } catch {
+            return (complete, error)
+        }
+        return (complete, nil)
+    }
+
+    private mutating func scan(_ bytes: some Sequence<UInt8>, _ completed: ([UInt8]) -> Void) throws(Failure) {
         for byte in bytes {
             if depth == 0 {
                 switch byte {
@@ -59,13 +76,12 @@ struct EtcdJSONStreamSplitter {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
                 if depth == 0 {
-                    complete.append(pending)
+                    completed(pending)
                     pending.removeAll(keepingCapacity: pending.count <= 1 << 16)
                 }
             default:
                 break
             }
         }
-        return complete
     }
 }

@@ -26,15 +26,9 @@ public struct EtcdWatchStreamDecoder: Sendable {
 
     /// Feeds the next bytes; returns what the objects they completed said, in order.
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws(EtcdError) -> [Decoded] {
-        let objects: [[UInt8]]
-        do {
-            objects = try splitter.feed(bytes)
-        } catch {
-            switch error {
-            case .tooLarge: throw EtcdError(.tooLarge, "\(what): a message exceeds \(splitter.limit) bytes")
-            case .garbage: throw EtcdError(.invalidResponse, "\(what): not a stream of JSON objects (\(error))")
-            }
-        }
+        // The objects completed before a framing failure are decoded first: whatever fails first
+        // in the stream is what the caller hears, however the bytes were chunked.
+        let (objects, failure) = splitter.feedUntilFailure(bytes)
         var decoded: [Decoded] = []
         decoded.reserveCapacity(objects.count)
         for object in objects {
@@ -43,6 +37,10 @@ public struct EtcdWatchStreamDecoder: Sendable {
             case .tokenInvalid(let error): decoded.append(.tokenInvalid(error.message))
             }
         }
-        return decoded
+        switch failure {
+        case nil: return decoded
+        case .tooLarge: throw EtcdError(.tooLarge, "\(what): a message exceeds \(splitter.limit) bytes")
+        case .garbage(let byte): throw EtcdError(.invalidResponse, "\(what): not a stream of JSON objects (byte \(byte) outside any object)")
+        }
     }
 }

@@ -175,7 +175,10 @@ extension EtcdClient {
             let text = (detail?["message"] as? String) ?? EtcdJSON.preview(sorted)
             let code = (detail?["http_code"] as? NSNumber)?.intValue ?? 0
             let body = detail == nil ? Data() : sorted
-            switch classify(status: .init(statusCode: code == 0 ? 500 : code), body: body, endpoint: URL(fileURLWithPath: "/"), path: "/v3/watch") {
+            // `http_code` comes off the wire: anything but an HTTP status (0, -11, 70000) reads as
+            // a server error rather than reaching HTTPResponseStatus, which traps on a negative.
+            let status = (100...599).contains(code) ? code : 500
+            switch classify(status: .init(statusCode: status), body: body, endpoint: URL(fileURLWithPath: "/"), path: "/v3/watch") {
             case .tokenInvalid:
                 return .tokenInvalid(EtcdError(.unauthenticated, "\(what): \(text)"))
             case .failed(let error):

@@ -49,4 +49,13 @@ struct EtcdWatchParsingTests {
         #expect(error?.code == .unavailable && error?.message.contains("no leader") == true)
         #expect(throws: EtcdError.self) { _ = try message(#"{"result":{"header":{"revision":"x"}}}"#) }
     }
+
+    /// Found by the fuzz target: a negative `http_code` trapped in HTTPResponseStatus.
+    @Test func anErrorWithAnImpossibleHTTPCodeIsAnErrorNotATrap() {
+        for code in ["-11", "0", "70000", "99"] {
+            var decoder = EtcdWatchStreamDecoder(limit: 1 << 12, what: "test")
+            let bytes = Array(#"{"error":{"grpc_code":14,"http_code":\#(code),"message":"boom"}}"#.utf8)
+            #expect(throws: EtcdError.self) { _ = try decoder.feed(bytes) }
+        }
+    }
 }

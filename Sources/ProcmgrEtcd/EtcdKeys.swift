@@ -15,3 +15,12 @@ public enum EtcdKeys {
         return [0]
     }
 }
+
+/// Revision arithmetic on values that come off the wire.
+public enum EtcdRevision {
+    /// The revision to watch from to follow on after `revision`, saturating: a revision of
+    /// `Int64.max` from a broken or hostile endpoint must not trap the agent in `+ 1`.
+    public static func after(_ revision: Int64) -> Int64 {
+        revision == .max ? .max : revision + 1
+    }
+}

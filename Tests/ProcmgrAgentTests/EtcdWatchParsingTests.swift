@@ -58,4 +58,10 @@ struct EtcdWatchParsingTests {
             #expect(throws: EtcdError.self) { _ = try decoder.feed(bytes) }
         }
     }
+
+    /// Revisions come off the wire: the next one saturates instead of trapping at Int64.max.
+    @Test func theRevisionAfterTheLastIsTheLast() {
+        #expect(EtcdRevision.after(41) == 42)
+        #expect(EtcdRevision.after(.max) == .max)
+    }
 }

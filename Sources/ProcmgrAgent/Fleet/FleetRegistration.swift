@@ -125,7 +125,7 @@ final class FleetRegistration: Sendable {
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { [client] in
                 do {
-                    for try await message in client.watch(prefix: key, fromRevision: holder.modRevision + 1, progressNotify: false) {
+                    for try await message in client.watch(prefix: key, fromRevision: EtcdRevision.after(holder.modRevision), progressNotify: false) {
                         if case .events(_, let events) = message, events.contains(where: { $0.kind == .delete && $0.kv.key == key }) {
                             return true
                         }

@@ -123,7 +123,7 @@ struct PrefixFollower: Sendable {
         let (stream, continuation) = AsyncStream<Tagged>.makeStream()
         return await withTaskGroup(of: Void.self) { group in
             for (index, prefix) in prefixes.enumerated() {
-                let start = seen[index] + 1
+                let start = EtcdRevision.after(seen[index])
                 group.addTask { [client] in
                     do {
                         for try await message in client.watch(prefix: prefix, fromRevision: start) {

@@ -97,7 +97,7 @@ struct FleetAgentTests {
             let status = try await etcd.texts(under: "\(prefix)/status/")
             return agents.isEmpty && status.isEmpty
         }
-        #expect(ContinuousClock.now - killedAt <= .seconds(3) + .seconds(2))
+        #expect(ContinuousClock.now - killedAt <= .seconds(3) + .seconds(5), "the keys outlived the 3 s lease by more than etcd's expiry sweep and a loaded machine explain")
         try await eventually("n2's process died with its agent", timeout: .seconds(10)) { !processExists(Int32(orphan)) }
     }
 

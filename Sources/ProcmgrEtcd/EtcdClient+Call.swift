@@ -134,15 +134,25 @@ extension EtcdClient {
                 return .failed(error)
             }
         }
-        return Self.classify(status: status, body: data, endpoint: endpoint, path: path)
+        return Self.classify(status: status, body: data, context: "\(endpoint) POST \(path)")
     }
 
-    /// Maps an error answer (`{"error": "etcdserver: …", "code": grpc code}`) to what to do.
-    static func classify(status: HTTPResponseStatus, body: Data, endpoint: URL, path: String) -> Attempt {
+    /// Maps an error answer's body (`{"error": "etcdserver: …", "code": grpc code}`) to what to do.
+    static func classify(status: HTTPResponseStatus, body: Data, context: String) -> Attempt {
         let object = (try? JSONSerialization.jsonObject(with: body)) as? EtcdJSON.Object
-        let text = (object?["message"] as? String) ?? (object?["error"] as? String) ?? EtcdJSON.preview(body)
-        let grpcCode = (object?["code"] as? NSNumber)?.intValue
-        let message = "\(endpoint) POST \(path): HTTP \(status.code): \(text)"
+        return classify(statusCode: Int(status.code), object: object, raw: body, context: context)
+    }
+
+    /// Maps an error etcd reported — an unary answer's body, or a watch stream's
+    /// `{"error": {"grpc_code", "http_code", "message"}}` — to what to do. The status is a plain
+    /// number: it may come off the wire (a watch message's `http_code`), where no value may trap.
+    /// - Parameters:
+    ///   - raw: the bytes the error came in, quoted when it has no message.
+    ///   - context: what the message starts with (`http://…:2379 POST /v3/kv/range`).
+    static func classify(statusCode: Int, object: EtcdJSON.Object?, raw: Data, context: String) -> Attempt {
+        let text = (object?["message"] as? String) ?? (object?["error"] as? String) ?? EtcdJSON.preview(raw)
+        let grpcCode = ((object?["code"] ?? object?["grpc_code"]) as? NSNumber)?.intValue
+        let message = "\(context): HTTP \(statusCode): \(text)"
         if text.contains("invalid auth token") || text.contains("user name is empty") || text.contains("revision of auth store is old") {
             return .tokenInvalid(EtcdError(.unauthenticated, message))
         }
@@ -157,8 +167,8 @@ extension EtcdClient {
         }
         // Unavailable (14), deadline exceeded (4), or any 5xx (no leader, leader changed,
         // request timed out, stopping): another member may serve it.
-        if grpcCode == 14 || grpcCode == 4 || status.code >= 500 {
-            return .endpointFailed("HTTP \(status.code): \(text)", timedOut: grpcCode == 4)
+        if grpcCode == 14 || grpcCode == 4 || statusCode >= 500 {
+            return .endpointFailed("HTTP \(statusCode): \(text)", timedOut: grpcCode == 4)
         }
         return .failed(EtcdError(.rejected, message))
     }

@@ -141,7 +141,7 @@ extension EtcdClient {
                     return (endpoint, response.body)
                 }
                 let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
-                switch Self.classify(status: response.status, body: body, endpoint: endpoint, path: "/v3/watch") {
+                switch Self.classify(status: response.status, body: body, context: "\(endpoint) POST /v3/watch") {
                 case .failed(let error):
                     throw CallFailure.failure(error)
                 case .tokenInvalid(let error):
@@ -169,22 +169,19 @@ extension EtcdClient {
     static func watchMessage(_ data: Data, what: String) throws(EtcdError) -> WatchParse {
         let object = try EtcdJSON.object(data, what: what)
         if let error = object["error"] {
-            let detail = error as? EtcdJSON.Object
-            // Sorted keys: the same bytes must give the same message (a dictionary's order is not).
-            let sorted = (try? JSONSerialization.data(withJSONObject: error, options: [.sortedKeys, .fragmentsAllowed])) ?? Data()
-            let text = (detail?["message"] as? String) ?? EtcdJSON.preview(sorted)
-            let code = (detail?["http_code"] as? NSNumber)?.intValue ?? 0
-            let body = detail == nil ? Data() : sorted
-            // `http_code` comes off the wire: anything but an HTTP status (0, -11, 70000) reads as
-            // a server error rather than reaching HTTPResponseStatus, which traps on a negative.
-            let status = (100...599).contains(code) ? code : 500
-            switch classify(status: .init(statusCode: status), body: body, endpoint: URL(fileURLWithPath: "/"), path: "/v3/watch") {
-            case .tokenInvalid:
-                return .tokenInvalid(EtcdError(.unauthenticated, "\(what): \(text)"))
+            // The gateway's stream error is an object; a bare value reads like the unary form.
+            let detail = error as? EtcdJSON.Object ?? ["error": error]
+            // Absent: the gateway did not say, so another member may do better (as a 5xx).
+            let statusCode = (detail["http_code"] as? NSNumber)?.intValue ?? 500
+            switch classify(statusCode: statusCode, object: detail, raw: data, context: what) {
+            case .tokenInvalid(let error):
+                return .tokenInvalid(error)
             case .failed(let error):
-                throw EtcdError(error.code, "\(what): \(text)")
-            case .endpointFailed, .answered:
-                throw EtcdError(.unavailable, "\(what): \(text)")
+                throw error
+            case .endpointFailed(let reason, _):
+                throw EtcdError(.unavailable, "\(what): \(reason)")
+            case .answered:
+                throw EtcdError(.invalidResponse, "\(what): an error message that reads as an answer: \(EtcdJSON.preview(data))")
             }
         }
         guard let result = object["result"] as? EtcdJSON.Object else {

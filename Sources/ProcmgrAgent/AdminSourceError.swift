@@ -21,8 +21,6 @@ public struct AdminSourceError: Error, Sendable, Hashable, CustomStringConvertib
         public static let bodyTooLarge = Code("body_too_large")
         /// `admin.token_file` is missing, unreadable, empty or not a valid header value.
         public static let token = Code("token")
-        /// The cache file could not be read or written.
-        public static let cache = Code("cache")
         /// At startup: neither the service nor the cache produced a body the agent accepted.
         public static let noConfig = Code("no_config")
 

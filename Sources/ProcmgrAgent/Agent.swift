@@ -382,12 +382,6 @@ public final class Agent: Service {
     }
 
     private static func readToken(_ path: String?) throws -> String? {
-        guard let path else { return nil }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw AgentStartupError("agent.token_file \(path) cannot be read")
-        }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw AgentStartupError("agent.token_file \(path) is empty") }
-        return token
+        try path.map { path throws(AgentStartupError) in try SecretFile.read(path, key: "agent.token_file") }
     }
 }

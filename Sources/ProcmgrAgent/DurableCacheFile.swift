@@ -18,6 +18,12 @@ struct DurableCacheFile: Sendable {
     let label: String
     let configKey: String
 
+    /// Why the cache could not be read or written, worded for the operator (path, fix).
+    struct Failure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     init(path: String, label: String = "admin cache", configKey: String = "admin.cache_file") {
         self.path = path
         self.label = label
@@ -25,19 +31,17 @@ struct DurableCacheFile: Sendable {
     }
 
     /// The cached body; `nil` when there is no cache file yet.
-    func read() throws(AdminSourceError) -> Data? {
+    func read() throws(Failure) -> Data? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw AdminSourceError(
-                code: .cache,
-                message: "\(label) \(path) exists but cannot be read (\(error.localizedDescription)): check its permissions")
+            throw Failure(message: "\(label) \(path) exists but cannot be read (\(error.localizedDescription)): check its permissions")
         }
     }
 
     /// Replaces the cached body with `data`, creating the directory if it is missing.
-    func store(_ data: Data) throws(AdminSourceError) {
+    func store(_ data: Data) throws(Failure) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
@@ -48,7 +52,7 @@ struct DurableCacheFile: Sendable {
         }
         let name = (path as NSString).lastPathComponent
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
-        do throws(AdminSourceError) {
+        do throws(Failure) {
             try writeDurably(data, to: temporary)
             guard rename(temporary, path) == 0 else { throw failure("cannot rename \(temporary) over it (\(errnoText()))") }
         } catch {
@@ -58,7 +62,7 @@ struct DurableCacheFile: Sendable {
         syncDirectory(directory.isEmpty ? "." : directory)
     }
 
-    private func writeDurably(_ data: Data, to file: String) throws(AdminSourceError) {
+    private func writeDurably(_ data: Data, to file: String) throws(Failure) {
         // 0600: the body carries commands and environments the operator may not want world-readable.
         let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw failure("cannot create \(file) (\(errnoText()))") }
@@ -88,8 +92,8 @@ struct DurableCacheFile: Sendable {
         close(descriptor)
     }
 
-    private func failure(_ detail: String) -> AdminSourceError {
-        AdminSourceError(code: .cache, message: "\(label) \(path): \(detail); check \(configKey) and the directory's permissions")
+    private func failure(_ detail: String) -> Failure {
+        Failure(message: "\(label) \(path): \(detail); check \(configKey) and the directory's permissions")
     }
 
     private func errnoText() -> String { String(cString: strerror(errno)) }

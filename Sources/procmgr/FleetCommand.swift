@@ -125,13 +125,7 @@ struct FleetReport {
                  process.state == "running" ? (process.healthy ? "healthy" : "unhealthy") : "-",
                  String(process.restarts), process.lastError ?? process.lastExit ?? ""]
             }
-            let all = [header] + rows
-            let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-            for row in all {
-                lines.append("  " + row.enumerated().map { column, cell in
-                    column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                }.joined(separator: "  "))
-            }
+            lines += TextColumns.lines([header] + rows).map { "  " + $0 }
         }
         return lines.joined(separator: "\n")
     }

@@ -46,13 +46,7 @@ enum StatusTable {
                 process.lastError ?? process.status.map(statusCell) ?? process.lastExit ?? "",
             ]
         }
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        return TextColumns.lines([header] + rows).joined(separator: "\n")
     }
 
     /// `status: <text>` on one line, cut to ``statusWidth``: an error, when there is one, matters

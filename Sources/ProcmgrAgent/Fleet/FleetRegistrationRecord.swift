@@ -1,10 +1,29 @@
 import Foundation
 import ProcmgrHTTP
 
+/// A value the agents write under the fleet's prefix and others read back: one JSON object with
+/// sorted keys (the same value is the same bytes, so "changed" is a byte comparison).
+public protocol FleetKeyValue: Codable {}
+
+extension FleetKeyValue {
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? [UInt8](encoder.encode(self))) ?? []
+    }
+
+    /// A value as read from etcd; `nil` for one that is not this (another tool's key, a
+    /// truncated write, over 64 KiB): readers skip it rather than fail the whole answer.
+    public static func decode(_ bytes: [UInt8]) -> Self? {
+        guard bytes.count <= 64 << 10 else { return nil }
+        return try? JSONDecoder().decode(Self.self, from: Data(bytes))
+    }
+}
+
 /// The value of `{prefix}/agents/{node}`: who this agent is and where its API answers. Discovery
 /// (`GET /api/v1/fleet/targets`) and `procmgr fleet status` read it; the agent rewrites it only
 /// when the process count changes (coalesced with the status write-back).
-public struct FleetRegistrationRecord: Codable, Sendable, Hashable {
+public struct FleetRegistrationRecord: FleetKeyValue, Sendable, Hashable {
     public var node: String
     /// The agent's API base URL (`agent.etcd.api_url`, else the address it listens on).
     public var apiURL: String
@@ -28,24 +47,13 @@ public struct FleetRegistrationRecord: Codable, Sendable, Hashable {
         case startTime = "start_time"
     }
 
-    public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? [UInt8](encoder.encode(self))) ?? []
-    }
 
-    /// A record as read from etcd; `nil` for a value that is not one (another tool's key, a
-    /// truncated write): discovery skips it rather than failing the whole answer.
-    public static func decode(_ bytes: [UInt8]) -> FleetRegistrationRecord? {
-        guard bytes.count <= 64 << 10 else { return nil }
-        return try? JSONDecoder().decode(FleetRegistrationRecord.self, from: Data(bytes))
-    }
 }
 
 /// The value of `{prefix}/status/{node}/{id}`: the process's observed state as the agent's API
 /// shows it, without anything that changes on its own (ages, timestamps), so a value is rewritten
 /// only when the state really changed.
-public struct FleetProcessStatus: Codable, Sendable, Hashable {
+public struct FleetProcessStatus: FleetKeyValue, Sendable, Hashable {
     public var id: String
     public var state: String
     public var pid: Int32?
@@ -72,16 +80,7 @@ public struct FleetProcessStatus: Codable, Sendable, Hashable {
         case lastError = "last_error"
     }
 
-    public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? [UInt8](encoder.encode(self))) ?? []
-    }
 
-    public static func decode(_ bytes: [UInt8]) -> FleetProcessStatus? {
-        guard bytes.count <= 64 << 10 else { return nil }
-        return try? JSONDecoder().decode(FleetProcessStatus.self, from: Data(bytes))
-    }
 }
 
 extension FleetProcessStatus {

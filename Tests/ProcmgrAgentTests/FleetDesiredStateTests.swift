@@ -10,27 +10,25 @@ import Testing
         return FleetEntry(key: key, id: id, scope: scope, value: Array(value.utf8))
     }
 
-    @Test("a put of the same bytes is no change; a delete of an unknown key neither; revisions only advance")
+    @Test("a put of the same bytes is no change; a delete of an unknown key neither")
     func changes() {
         var state = FleetDesiredState()
-        state.replaceAll([Self.entry("a"), Self.entry("b", .all)], revision: 10)
-        let samePut = state.put(Self.entry("a"), revision: 11)
-        let changedPut = state.put(Self.entry("a", value: #"{"command": ["sleep", "2"]}"#), revision: 12)
-        let unknownDelete = state.delete(key: "/p/nodes/n1/processes/zzz", revision: 13)
-        let knownDelete = state.delete(key: "/p/all/processes/b", revision: 14)
+        state.replaceAll([Self.entry("a"), Self.entry("b", .all)])
+        let samePut = state.put(Self.entry("a"))
+        let changedPut = state.put(Self.entry("a", value: #"{"command": ["sleep", "2"]}"#))
+        let unknownDelete = state.delete(key: "/p/nodes/n1/processes/zzz")
+        let knownDelete = state.delete(key: "/p/all/processes/b")
         #expect(!samePut)
         #expect(changedPut)
         #expect(!unknownDelete)
         #expect(knownDelete)
-        state.advance(to: 5)
-        #expect(state.revision == 14)
         #expect(state.sortedEntries.map(\.id) == ["a"])
     }
 
     @Test("the cache round-trips the exact bytes; a damaged cache says what is wrong")
     func cache() throws {
         var state = FleetDesiredState()
-        state.replaceAll([Self.entry("a"), Self.entry("b", .all, value: "not even json \u{0}")], revision: 42)
+        state.replaceAll([Self.entry("a"), Self.entry("b", .all, value: "not even json \u{0}")])
         let decoded = try FleetDesiredState.fromCache(state.cacheData()).get()
         #expect(decoded == state)
         guard case .failure(let failure) = FleetDesiredState.fromCache(Data("{\"revision\": 1}".utf8)) else {

@@ -2,44 +2,29 @@ import Foundation
 public import ProcmgrConfig
 
 /// The desired-state keys of one node as etcd last showed them: the node's own entries and the
-/// fleet-wide ones, with the revision each watch has seen up to.
+/// fleet-wide ones.
 ///
 /// A value type fed by the source's reads and watch events, so what "the desired state" is at any
 /// moment is a plain value: compared to the last delivered one to decide whether anything
-/// changed, cached on disk as it is, and tested without an etcd.
+/// changed, cached on disk as it is, and tested without an etcd. Where a watch resumes is the
+/// follower's business (`PrefixFollower`, one revision per prefix), not part of the state.
 public struct FleetDesiredState: Sendable, Hashable {
-    /// Where a key came from; each collection is read and watched on its own.
-    public enum Collection: Sendable, Hashable, CaseIterable {
-        case node, all
-
-        var scope: FleetEntry.Scope {
-            switch self {
-            case .node: .node
-            case .all: .all
-            }
-        }
-    }
-
     /// By etcd key.
     public private(set) var entries: [String: FleetEntry] = [:]
-    /// The revision the whole state is consistent at (the read's); a watch resumes after it.
-    public private(set) var revision: Int64 = 0
 
     public init() {}
 
     /// The entries in a stable order (by key), as handed to `ConfigLoader.mergeFleet`.
     public var sortedEntries: [FleetEntry] { entries.keys.sorted().compactMap { entries[$0] } }
 
-    /// Replaces every entry with what a full read at `revision` returned.
-    public mutating func replaceAll(_ entries: [FleetEntry], revision: Int64) {
+    /// Replaces every entry with what a full read returned.
+    public mutating func replaceAll(_ entries: [FleetEntry]) {
         self.entries = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
-        self.revision = revision
     }
 
     /// A key was put; returns whether the desired state changed (a put of the same bytes does not).
     @discardableResult
-    public mutating func put(_ entry: FleetEntry, revision: Int64) -> Bool {
-        advance(to: revision)
+    public mutating func put(_ entry: FleetEntry) -> Bool {
         guard entries[entry.key] != entry else { return false }
         entries[entry.key] = entry
         return true
@@ -47,14 +32,8 @@ public struct FleetDesiredState: Sendable, Hashable {
 
     /// A key was deleted; returns whether it was known.
     @discardableResult
-    public mutating func delete(key: String, revision: Int64) -> Bool {
-        advance(to: revision)
-        return entries.removeValue(forKey: key) != nil
-    }
-
-    /// Everything up to `revision` has been seen (a watch message or progress notification).
-    public mutating func advance(to revision: Int64) {
-        self.revision = max(self.revision, revision)
+    public mutating func delete(key: String) -> Bool {
+        entries.removeValue(forKey: key) != nil
     }
 }
 
@@ -69,12 +48,11 @@ extension FleetDesiredState {
             var value: String
         }
 
-        var revision: Int64
         var entries: [Entry]
     }
 
     func cacheData() -> Data {
-        let document = CacheDocument(revision: revision, entries: sortedEntries.map {
+        let document = CacheDocument(entries: sortedEntries.map {
             CacheDocument.Entry(key: $0.key, id: $0.id, scope: $0.scope.rawValue, value: Data($0.value).base64EncodedString())
         })
         return (try? JSONEncoder().encode(document)) ?? Data()
@@ -96,7 +74,7 @@ extension FleetDesiredState {
             entries.append(FleetEntry(key: entry.key, id: entry.id, scope: scope, value: [UInt8](value)))
         }
         var state = FleetDesiredState()
-        state.replaceAll(entries, revision: document.revision)
+        state.replaceAll(entries)
         return .success(state)
     }
 

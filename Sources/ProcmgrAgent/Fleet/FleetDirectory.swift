@@ -10,11 +10,10 @@ import ProcmgrSupport
 final class FleetDirectory: Sendable {
     private let follower: PrefixFollower
     private let agentsPrefix: String
-    private let records = LockedState<[String: FleetRegistrationRecord]>([:])
+    /// By node; `nil` until the first read: an answer from an empty directory would tell
+    /// Prometheus to drop every target.
+    private let records = LockedState<[String: FleetRegistrationRecord]?>(nil)
     private let metrics: FleetMetrics?
-    /// Until the first read: an answer from an empty directory would tell Prometheus to drop
-    /// every target.
-    private let loaded = LockedState(false)
 
     init(keys: FleetKeys, client: EtcdClient, metrics: FleetMetrics?, logger: Logger, backoff: Backoff) {
         agentsPrefix = keys.agents
@@ -24,29 +23,28 @@ final class FleetDirectory: Sendable {
     }
 
     /// The registered agents by node; `nil` before the directory was read once.
-    var agents: [String: FleetRegistrationRecord]? {
-        loaded.withLock { $0 } ? records.withLock { $0 } : nil
-    }
+    var agents: [String: FleetRegistrationRecord]? { records.withLock { $0 } }
 
     func run() async {
         await follower.run(startRevision: 0, onChange: { change in
             self.records.withLock { records in
+                var known = records ?? [:]
                 switch change {
-                case .snapshot(let kvs, _, _):
-                    records = [:]
-                    for kv in kvs { self.apply(put: kv, to: &records) }
-                case .events(let events, _):
+                case .snapshot(let kvs):
+                    known = [:]
+                    for kv in kvs { self.apply(put: kv, to: &known) }
+                case .events(let events):
                     for event in events {
                         switch event.kind {
-                        case .put: self.apply(put: event.kv, to: &records)
+                        case .put: self.apply(put: event.kv, to: &known)
                         case .delete:
-                            if let node = FleetKeys.id(of: event.kv.key, under: self.agentsPrefix) { records[node] = nil }
+                            if let node = FleetKeys.id(of: event.kv.key, under: self.agentsPrefix) { known[node] = nil }
                         }
                     }
                 }
-                self.metrics?.setAgents(records.count)
+                records = known
+                self.metrics?.setAgents(known.count)
             }
-            self.loaded.withLock { $0 = true }
         })
     }
 

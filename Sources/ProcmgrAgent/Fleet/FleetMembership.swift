@@ -33,14 +33,8 @@ final class FleetMembership: Sendable {
         self.logger = logger
         metrics = try FleetMetrics(registry: registry)
         keys = FleetKeys(prefix: spec.prefix, node: spec.node)
-        var password: String?
-        if let path = spec.passwordFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-                  case let trimmed = text.trimmingCharacters(in: .newlines), !trimmed.isEmpty
-            else {
-                throw AgentStartupError("agent.etcd.password_file \(path) cannot be read or is empty")
-            }
-            password = trimmed
+        let password = try spec.passwordFile.map { path throws(AgentStartupError) in
+            try SecretFile.read(path, key: "agent.etcd.password_file")
         }
         client = EtcdClient(configuration: EtcdClientConfiguration(
             endpoints: spec.endpoints, username: spec.username, password: password,
@@ -74,17 +68,10 @@ final class FleetMembership: Sendable {
         let accept: @Sendable (FleetDesiredState, Bool) async -> Bool = { desired, fromCache in
             await controller.applyFleet(desired.sortedEntries, trigger: fromCache ? .fleetCache : .fleet)
         }
-        let result: Result<FleetDesiredState, FleetStartError>
         do {
-            result = .success(try await source.initial(accept: accept))
-        } catch {
-            result = .failure(error)
-        }
-        switch result {
-        case .success:
-            metrics.resynced(.startup)
+            _ = try await source.initial(accept: accept)
             return true
-        case .failure(let error):
+        } catch {
             logger.error("no fleet state yet; running nothing until etcd answers", metadata: ["error": "\(error)"])
             return false
         }

@@ -1,5 +1,6 @@
 public import Foundation
 public import ProcmgrMetrics
+public import ProcmgrEtcd
 
 /// The fleet's metric families (`procmgr_fleet_*`, SPEC §3.6): what the etcd source, the
 /// registration and the status write-back did, so an operator sees a node drifting away from the
@@ -72,15 +73,12 @@ public struct FleetMetrics: Sendable {
             help: "Agents registered in etcd under the fleet's prefix, as this agent last saw them.")
     }
 
-    public func watchEvent(_ kind: WatchEventKind) {
+    public func watchEvent(_ kind: EtcdEvent.Kind) {
         switch kind {
         case .put: watchPuts.increment()
         case .delete: watchDeletes.increment()
         }
     }
-
-    /// The two kinds of change a watch delivers; kept here so the metrics do not depend on the client.
-    public enum WatchEventKind: Sendable { case put, delete }
 
     public func resynced(_ reason: ResyncReason) { resyncs[reason]?.increment() }
     public func setConnected(_ up: Bool) { connected.set(up ? 1 : 0) }

@@ -113,8 +113,11 @@ final class FleetRegistration: Sendable {
             failure: [.get(key: keys.agent)])
         metrics?.contacted()
         if result.succeeded { return nil }
-        // Gone between the compare and the get: try again at once.
-        return result.ranges.first?.first ?? EtcdKeyValue(key: keys.agent, value: [], createRevision: 0, modRevision: result.revision, version: 0, lease: 0)
+        // A transaction is atomic: the compare failed because the key exists, so the get sees it.
+        guard let holder = result.ranges.first?.first else {
+            throw EtcdError(.invalidResponse, "the registration transaction on \(keys.agent) failed its compare but returned no holder")
+        }
+        return holder
     }
 
     /// Watches the holder's key until it is deleted (true) or `limit` passes (false).

@@ -6,8 +6,9 @@ import ProcmgrSupport
 /// coalesced: the writer wakes on the agent's lifecycle events, waits out the coalescing window
 /// (100 ms), computes every process's status, and sends what differs from what it last wrote —
 /// puts and deletes, plus the registration's process count when it moved — in one transaction
-/// (several only beyond etcd's 128 operations per transaction; the window then stretches so the
-/// agent stays within `maxTransactionsPerSecond`). An idle agent writes nothing.
+/// (several only beyond etcd's 128 operations per transaction; the window then stretches by one
+/// window per extra transaction, so a churn stays near ten transactions a second). An idle agent
+/// writes nothing. Statuses are compared as values and only the changed ones are encoded.
 ///
 /// Every key is attached to the registration's lease, so a dead node's status disappears with
 /// it; under a new lease (the old one expired in an outage) everything is written again.
@@ -21,7 +22,8 @@ final class FleetStatusWriter: Sendable {
 
     private struct Written: Sendable {
         var epoch = -1
-        var values: [String: [UInt8]] = [:]
+        /// By process id, as etcd holds them under the lease of `epoch`.
+        var statuses: [String: FleetProcessStatus] = [:]
         /// The process count the registration key carries now.
         var count: Int?
         /// The last transaction failed (a warning was logged for this streak).
@@ -69,47 +71,51 @@ final class FleetStatusWriter: Sendable {
         }
     }
 
+    /// One write of the flush: a process's status (nil: its key goes), or the registration's count.
+    private enum Change {
+        case status(id: String, FleetProcessStatus?)
+        case processCount(Int)
+    }
+
     /// Writes what changed; returns the transactions sent and whether one failed. A failure
-    /// leaves the written map as it was, so the next flush sends the same changes again.
+    /// leaves the written state as it was, so the next flush sends the same changes again.
     @discardableResult
     func flush(statuses: [FleetProcessStatus]) async -> (transactions: Int, failed: Bool) {
         guard let lease = registration.lease else { return (0, false) }
-        var desired: [String: [UInt8]] = [:]
-        for status in statuses { desired[keys.status(of: status.id)] = status.encoded() }
-        let operations = written.withLock { written -> [EtcdOperation] in
+        let changes = written.withLock { written -> [Change] in
             if written.epoch != lease.epoch { written = Written(epoch: lease.epoch) }
-            var operations: [EtcdOperation] = []
-            for (key, value) in desired.sorted(by: { $0.key < $1.key }) where written.values[key] != value {
-                operations.append(.put(key: key, value: value, lease: lease.id))
+            var changes: [Change] = []
+            var present = Set<String>()
+            for status in statuses {
+                present.insert(status.id)
+                if written.statuses[status.id] != status { changes.append(.status(id: status.id, status)) }
             }
-            for key in written.values.keys.sorted() where desired[key] == nil {
-                operations.append(.delete(key: key))
-            }
-            return operations
+            for id in written.statuses.keys where !present.contains(id) { changes.append(.status(id: id, nil)) }
+            if written.count != statuses.count { changes.append(.processCount(statuses.count)) }
+            return changes
         }
-        var all = operations
-        let count = statuses.count
-        if written.withLock({ $0.count != count }) {
-            all.append(.put(key: keys.agent, value: registration.record(processes: count), lease: lease.id))
-        }
-        guard !all.isEmpty else { return (0, false) }
+        guard !changes.isEmpty else { return (0, false) }
         var sent = 0
-        var start = 0
-        while start < all.count {
-            let chunk = Array(all[start..<min(all.count, start + tuning.operationsPerTransaction)])
+        for start in stride(from: 0, to: changes.count, by: tuning.operationsPerTransaction) {
+            let chunk = changes[start..<min(changes.count, start + tuning.operationsPerTransaction)]
+            let operations = chunk.map { change -> EtcdOperation in
+                switch change {
+                case .status(let id, let status?): .put(key: keys.status(of: id), value: status.encoded(), lease: lease.id)
+                case .status(let id, nil): .delete(key: keys.status(of: id))
+                case .processCount(let count): .put(key: keys.agent, value: registration.record(processes: count), lease: lease.id)
+                }
+            }
             do throws(EtcdError) {
-                _ = try await client.txn(compare: [], success: chunk)
+                _ = try await client.txn(compare: [], success: operations)
                 metrics?.statusWritten(success: true)
                 metrics?.contacted()
                 sent += 1
                 written.withLock { written in
                     guard written.epoch == lease.epoch else { return }
-                    for operation in chunk {
-                        switch operation {
-                        case .put(let key, _, _) where key == keys.agent: written.count = count
-                        case .put(let key, let value, _): written.values[key] = value
-                        case .delete(let key): written.values[key] = nil
-                        default: break
+                    for change in chunk {
+                        switch change {
+                        case .status(let id, let status): written.statuses[id] = status
+                        case .processCount(let count): written.count = count
                         }
                     }
                 }
@@ -123,7 +129,6 @@ final class FleetStatusWriter: Sendable {
                 logger.log(level: first ? .warning : .debug, "fleet status not written; retrying every second", metadata: ["error": "\(error)"])
                 return (sent + 1, true)
             }
-            start += tuning.operationsPerTransaction
         }
         written.withLock { $0.failing = false }
         return (sent, false)

@@ -21,10 +21,10 @@ import ProcmgrEtcd
 /// and progress notifications do.
 struct PrefixFollower: Sendable {
     enum Change: Sendable {
-        /// Every key under the prefixes, consistent at `revision`; replaces what was known.
-        case snapshot([EtcdKeyValue], revision: Int64, reason: FleetMetrics.ResyncReason)
-        /// Changes under `prefixes[prefix]`, in revision order.
-        case events([EtcdEvent], prefix: Int)
+        /// Every key under the prefixes, read at one revision; replaces what was known.
+        case snapshot([EtcdKeyValue])
+        /// Changes under one of the prefixes, in revision order (the key says which prefix).
+        case events([EtcdEvent])
     }
 
     let client: EtcdClient
@@ -66,7 +66,7 @@ struct PrefixFollower: Sendable {
                 do throws(EtcdError) {
                     let read = try await snapshot()
                     if countsDesiredState { metrics?.resynced(snapshotReason) }
-                    await onChange(.snapshot(read.kvs, revision: read.revision, reason: snapshotReason))
+                    await onChange(.snapshot(read.kvs))
                     seen = [Int64](repeating: read.revision, count: prefixes.count)
                     needsSnapshot = false
                 } catch {
@@ -76,13 +76,11 @@ struct PrefixFollower: Sendable {
                     continue
                 }
             }
-            let outcome = await watchAll(from: seen, onChange: onChange) { created in
-                if created {
-                    failures = 0
-                    if lastFailure != nil { logger.notice("etcd watch resumed", metadata: ["follower": "\(name)"]) }
-                    lastFailure = nil
-                }
-                onConnected(created)
+            let outcome = await watchAll(from: seen, onChange: onChange) {
+                failures = 0
+                if lastFailure != nil { logger.notice("etcd watch resumed", metadata: ["follower": "\(name)"]) }
+                lastFailure = nil
+                onConnected(true)
             }
             seen = outcome.seen
             onConnected(false)
@@ -112,12 +110,13 @@ struct PrefixFollower: Sendable {
     /// A message of one of the watches, tagged with the prefix it follows.
     private enum Tagged: Sendable {
         case message(EtcdWatchMessage, prefix: Int)
-        case ended(End, prefix: Int)
+        case ended(End)
     }
 
     /// Runs one watch per prefix until one of them ends; returns why and how far each got.
+    /// `onAllCreated` runs once every watch is registered.
     private func watchAll(
-        from seen: [Int64], onChange: @Sendable (Change) async -> Void, onCreated: (Bool) -> Void
+        from seen: [Int64], onChange: @Sendable (Change) async -> Void, onAllCreated: () -> Void
     ) async -> (end: End, seen: [Int64]) {
         var seen = seen
         let (stream, continuation) = AsyncStream<Tagged>.makeStream()
@@ -129,11 +128,11 @@ struct PrefixFollower: Sendable {
                         for try await message in client.watch(prefix: prefix, fromRevision: start) {
                             continuation.yield(.message(message, prefix: index))
                         }
-                        continuation.yield(.ended(.lost("the watch of \(prefix) ended"), prefix: index))
+                        continuation.yield(.ended(.lost("the watch of \(prefix) ended")))
                     } catch is CancellationError {
-                        continuation.yield(.ended(.cancelled, prefix: index))
+                        continuation.yield(.ended(.cancelled))
                     } catch {
-                        continuation.yield(.ended(Task.isCancelled ? .cancelled : .lost("\(error)"), prefix: index))
+                        continuation.yield(.ended(Task.isCancelled ? .cancelled : .lost("\(error)")))
                     }
                 }
             }
@@ -141,7 +140,7 @@ struct PrefixFollower: Sendable {
             var end: End = .cancelled
             loop: for await tagged in stream {
                 switch tagged {
-                case .ended(let why, _):
+                case .ended(let why):
                     end = why
                     break loop
                 case .message(let message, let index):
@@ -149,15 +148,13 @@ struct PrefixFollower: Sendable {
                     switch message {
                     case .created:
                         created.insert(index)
-                        if created.count == prefixes.count { onCreated(true) }
+                        if created.count == prefixes.count { onAllCreated() }
                     case .progress(let revision):
                         seen[index] = max(seen[index], revision)
                     case .events(_, let events):
                         guard !events.isEmpty else { continue }
-                        for event in events where countsDesiredState {
-                            metrics?.watchEvent(event.kind == .put ? .put : .delete)
-                        }
-                        await onChange(.events(events, prefix: index))
+                        for event in events where countsDesiredState { metrics?.watchEvent(event.kind) }
+                        await onChange(.events(events))
                         seen[index] = max(seen[index], events.map(\.kv.modRevision).max() ?? seen[index])
                     case .compacted(let revision):
                         end = .compacted(revision)

@@ -37,6 +37,8 @@ public final class Agent: Service {
     private let runtime: ProcessRuntime
     /// The runtime's one reactor thread, shared with the config file watcher.
     private let reactor: EpollThread
+    /// Whether each program gets a cgroup (and so an OOM watch descriptor).
+    private let cgroupsEnabled: Bool
     private let reconciler: Reconciler
     /// Holds back starts until their `depends_on` conditions hold; orders stops.
     private let dependencies: DependencyCoordinator
@@ -64,8 +66,16 @@ public final class Agent: Service {
         self.config = config
         self.options = options
         self.logger = logger
-        if let raise = DescriptorLimit.raiseSoftToHard() {
-            logger.info("raised the open-file limit to the hard limit", metadata: ["from": "\(raise.from)", "to": "\(raise.to)"])
+        if let raise = DescriptorLimit.raise() {
+            var metadata: Logger.Metadata = ["from": "\(raise.from)", "to": "\(raise.to)"]
+            if let hardFrom = raise.hardFrom { metadata["hard_from"] = "\(hardFrom)" }
+            logger.info("raised the open-file limit", metadata: metadata)
+        }
+        // Before anything starts: a config that cannot fit the limit is refused here, whole
+        // (cgroup watches are counted again at every apply, once the runtime knows).
+        if let problem = DescriptorBudget(specs: config.processes, cgroups: false)
+            .problem(limit: DescriptorLimit.soft, attainable: DescriptorLimit.attainable) {
+            throw ConfigError(code: .limit, problems: [problem])
         }
         apiToken = APIToken(try Self.readToken(config.agent.tokenFile))
         lock = try StateDirectoryLock(directory: config.agent.stateDir)
@@ -96,6 +106,7 @@ public final class Agent: Service {
             services: services, registry: registry, logger: logger,
             childOutputLogging: ChildOutputLogging(enabled: config.agent.logChildOutput))
         reactor = services.reactor
+        cgroupsEnabled = services.cgroups != nil
         if config.agent.orphans == .adopt {
             // Before the first update: the first sync of each id then adopts its child.
             let adoptable = try runtime.loadAdoptable()
@@ -128,7 +139,8 @@ public final class Agent: Service {
         self.fleet = fleet
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
-            environment: ProcessInfo.processInfo.environment, events: events, fleetMetrics: fleet?.metrics)
+            environment: ProcessInfo.processInfo.environment, events: events, fleetMetrics: fleet?.metrics,
+            descriptors: DescriptorCheck(cgroups: services.cgroups != nil))
         self.controller = controller
         if let spec = config.agent.admin {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -160,7 +172,7 @@ public final class Agent: Service {
         let port = options.listenPort ?? Int(config.agent.listen.port)
         let budget = ConnectionBudget(
             configured: ConnectionBudget.defaultMaxConnections, descriptorLimit: DescriptorLimit.soft,
-            processes: config.processes.count)
+            reserved: DescriptorBudget(specs: config.processes, cgroups: cgroupsEnabled).supervision)
         if budget.maxConnections < ConnectionBudget.defaultMaxConnections {
             logger.warning("the open-file limit leaves the API fewer connections than usual", metadata: [
                 "max_connections": "\(budget.maxConnections)", "reserved_for_supervision": "\(budget.reserved)",

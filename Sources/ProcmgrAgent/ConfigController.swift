@@ -38,12 +38,16 @@ public actor ConfigController {
     private let fleetMetrics: FleetMetrics?
     /// The env files of the processes last applied; read by the file watcher from its own task.
     private let envFiles = LockedState<[String]>([])
+    /// Every desired set must fit the agent's open-file limit (``DescriptorBudget``).
+    private let descriptors: DescriptorCheck?
 
     public init(
         origin: ConfigOrigin, reconciler: Reconciler, metrics: AgentMetrics, logger: Logger,
         environment: [String: String], events: EventJournal? = nil, fleetMetrics: FleetMetrics? = nil,
+        descriptors: DescriptorCheck? = nil,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.descriptors = descriptors
         self.fleetMetrics = fleetMetrics
         self.events = events
         self.origin = origin
@@ -105,6 +109,12 @@ public actor ConfigController {
     }
 
     private func desiredProcesses(config: AgentConfig, adminBody: Data?, fleetEntries: [FleetEntry]?) throws(ConfigError) -> [ProcessSpec] {
+        let specs = try desiredSpecs(config: config, adminBody: adminBody, fleetEntries: fleetEntries)
+        try descriptors?.check(specs)
+        return specs
+    }
+
+    private func desiredSpecs(config: AgentConfig, adminBody: Data?, fleetEntries: [FleetEntry]?) throws(ConfigError) -> [ProcessSpec] {
         if config.agent.etcd != nil {
             // As in admin mode: before etcd (or its cache) answered, run nothing.
             guard let fleetEntries else { return [] }

@@ -57,11 +57,12 @@ extension ManagedProcess {
 
 extension ExecutionContext {
     /// `user`, `group`, `limits` and `hooks` as the runtime applies them: the cgroup's caps, and
-    /// each rlimit written as soft = hard.
+    /// each rlimit written as soft = hard (`nofile` without `limits.nofile`: the limit the agent
+    /// started with, if it raised its own hard limit — ``DescriptorLimit/childDefault``).
     init(spec: ProcessSpec) {
         let limits = spec.limits
         let rlimits: [(ResourceLimitKind, UInt64?)] = [
-            (.nofile, limits?.nofile), (.nproc, limits?.nproc), (.core, limits?.core), (.memlock, limits?.memlock), (.stack, limits?.stack),
+            (.nofile, limits?.nofile ?? DescriptorLimit.childDefault), (.nproc, limits?.nproc), (.core, limits?.core), (.memlock, limits?.memlock), (.stack, limits?.stack),
         ]
         self.init(
             user: spec.user,

@@ -1,7 +1,7 @@
 /// How many connections the API may hold open, out of the agent's descriptor limit.
 ///
-/// Every open connection is a descriptor. The agent's supervision needs descriptors too: a pidfd
-/// per child, its output pipes or FIFOs, a heartbeat socket, a log file, the state file's
+/// Every open connection is a descriptor. The agent's supervision needs descriptors too: each
+/// child's output pipes or FIFOs, a heartbeat socket, a log file, the state file's
 /// temporary file, health-probe connections. If idle HTTP connections could take them all, a
 /// crashed child could not be restarted (`EMFILE` at spawn) and the state file not written. So the
 /// API's cap is whatever is configured, but never more than the limit minus a reserve for
@@ -17,10 +17,6 @@ public struct ConnectionBudget: Sendable, Equatable {
     /// fds, the guardian's pipe, the state and lock files, the config watcher, logging, and slack
     /// for a state-file write and an admin poll in flight.
     public static let baseReserve = 256
-    /// Descriptors one managed process may hold in the agent: pidfd, stdout and stderr (pipes
-    /// or two FIFOs each opened read-write), heartbeat socket, log file, a health probe's
-    /// connection, and one spare for a restart overlapping the old program's teardown.
-    public static let reservePerProcess = 8
     /// The floor: even a starved agent keeps a few connections for `/healthz` and `/metrics`.
     public static let minimumConnections = 16
 
@@ -32,10 +28,11 @@ public struct ConnectionBudget: Sendable, Equatable {
     /// - Parameters:
     ///   - configured: the cap asked for.
     ///   - descriptorLimit: the process's soft `RLIMIT_NOFILE` (after raising it).
-    ///   - processes: managed processes the agent supervises (at start: a reload that adds many
-    ///     more is covered by the per-process slack only as far as the limit allows).
-    public init(configured: Int, descriptorLimit: Int, processes: Int) {
-        reserved = Self.baseReserve + Self.reservePerProcess * max(0, processes)
-        maxConnections = max(Self.minimumConnections, min(configured, descriptorLimit - reserved))
+    ///   - reserved: descriptors kept for supervising the configured processes (the agent's
+    ///     `DescriptorBudget`: the agent's own, each program's long-lived ones, a transient
+    ///     spare); at least ``baseReserve``.
+    public init(configured: Int, descriptorLimit: Int, reserved: Int) {
+        self.reserved = max(Self.baseReserve, reserved)
+        maxConnections = max(Self.minimumConnections, min(configured, descriptorLimit - self.reserved))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProcmgrAgent
 import ProcmgrConfig
 
 /// `procmgr validate --config PATH`: every problem of the document, one per line with its path,
@@ -13,11 +14,19 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let report = ConfigValidation.report(path: config)
-        if report.ok {
+        var lines = report.lines
+        var ok = report.ok
+        // The open-file arithmetic, against the limit an agent started from this shell could
+        // reach (its hard limit, or fs.nr_open as root): what `procmgr run` would refuse.
+        if ok, let loaded = try? ConfigLoader.load(path: config), let problem = DescriptorCheck.problemForThisShell(loaded.processes) {
+            lines.append(problem.description)
+            ok = false
+        }
+        if ok {
             print("\(config): valid")
             return
         }
-        for line in report.lines { print(line) }
+        for line in lines { print(line) }
         throw ExitCode(2)
     }
 }

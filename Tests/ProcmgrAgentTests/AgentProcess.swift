@@ -47,13 +47,21 @@ final class AgentProcess: Sendable {
     var output: [String] { lines.withLock { $0 } }
 
     /// Starts `procmgr run ARGS --listen 127.0.0.1:0` and waits until it listens.
-    static func start(_ arguments: [String], environment extra: [String: String] = [:], workingDirectory: String? = nil) async throws -> AgentProcess {
+    /// `resourceLimits` and `identity` are the agent's own (e.g. a low open-file limit as `nobody`,
+    /// who cannot raise it).
+    static func start(
+        _ arguments: [String], environment extra: [String: String] = [:], workingDirectory: String? = nil,
+        resourceLimits: [ResourceLimit] = [], identity: ProcessIdentity? = nil
+    ) async throws -> AgentProcess {
         var environment = ProcessInfo.processInfo.environment
         environment.merge(extra) { _, new in new }
         let runtime = AgentTestRuntime.shared
-        let process = try await runtime.spawner.spawn(SpawnSpec(
+        var spec = SpawnSpec(
             arguments: [try procmgrPath(), "run", "--listen", "127.0.0.1:0"] + arguments,
-            environment: environment, workingDirectory: workingDirectory, captureOutput: true, killWithParent: true))
+            environment: environment, workingDirectory: workingDirectory, captureOutput: true, killWithParent: true)
+        spec.resourceLimits = resourceLimits
+        spec.identity = identity
+        let process = try await runtime.spawner.spawn(spec)
         let lines = LockedState<[String]>([])
         let listening = OneShot<String>()
         _ = try runtime.capture.attach(name: "procmgr", stdout: process.stdoutFD, stderr: process.stderrFD) { line in

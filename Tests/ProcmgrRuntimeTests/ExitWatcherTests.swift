@@ -1,3 +1,4 @@
+import Foundation
 import ProcmgrSupport
 import Glibc
 import ProcmgrRuntime
@@ -114,5 +115,63 @@ struct ExitWatcherTests {
         #expect(pidfd.sendSignal(SIGKILL) == 0)
         #expect(await exit.wait(timeout: .seconds(5)) == .unknown)
         #expect(await child.process.exit.wait(timeout: .seconds(5)) == .exited(code: 0))
+    }
+}
+
+@Suite("ExitWatcher without pidfds")
+struct ExitWatcherDescriptorTests {
+    /// The pids this test process holds a pidfd for (`Pid:` in each pidfd's fdinfo).
+    static func pidsWithPIDFDs() -> Set<Int32> {
+        guard let directory = opendir("/proc/self/fdinfo") else { return [] }
+        defer { closedir(directory) }
+        var pids: Set<Int32> = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil, let text = try? String(contentsOfFile: "/proc/self/fdinfo/\(name)", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.hasPrefix("Pid:") {
+                if let pid = Int32(line.dropFirst(4).trimmingCharacters(in: .whitespaces)) { pids.insert(pid) }
+            }
+        }
+        return pids
+    }
+
+    @Test("a spawned child costs the agent no pidfd; its exit is still collected with its status")
+    func spawnedChildHoldsNoPIDFD() async throws {
+        let runtime = TestRuntime.shared
+        let child = try await runtime.spawner.spawn(SpawnSpec(arguments: ["sleep", "600"], environment: baseEnvironment, captureOutput: false))
+        #expect(!Self.pidsWithPIDFDs().contains(child.pid), "the runtime kept a pidfd for \(child.pid)")
+        #expect(child.leader.pidfd == nil)
+        #expect(child.leader.sendSignal(0) == 0, "an unreaped child can be signalled by pid")
+        #expect(!child.leader.hasExited)
+        #expect(child.leader.sendSignal(SIGTERM) == 0)
+        let status = await child.exit.wait(timeout: .seconds(30))
+        #expect(status == .signaled(signal: SIGTERM, coreDumped: false), "\(String(describing: status))")
+        #expect(child.leader.hasExited)
+        #expect(child.leader.sendSignal(0) == ESRCH, "once reaped, the pid is never signalled again (it may be recycled)")
+    }
+
+    /// Whether `pid` catches SIGTERM (its bit in `SigCgt` of /proc/PID/status).
+    static func catchesTERM(_ pid: Int32) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << UInt64(SIGTERM - 1)) != 0
+    }
+
+    @Test("200 children exiting at once are all collected, each with its own status", arguments: 0..<3)
+    func burstOfExits(round: Int) async throws {
+        let runtime = TestRuntime.shared
+        var children: [SpawnedProcess] = []
+        for index in 0..<200 {
+            children.append(try await runtime.spawner.spawn(SpawnSpec(arguments: ["sh", "-c", "trap 'exit \(index % 50)' TERM; while :; do sleep 1; done"], environment: baseEnvironment, captureOutput: false)))
+        }
+        try await eventually("every shell installed its TERM trap") {
+            children.allSatisfy { Self.catchesTERM($0.pid) }
+        }
+        for child in children { _ = kill(-child.pgid, SIGTERM) }
+        for (index, child) in children.enumerated() {
+            let status = await child.exit.wait(timeout: .seconds(60))
+            #expect(status == .exited(code: Int32(index % 50)), "child \(index): \(String(describing: status))")
+        }
     }
 }

@@ -7,17 +7,21 @@ import Synchronization
 /// Notices process exits without polling and reaps every child, so no zombie remains.
 ///
 /// Why this design:
-/// - Each tracked process is watched through its pidfd on the agent's reactor (the one
-///   ``EpollThread`` it shares with output capture, stops and the config watcher); a pidfd
-///   becomes readable the moment the process exits, so an exit is noticed within about a
-///   millisecond and reaped with `waitid(P_PIDFD)` (which cannot touch any other process).
+/// - A SIGCHLD handler (which only writes to an eventfd) wakes the agent's reactor (the one
+///   ``EpollThread`` it shares with output capture, stops and the config watcher), which then
+///   *peeks* with `waitid(P_ALL, WNOWAIT)` and reaps each exited child by pid (`waitid(P_PID)`,
+///   O(1)), so an exit is noticed within about a millisecond. The agent's own children cost no
+///   descriptor for this (``watchChild(pid:pidfd:)``): with 10,000 children a pidfd each was a
+///   third of the agent's descriptors. The price is one walk of the kernel's child list per
+///   wake-up (~0.3 ms with 10,000 children; a burst of exits is reaped in one wake-up).
+/// - Processes that are not our children (adopted after a restart) cannot be waited for: they
+///   are watched through a pidfd, which becomes readable when they exit (``watch(pid:pidfd:)``);
+///   so is a child of a watcher that does not sweep (a second runtime in the same process).
 /// - Because the agent is a child subreaper, re-parented grandchildren become our children too
-///   and must be reaped, but nobody tracks them. A SIGCHLD handler (which only writes to an
-///   eventfd) wakes the same thread, which then *peeks* with `waitid(P_ALL, WNOWAIT)`: a
-///   tracked pid is reaped through its pidfd (its status is delivered normally), an untracked
-///   one is reaped by pid. A pid that belongs to a spawn still in progress (clone returned but
-///   not yet tracked) is left alone until the spawn registered it, so a fast-exiting child's
-///   status is never stolen.
+///   and must be reaped, but nobody tracks them; they are reaped by pid too. A child that exits
+///   while a spawn is in progress (clone returned but not yet tracked) may be that spawn's: it is
+///   reaped and its status kept until the creation ends, for the spawn to claim when it tracks
+///   its pid, so a fast-exiting child's status is never lost and no sweep waits for a creation.
 /// - Only one watcher per process may reap untracked children (a second one would steal the
 ///   first one's statuses); later instances only watch their own pidfds.
 /// - Every untracked child is reaped: orphans of managed trees can sit in any process group or
@@ -52,7 +56,8 @@ public final class ExitWatcher: Sendable {
     }
 
     private struct Tracked {
-        let pidfd: PIDFD
+        /// `nil` for a child reaped by the sweep (``watchChild(pid:pidfd:)``).
+        let pidfd: PIDFD?
         let future: ExitFuture
         let token: EpollThread.Token
     }
@@ -75,6 +80,8 @@ public final class ExitWatcher: Sendable {
     public let reactor: EpollThread
     private let logger: Logger
     private let sweeps: Bool
+    /// Whether children are reaped by the SIGCHLD-woken sweep alone (no pidfd each).
+    private let reapsChildrenBySweep: Bool
     private let safetySweepInterval: Duration
     private let safetySweepTimer: EpollThread.TimerToken
     private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?
@@ -101,6 +108,7 @@ public final class ExitWatcher: Sendable {
             }
         }
         self.sweeps = sweeps
+        self.reapsChildrenBySweep = sweeps && configuration.installSIGCHLDHandler
         if sweeps {
             Self.sweeper.value = self
             scheduleSafetySweep()
@@ -133,14 +141,16 @@ public final class ExitWatcher: Sendable {
     public var untrackedReapedCount: Int { state.withLock { $0.untrackedReaped } }
 
     /// Brackets code that creates a child process of this process: while `body` runs, the
-    /// sweep leaves untracked zombies alone, so call ``watch(pid:pidfd:)`` inside `body`.
+    /// statuses of untracked children the sweep reaps are kept for `body`'s ``watchChild(pid:pidfd:)``
+    /// (or ``watch(pid:pidfd:)``) to claim, so call it inside `body`.
     public func withChildCreation<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         Self.processWide.withLock { $0.creationsInFlight += 1 }
         defer {
-            let resume = Self.processWide.withLock { children -> Bool in
+            let (resume, unclaimed) = Self.processWide.withLock { children -> (Bool, [Int32: ProcessExitStatus]) in
                 children.creationsInFlight -= 1
-                return children.takeDeferredSweep()
+                return (children.takeDeferredSweep(), children.takeUnclaimed())
             }
+            if !unclaimed.isEmpty { Self.sweeper.value?.reportUntracked(unclaimed) }
             if resume { Self.wakeSweeper() }
         }
         return try body()
@@ -156,6 +166,10 @@ public final class ExitWatcher: Sendable {
         let (future, isNew) = state.withLock { state -> (ExitFuture, Bool) in
             if let existing = state.tracked[pid] { return (existing.future, false) }
             let future = ExitFuture()
+            if let status = Self.processWide.withLock({ $0.claim(pid) }) {
+                future.fulfill(status)
+                return (future, false)
+            }
             state.tracked[pid] = Tracked(pidfd: pidfd, future: future, token: token)
             Self.processWide.withLock { _ = $0.tracked.insert(pid) }
             return (future, true)
@@ -180,33 +194,101 @@ public final class ExitWatcher: Sendable {
         return await future.wait()
     }
 
+    /// Watches a child this process just created (`pidfd` from the clone) and returns its
+    /// future exit status and the reference to signal it through.
+    ///
+    /// A watcher that reaps untracked children with a SIGCHLD handler keeps no descriptor for
+    /// the child: the handler wakes the sweep, which reaps it by pid (`waitid(P_PID)`, O(1)); the
+    /// sweep's one walk of the kernel's child list per wake-up (~0.3 ms with 10,000 children) is
+    /// the price of holding 10,000 fewer descriptors. Its pid stays valid for signals until
+    /// then (see ``ProcessReference``). Any other watcher watches the pidfd as ``watch(pid:pidfd:)``.
+    /// Call it inside ``withChildCreation(_:)``.
+    public func watchChild(pid: Int32, pidfd: PIDFD) -> (exit: ExitFuture, reference: ProcessReference) {
+        guard reapsChildrenBySweep else {
+            return (watch(pid: pid, pidfd: pidfd), .pidfd(pidfd))
+        }
+        let token = reactor.makeToken()
+        let future = state.withLock { state -> ExitFuture in
+            if let existing = state.tracked[pid] { return existing.future }
+            let future = ExitFuture()
+            if let status = Self.processWide.withLock({ $0.claim(pid) }) {
+                // It exited (and was reaped by the sweep) before it could be tracked.
+                future.fulfill(status)
+                return future
+            }
+            state.tracked[pid] = Tracked(pidfd: nil, future: future, token: token)
+            Self.processWide.withLock { _ = $0.tracked.insert(pid) }
+            return future
+        }
+        return (future, .child(pid: pid, watcher: self))
+    }
+
+    /// Signals a child tracked by ``watchChild(pid:pidfd:)`` if it was not reaped yet. Under
+    /// the lock the sweep reaps under, so the pid cannot have been recycled. Returns 0 or an
+    /// errno (ESRCH once reaped).
+    public func signalChild(pid: Int32, signal: Int32) -> Int32 {
+        state.withLock { state -> Int32 in
+            guard let entry = state.tracked[pid], entry.pidfd == nil else { return ESRCH }
+            return Glibc.kill(pid, signal) == 0 ? 0 : errno
+        }
+    }
+
+    /// Whether `pid` is tracked (not yet reaped and delivered).
+    public func isTrackedChild(_ pid: Int32) -> Bool {
+        state.withLock { $0.tracked[pid] != nil }
+    }
+
     // MARK: - loop thread
 
     private func pidfdReadable(_ pid: Int32) {
-        guard let entry = state.withLock({ $0.tracked[pid] }) else { return }
-        collect(pid: pid, entry: entry)
+        guard let entry = state.withLock({ $0.tracked[pid] }), let pidfd = entry.pidfd else { return }
+        collect(pid: pid, entry: entry, pidfd: pidfd)
         sweep()
+    }
+
+    /// Reaps a child tracked without a pidfd, by pid, under the state lock (so no
+    /// ``signalChild(pid:signal:)`` can run between the reap and the removal). Returns false if
+    /// it was not collectable.
+    private func collectChild(pid: Int32, entry: Tracked) -> Bool {
+        var code: Int32 = 0
+        var status: Int32 = 0
+        let (reaped, resume) = state.withLock { state -> (Bool, Bool) in
+            guard state.tracked[pid]?.token == entry.token else { return (false, false) }
+            let rc = procmgr_reap_pid(pid, &code, &status)
+            guard rc != 0 else { return (false, false) }
+            if rc != 1 { code = 0; status = 0 }  // ECHILD: reaped elsewhere; the status is unknown
+            state.tracked[pid] = nil
+            let resume = Self.processWide.withLock { children -> Bool in
+                _ = children.tracked.remove(pid)
+                return children.takeDeferredSweep()
+            }
+            return (true, resume)
+        }
+        guard reaped else { return false }
+        entry.future.fulfill(code == 0 ? .unknown : ProcessExitStatus(siCode: code, siStatus: status))
+        if resume { Self.wakeSweeper() }
+        return true
     }
 
     /// Reaps a tracked process through its pidfd; returns false if it has not exited yet.
     @discardableResult
-    private func collect(pid: Int32, entry: Tracked) -> Bool {
+    private func collect(pid: Int32, entry: Tracked, pidfd: PIDFD) -> Bool {
         var reapedPID: Int32 = 0
         var code: Int32 = 0
         var status: Int32 = 0
-        let rc = procmgr_wait_pidfd(entry.pidfd.rawValue, &reapedPID, &code, &status)
+        let rc = procmgr_wait_pidfd(pidfd.rawValue, &reapedPID, &code, &status)
         let exit: ProcessExitStatus
         switch rc {
         case 1:
             exit = ProcessExitStatus(siCode: code, siStatus: status)
         case 0:
-            if entry.pidfd.hasExited {
+            if pidfd.hasExited {
                 // Readable but not yet collectable: try again shortly (never observed).
                 reactor.schedule(reactor.makeTimerToken(), at: EpollThread.deadline(after: .milliseconds(1))) { [reactor] in
-                    reactor.rearm(entry.token, fd: entry.pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
+                    reactor.rearm(entry.token, fd: pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
                 }
             } else {
-                reactor.rearm(entry.token, fd: entry.pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
+                reactor.rearm(entry.token, fd: pidfd.rawValue, events: EpollThread.Events.readable | EpollThread.Events.oneShot)
             }
             return false
         default:
@@ -228,24 +310,52 @@ public final class ExitWatcher: Sendable {
         return true
     }
 
+    /// Orphans reaped during a creation that no creation claimed.
+    private func reportUntracked(_ statuses: [Int32: ProcessExitStatus]) {
+        state.withLock { $0.untrackedReaped += statuses.count }
+        for (pid, exit) in statuses {
+            logger.debug("reaped untracked child", metadata: ["pid": "\(pid)", "status": "\(exit)"])
+            onUntrackedExit?(pid, exit)
+        }
+    }
+
     private enum SweepDecision {
         case tracked(Tracked)
         case untracked
+        /// Untracked while a creation is in flight: reaped and kept for the creation to claim.
+        case untrackedDuringCreation
         /// Blocked: deferred until whatever blocks it is over (see ``ProcessWideChildren``).
         case wait
     }
 
-    /// Why a sweep waits, for every watcher of the process. A sweep that meets a child being
-    /// created, or a zombie another watcher will collect through its own pidfd, must leave it —
-    /// and then everything behind it in the kernel's list. It marks the sweep deferred, and the
-    /// creation that ends (last one) or the collection that removes the blocker wakes the
-    /// sweeper. Set and taken under this one lock, so no wake-up is lost. (Waiting for the next
+    /// The children of the whole process, for every watcher. A sweep that meets a zombie another
+    /// watcher will collect through its own pidfd must leave it — and then everything behind it in
+    /// the kernel's list. It marks the sweep deferred, and the collection that removes the blocker
+    /// (or the end of the last creation) wakes the sweeper. A zombie nobody tracks met during a
+    /// creation is reaped and kept in ``reapedDuringCreation`` instead: deferring the sweep until
+    /// no creation was in flight starved it while thousands of spawns ran back to back. Set and taken under this one lock, so no wake-up is lost. (Waiting for the next
     /// SIGCHLD or the 10 s safety tick instead kept untracked zombies, and so a stopped group,
     /// around past a grace period: seen in CI.)
     private struct ProcessWideChildren {
         var tracked: Set<Int32> = []
         var creationsInFlight = 0
         var sweepDeferred = false
+        /// Statuses the sweep reaped while a creation was in flight, of children nobody tracked
+        /// yet: each may be the new child itself, which claims its status when it is tracked
+        /// (a pid is not reused within a creation). Whatever is left when no creation is in
+        /// flight any more was a re-parented orphan.
+        var reapedDuringCreation: [Int32: ProcessExitStatus] = [:]
+
+        mutating func claim(_ pid: Int32) -> ProcessExitStatus? {
+            reapedDuringCreation.removeValue(forKey: pid)
+        }
+
+        /// The statuses no creation claimed, once none is in flight.
+        mutating func takeUnclaimed() -> [Int32: ProcessExitStatus] {
+            guard creationsInFlight == 0, !reapedDuringCreation.isEmpty else { return [:] }
+            defer { reapedDuringCreation = [:] }
+            return reapedDuringCreation
+        }
 
         /// Whether a deferred sweep may run now; clears the mark if so.
         mutating func takeDeferredSweep() -> Bool {
@@ -278,7 +388,9 @@ public final class ExitWatcher: Sendable {
             let decision = state.withLock { state -> SweepDecision in
                 if let entry = state.tracked[pid] { return .tracked(entry) }
                 return Self.processWide.withLock { children -> SweepDecision in
-                    guard children.tracked.contains(pid) || children.creationsInFlight > 0 else { return .untracked }
+                    guard children.tracked.contains(pid) else {
+                        return children.creationsInFlight > 0 ? .untrackedDuringCreation : .untracked
+                    }
                     children.sweepDeferred = true
                     return .wait
                 }
@@ -287,7 +399,22 @@ public final class ExitWatcher: Sendable {
             case .wait:
                 return
             case .tracked(let entry):
-                if !collect(pid: pid, entry: entry) { return }
+                if let pidfd = entry.pidfd {
+                    if !collect(pid: pid, entry: entry, pidfd: pidfd) { return }
+                } else if !collectChild(pid: pid, entry: entry) {
+                    return
+                }
+            case .untrackedDuringCreation:
+                var code: Int32 = 0
+                var status: Int32 = 0
+                guard procmgr_reap_pid(pid, &code, &status) == 1 else { continue }
+                let exit = ProcessExitStatus(siCode: code, siStatus: status)
+                let unclaimed = Self.processWide.withLock { children -> [Int32: ProcessExitStatus] in
+                    children.reapedDuringCreation[pid] = exit
+                    // The creation may have ended between the decision and here.
+                    return children.takeUnclaimed()
+                }
+                if !unclaimed.isEmpty { reportUntracked(unclaimed) }
             case .untracked:
                 var code: Int32 = 0
                 var status: Int32 = 0

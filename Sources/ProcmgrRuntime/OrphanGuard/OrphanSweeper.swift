@@ -29,7 +29,7 @@ public enum OrphanSweeper {
         /// Starts watching its exit and returns a handle for ``GroupStopper`` and friends.
         /// Its exit status will be ``ProcessExitStatus/unknown``: it is not our child.
         public func handle(watcher: ExitWatcher) -> ProcessHandle {
-            ProcessHandle(pid: record.pid, pgid: record.pgid, pidfd: pidfd, startTime: record.startTime, exit: watcher.watch(pid: record.pid, pidfd: pidfd))
+            ProcessHandle(pid: record.pid, pgid: record.pgid, leader: .pidfd(pidfd), startTime: record.startTime, exit: watcher.watch(pid: record.pid, pidfd: pidfd))
         }
     }
 

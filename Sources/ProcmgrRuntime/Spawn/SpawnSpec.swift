@@ -96,17 +96,17 @@ public struct ProcessHandle: Sendable {
     public let pid: Int32
     /// Process group id; equal to ``pid`` for spawned children (they lead their own group).
     public let pgid: Int32
-    /// Refers to this process and no other, even after pid reuse.
-    public let pidfd: PIDFD
+    /// Refers to this process and no other, even after pid reuse: signal it through this.
+    public let leader: ProcessReference
     /// Field 22 of `/proc/PID/stat` (clock ticks since boot), 0 if unavailable.
     public let startTime: UInt64
     /// Fulfilled when the process has exited (and, for children, been reaped).
     public let exit: ExitFuture
 
-    public init(pid: Int32, pgid: Int32, pidfd: PIDFD, startTime: UInt64, exit: ExitFuture) {
+    public init(pid: Int32, pgid: Int32, leader: ProcessReference, startTime: UInt64, exit: ExitFuture) {
         self.pid = pid
         self.pgid = pgid
-        self.pidfd = pidfd
+        self.leader = leader
         self.startTime = startTime
         self.exit = exit
     }
@@ -124,7 +124,7 @@ public struct SpawnedProcess: Sendable {
 
     public var pid: Int32 { handle.pid }
     public var pgid: Int32 { handle.pgid }
-    public var pidfd: PIDFD { handle.pidfd }
+    public var leader: ProcessReference { handle.leader }
     public var exit: ExitFuture { handle.exit }
 }
 

@@ -14,7 +14,8 @@ public import Logging
 /// process group and check that its parent is still alive between clone and exec, and
 /// `fork` of a large multi-threaded parent is slow. The C shim uses
 /// `clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`, which does not copy the address space and
-/// returns a pidfd atomically.
+/// returns a pidfd atomically (the shim reaps a failed child through it; the agent keeps it only
+/// where its ``ExitWatcher`` needs it: see ``ExitWatcher/watchChild(pid:pidfd:)``).
 ///
 /// Why spawn slots: with ~1,000 children the agent holds ~3,000 close-on-exec descriptors
 /// (pidfds, output pipes), and a plain clone copies all of them into every child only for exec
@@ -35,6 +36,7 @@ public final class SpawnThread: Sendable {
     }
 
     private let queue = LockedState<[Request]>([])
+    private let pressure = LockedState(DescriptorPressure())
     private let wakeFD: Int32
     private let devNullFD: Int32
     /// Reserved low descriptors (each on /dev/null between spawns); only the spawn thread
@@ -82,14 +84,45 @@ public final class SpawnThread: Sendable {
     }
 
     /// Starts a child. Suspends only while the spawn thread works (typically well under a
-    /// millisecond; requests are served in order).
+    /// millisecond; requests are served in order) — and while spawning is paused because the
+    /// agent ran out of descriptors (``DescriptorPressure``).
     public func spawn(_ spec: SpawnSpec) async throws(SpawnError) -> SpawnedProcess {
+        await admitUnderPressure()
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<SpawnedProcess, SpawnError>, Never>) in
             queue.withLock { $0.append(Request(spec: spec, continuation: continuation)) }
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
+        report(result)
         return try result.get()
+    }
+
+    /// Whether spawning is paused for want of descriptors (for metrics and status).
+    public var isPausedForDescriptors: Bool { pressure.withLock { $0.isPaused } }
+
+    /// Waits while spawning is paused. Not cancellable: as for ``StartGate``, a start that waited
+    /// goes on to spawn, and the engine terminates it afterwards if it must.
+    private func admitUnderPressure() async {
+        while case .waitUntil(let until) = pressure.withLock({ $0.admit(now: .now) }) {
+            try? await Task.sleep(until: until, clock: .continuous)
+        }
+    }
+
+    private func report(_ result: Result<SpawnedProcess, SpawnError>) {
+        let outcome: DescriptorPressure.Outcome
+        switch result {
+        case .success: outcome = .success
+        case .failure(let error): outcome = error.code == .tooManyOpenFiles ? .outOfDescriptors : .otherFailure
+        }
+        let transition = pressure.withLock { $0.finished(outcome, now: .now) }
+        switch transition {
+        case .paused(let pause)?:
+            logger.error("out of descriptors: every spawn waits and one retries first, the pause doubling up to 5 s while it fails; raise the open-file limit or run fewer processes", metadata: ["first_pause": "\(pause)"])
+        case .resumed?:
+            logger.notice("descriptors available again: spawning resumed")
+        case nil:
+            break
+        }
     }
 
     /// How long the thread waits after its last spawn before trimming the heap.
@@ -248,8 +281,9 @@ public final class SpawnThread: Sendable {
             guard rc == 0 else { return nil }
             let pidfd = PIDFD(adopting: pidfdRaw, pid: pid)
             let startTime = ProcStat.read(pid: pid)?.startTime ?? 0
-            let exit = watcher.watch(pid: pid, pidfd: pidfd)
-            return ProcessHandle(pid: pid, pgid: pid, pidfd: pidfd, startTime: startTime, exit: exit)
+            // The pidfd from the clone is released here (closed) unless the watcher needs it.
+            let (exit, leader) = watcher.watchChild(pid: pid, pidfd: pidfd)
+            return ProcessHandle(pid: pid, pgid: pid, leader: leader, startTime: startTime, exit: exit)
         }
 
         guard let process else {

@@ -30,7 +30,7 @@ public struct StopResult: Sendable, Hashable {
 /// leader leaves the helpers running. Children lead their own group (see ``SpawnThread``), so
 /// `kill(-pgid, sig)` reaches all of them.
 ///
-/// Waiting: the leader's exit is event-driven (its pidfd, through ``ExitWatcher``). Whether the
+/// Waiting: the leader's exit is event-driven (SIGCHLD or its pidfd, through ``ExitWatcher``). Whether the
 /// rest of the group is gone has no event (group members may not be our children), so after the
 /// leader's exit — and only then — `kill(-pgid, 0)` is polled with a short backoff
 /// (0.25 ms doubling up to 10 ms). Reaped members disappear at once; members that are
@@ -53,7 +53,7 @@ public struct StopResult: Sendable, Hashable {
 public final class GroupStopper: Sendable {
     private final class Operation: Sendable {
         let pgid: Int32
-        let leader: PIDFD?
+        let leader: ProcessReference?
         let cgroup: ProcessCgroup?
         let start: ContinuousClock.Instant
         /// The deadline, and whether the reactor timer may still be (re)scheduled (guarded
@@ -68,7 +68,7 @@ public final class GroupStopper: Sendable {
         private let reactor: EpollThread
         private let timer: EpollThread.TimerToken
 
-        init(pgid: Int32, leader: PIDFD?, cgroup: ProcessCgroup?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, reactor: EpollThread) {
+        init(pgid: Int32, leader: ProcessReference?, cgroup: ProcessCgroup?, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, reactor: EpollThread) {
             self.pgid = pgid
             self.leader = leader
             self.cgroup = cgroup
@@ -150,13 +150,13 @@ public final class GroupStopper: Sendable {
     /// the group is empty or `grace` expired, then SIGKILLs the group and waits until empty.
     /// With `cgroup`, every member of it is signalled and killed too, and must be gone.
     public func stop(_ process: ProcessHandle, signal: Int32 = ProcessSignal.term, grace: Duration, cgroup: ProcessCgroup? = nil) async -> StopResult {
-        await stopGroup(pgid: process.pgid, leader: process.pidfd, leaderExit: process.exit, signal: signal, grace: grace, cgroup: cgroup)
+        await stopGroup(pgid: process.pgid, leader: process.leader, leaderExit: process.exit, signal: signal, grace: grace, cgroup: cgroup)
     }
 
     /// Same as ``stop(_:signal:grace:cgroup:)`` for a group known only by id (leader optional).
     public func stopGroup(
         pgid: Int32,
-        leader: PIDFD?,
+        leader: ProcessReference?,
         leaderExit: ExitFuture?,
         signal: Int32 = ProcessSignal.term,
         grace: Duration,

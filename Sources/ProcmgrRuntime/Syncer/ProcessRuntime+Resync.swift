@@ -6,7 +6,7 @@ extension ProcessRuntime {
     ///
     /// Why so much longer than the engine's 30 s default: kubelet resyncs pods often because it
     /// learns about containers partly by polling. This runtime polls nothing — every event that
-    /// needs a sync is pushed to the engine as it happens: an exit by the pidfd watcher
+    /// needs a sync is pushed to the engine as it happens: an exit by the exit watcher
     /// (``bind(to:)``'s `requestSync`), a restart request (API, missed heartbeat) by
     /// ``requestRestart(of:)`` and the heartbeat monitor, a config change by the engine's own
     /// `update`. A periodic resync of a healthy child finds nothing to do, yet with 1,000

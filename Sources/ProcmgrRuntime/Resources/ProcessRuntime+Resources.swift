@@ -42,6 +42,9 @@ extension ProcessRuntime {
             cost += ResourceSampler.threadCPUTime() - begin
             await Task.yield()
         }
+        logger.debug("resource sampling round", metadata: [
+            "programs": "\(running.count)", "cpu": "\(cost)",
+            "next_round_in": "\(resourceSampler.pacing.period(afterRoundCosting: cost))"])
         return (running.count, cost)
     }
 

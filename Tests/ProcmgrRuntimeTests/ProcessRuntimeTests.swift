@@ -20,6 +20,7 @@ struct RuntimeHarness: Sendable {
         configure: (inout EngineConfiguration) -> Void = { _ in },
         logger runtimeLogger: Logger? = nil,
         childOutputLogging: ChildOutputLogging = ChildOutputLogging(),
+        resourceSampling: ResourceSamplingPacing = RuntimeHarness.fastResourceSampling,
         _ body: @Sendable (RuntimeHarness) async throws -> T
     ) async throws -> T {
         let shared = TestRuntime.shared
@@ -34,7 +35,8 @@ struct RuntimeHarness: Sendable {
         configuration.errorBackoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(80), multiplier: 2, jitter: 0)
         configure(&configuration)
         let runtime = try ProcessRuntime(
-            services: services, registry: registry, logger: runtimeLogger ?? logger, childOutputLogging: childOutputLogging, random: { 0.5 })
+            services: services, registry: registry, logger: runtimeLogger ?? logger, childOutputLogging: childOutputLogging, random: { 0.5 },
+            resourceSampling: resourceSampling)
         let manager = try ProcessManager(syncer: runtime, configuration: configuration, registry: registry, logger: logger)
         runtime.bind(to: manager)
         let harness = RuntimeHarness(manager: manager, runtime: runtime, registry: registry, ports: ports)
@@ -61,6 +63,10 @@ struct RuntimeHarness: Sendable {
             return result
         }
     }
+
+    /// Resource samples a few milliseconds apart while scraped (a test scrapes until it sees a
+    /// value), instead of the agent's 10 s and 0.03 % of a core.
+    static let fastResourceSampling = ResourceSamplingPacing(minimumPeriod: .milliseconds(20), cpuBudget: 0.5)
 
     func waitFor(_ id: ProcessID, _ state: ProcessState, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let manager = self.manager

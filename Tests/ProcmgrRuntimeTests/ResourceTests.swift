@@ -3,7 +3,7 @@ import ProcmgrRuntime
 import Synchronization
 import Testing
 
-@Suite("Process group resources and /proc parsing")
+@Suite("Process tree resources and /proc parsing")
 struct ResourceTests {
     @Test("CPU seconds and RSS are summed over the whole group")
     func groupUsage() async throws {
@@ -21,16 +21,14 @@ struct ResourceTests {
         let child = try await spawnCaptured(["python3", "-c", script])
         try await child.output.waitFor(line: "burned", timeout: .seconds(30))
         try await child.output.waitFor(line: "helper-ready", timeout: .seconds(30))
-        let usage = ProcessGroupResources.sample(pgid: child.pgid)
+        let usage = ProcessTreeResources.sample(pgid: child.pgid, roots: [child.pid])
         print("[measure] group usage: \(usage.processCount) processes, \(usage.cpuSeconds) s CPU, \(usage.rssBytes >> 20) MiB RSS")
         #expect(usage.processCount == 2)
         #expect(usage.cpuSeconds >= 0.25)
         #expect(usage.rssBytes >= 96 << 20)
-        let many = ProcessGroupResources.sample(pgids: [child.pgid, 999_999])
-        #expect(many[child.pgid]?.processCount == 2)
-        #expect(many[999_999]?.processCount == 0)
+        #expect(ProcessTreeResources.sample(pgid: 999_999, roots: [child.pid]).processCount == 0, "not in that group")
         _ = await TestRuntime.shared.stopper.stop(child.handle, grace: .seconds(5))
-        #expect(ProcessGroupResources.sample(pgid: child.pgid).processCount == 0)
+        #expect(ProcessTreeResources.sample(pgid: child.pgid, roots: [child.pid]).processCount == 0)
     }
 
     @Test("/proc/PID/stat parsing survives spaces and parentheses in the command name")
@@ -45,6 +43,7 @@ struct ResourceTests {
         #expect(stat.userTicks == 250 && stat.systemTicks == 50)
         #expect(stat.childrenUserTicks == 7 && stat.childrenSystemTicks == 3)
         #expect(stat.startTime == 987654)
+        #expect(stat.threadCount == 1)
         #expect(stat.residentPages == 2560)
         #expect(ProcStat.parse(ArraySlice(Array("garbage".utf8))) == nil)
         #expect(ProcStat.parse(ArraySlice(Array("4242 (short) S 1 4242 4242 0 -1\n".utf8))) == nil, "fewer than 24 fields")

@@ -4,7 +4,7 @@ import Glibc
 ///
 /// Why parse it ourselves: the start time (field 22, clock ticks since boot) is what makes a
 /// saved pid safe to act on after a restart — a recycled pid has a different start time — and
-/// the pgid/utime/stime/rss fields feed group stop checks and resource metrics. Parsing starts
+/// the pgid/utime/stime/rss/thread fields feed group stop checks and resource metrics. Parsing starts
 /// after the *last* `)` because the command name may contain spaces and parentheses.
 public struct ProcStat: Sendable, Hashable {
     public var pid: Int32
@@ -20,6 +20,9 @@ public struct ProcStat: Sendable, Hashable {
     /// CPU time of waited-for children, in clock ticks.
     public var childrenUserTicks: UInt64
     public var childrenSystemTicks: UInt64
+    /// Field 20: threads in the process. One thread means its children are all listed in
+    /// `/proc/PID/task/PID/children`, so the per-pid reader needs no listing of `task/`.
+    public var threadCount: Int
     /// Field 22: start time in clock ticks after boot.
     public var startTime: UInt64
     /// Resident set size in pages.
@@ -76,6 +79,7 @@ public struct ProcStat: Sendable, Hashable {
         var numbers = (parentPID: Int64(0), group: Int64(0), session: Int64(0))
         var ticks = (user: UInt64(0), system: UInt64(0), childrenUser: UInt64(0), childrenSystem: UInt64(0))
         var startTime: UInt64 = 0
+        var threadCount: UInt64 = 0
         var residentPages: UInt64 = 0
         var field = 2
         var value: UInt64 = 0
@@ -91,6 +95,7 @@ public struct ProcStat: Sendable, Hashable {
             case 15: ticks.system = value
             case 16: ticks.childrenUser = value
             case 17: ticks.childrenSystem = value
+            case 20: threadCount = value
             case 22: startTime = value
             case 24: residentPages = value
             default: break
@@ -135,6 +140,7 @@ public struct ProcStat: Sendable, Hashable {
             systemTicks: ticks.system,
             childrenUserTicks: ticks.childrenUser,
             childrenSystemTicks: ticks.childrenSystem,
+            threadCount: Int(truncatingIfNeeded: threadCount),
             startTime: startTime,
             residentPages: residentPages
         )
@@ -150,20 +156,7 @@ public struct ProcStat: Sendable, Hashable {
 public enum ProcFS {
     /// Every pid currently listed in `/proc` (processes, not threads).
     public static func allPIDs() -> [Int32] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var pids: [Int32] = []
-        pids.reserveCapacity(512)
-        while let entry = readdir(dir) {
-            let pid = withUnsafePointer(to: &entry.pointee.d_name) { pointer -> Int32? in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-                    guard name.pointee >= 0x31 && name.pointee <= 0x39 else { return nil }
-                    return Int32(String(cString: name))
-                }
-            }
-            if let pid { pids.append(pid) }
-        }
-        return pids
+        numericEntries(of: "/proc")
     }
 
     /// Stat of every process (skips processes that vanish while scanning).

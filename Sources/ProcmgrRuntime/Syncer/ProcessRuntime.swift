@@ -94,13 +94,17 @@ public final class ProcessRuntime: ProcessSyncer {
     private let dependencyGate = LockedState<(@Sendable (ProcessID) async throws -> Void)?>(nil)
     /// Runs `hooks.pre_start` / `hooks.post_stop`.
     let hookRunner: HookRunner
+    /// Samples the programs' CPU and memory in the background, for scrapes to copy (see
+    /// `ProcessRuntime+Resources`).
+    let resourceSampler: ResourceSampler
 
     public init(
         services: RuntimeServices,
         registry: MetricsRegistry,
         logger: Logger = Logger(label: "procmgr.runtime"),
         childOutputLogging: ChildOutputLogging = ChildOutputLogging(),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        resourceSampling: ResourceSamplingPacing = ResourceSamplingPacing()
     ) throws(MetricsRegistryError) {
         self.services = services
         self.childOutputLogging = childOutputLogging
@@ -109,6 +113,7 @@ public final class ProcessRuntime: ProcessSyncer {
         self.random = random
         self.probeScheduler = ProbeScheduler(reactor: services.capture.reactor)
         self.hookRunner = HookRunner(stopper: services.stopper, capture: services.capture)
+        self.resourceSampler = ResourceSampler(pacing: resourceSampling)
         metrics.cgroupsEnabled.set(services.cgroups == nil ? 0 : 1)
         (monitorJobs, monitorJobsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         let metrics = self.metrics
@@ -116,6 +121,7 @@ public final class ProcessRuntime: ProcessSyncer {
         let instances = self.instances
         let guardian = services.guardian
         let stateFile = services.stateFile
+        let sampler = resourceSampler
         guardian?.observe { event in
             switch event {
             case .died, .respawnFailed: metrics.agentError(phase: .guardian)
@@ -127,7 +133,7 @@ public final class ProcessRuntime: ProcessSyncer {
             metrics.portsInUse.set(Double(ports.inUse))
             metrics.guardianUp.set(guardian?.isUp == true ? 1 : 0)
             metrics.stateFileLastWrite.set(stateFile?.lastSuccessfulWrite ?? 0)
-            Self.collectResources(instances: instances, metrics: metrics)
+            Self.collectResources(instances: instances, metrics: metrics, sampler: sampler)
         }
     }
 
@@ -147,8 +153,8 @@ public final class ProcessRuntime: ProcessSyncer {
         hooks.withLock { $0 = engineHooks }
     }
 
-    /// Runs the heartbeat monitors and the probe driver until cancelled. Part of the agent's
-    /// service group; without it nothing is monitored or probed.
+    /// Runs the heartbeat monitors, the probe driver and the resource sampler until cancelled.
+    /// Part of the agent's service group; without it nothing is monitored, probed or sampled.
     ///
     /// It owns the probes' one `HTTPClient` and `/dev/null` descriptor: made here and released
     /// once the last check has ended, so neither outlives the tasks that use it.
@@ -160,6 +166,7 @@ public final class ProcessRuntime: ProcessSyncer {
             exec: ExecProbe(spawner: services.spawner, stopper: services.stopper, devNull: devNull, logger: logger))
         await withDiscardingTaskGroup { group in
             group.addTask { await self.driveProbes(actions) }
+            group.addTask { await self.resourceSampler.run { await self.sampleResourceRound() } }
             for await job in monitorJobs {
                 switch job {
                 case .heartbeat(let job): group.addTask { await self.monitorHeartbeat(job) }
@@ -664,90 +671,6 @@ public final class ProcessRuntime: ProcessSyncer {
             _ = ended.fulfill(())
         }
     }
-
-    // MARK: Resources
-
-    /// CPU seconds (carried across restarts, as `procmgr_child_cpu_seconds_total`) and resident
-    /// bytes of each process in `ids` that has a running program, sampled now in one /proc scan:
-    /// the status API's `cpu_seconds`/`memory_bytes`.
-    public func resourceUsage(of ids: Set<ProcessID>) -> [ProcessID: ProgramResourceUsage] {
-        Self.sampleResources(instances: instances, only: ids)
-    }
-
-    /// CPU and RSS of every running program, sampled at scrape time; the cgroup's memory limit
-    /// and CPU throttling where the program has a cgroup.
-    private static func collectResources(instances: LockedState<[ProcessID: RuntimeInstance]>, metrics: RuntimeMetrics) {
-        for (id, usage) in sampleResources(instances: instances, only: nil) {
-            let counter = metrics.childCPU.labels([id])
-            counter.setTotal(max(counter.value, usage.cpuSeconds))
-            metrics.childMemory.labels([id]).set(Double(usage.memoryBytes))
-            if let limit = usage.memoryLimitBytes { metrics.childMemoryLimit.labels([id]).set(Double(limit)) }
-            if let throttled = usage.throttledSeconds {
-                let counter = metrics.childCPUThrottled.labels([id])
-                counter.setTotal(max(counter.value, throttled))
-            }
-        }
-    }
-
-    /// A program with a cgroup is read from its cgroup (a few small files, whatever its
-    /// descendants did: setsid, double forks); one without, from one /proc scan of its process
-    /// group. CPU is kept monotonic across restarts: a cgroup outlives the process's programs
-    /// (its count is cumulative), and without one the last sample of an ended child is carried
-    /// into the total. `only`: the processes to sample (`nil`: all).
-    private static func sampleResources(
-        instances: LockedState<[ProcessID: RuntimeInstance]>, only: Set<ProcessID>?
-    ) -> [ProcessID: ProgramResourceUsage] {
-        let running = instances.withLock { instances in
-            instances.compactMap { id, instance -> (ProcessID, RunningChild)? in
-                guard only?.contains(id) ?? true else { return nil }
-                return instance.child.map { (id, $0) }
-            }
-        }
-        guard !running.isEmpty else { return [:] }
-        var totals: [ProcessID: ProgramResourceUsage] = [:]
-        var groups: [(ProcessID, Int32)] = []
-        for (id, child) in running {
-            guard let cgroup = child.cgroup else {
-                groups.append((id, child.spawned.pgid))
-                continue
-            }
-            // The limit is the one this runtime wrote at the start: not read back at every scrape.
-            let usage = cgroup.usage(readingLimit: false)
-            guard let cpu = usage.cpuSeconds, let memory = usage.memoryBytes else {
-                groups.append((id, child.spawned.pgid))
-                continue
-            }
-            totals[id] = ProgramResourceUsage(
-                cpuSeconds: cpu, memoryBytes: memory, memoryLimitBytes: child.config.execution.cgroupLimits.memoryBytes,
-                throttledSeconds: usage.throttledSeconds)
-        }
-        guard !groups.isEmpty else { return totals }
-        let usage = ProcessGroupResources.sample(pgids: Set(groups.map(\.1)))
-        return instances.withLock { instances -> [ProcessID: ProgramResourceUsage] in
-            for (id, pgid) in groups {
-                // Only the group sampled: the child may have been released (and its CPU carried
-                // into the total) since.
-                guard let sample = usage[pgid], var instance = instances[id], instance.child?.spawned.pgid == pgid else { continue }
-                instance.lastCPUSample = max(instance.lastCPUSample, sample.cpuSeconds)
-                instances[id] = instance
-                totals[id] = ProgramResourceUsage(
-                    cpuSeconds: instance.accumulatedCPUSeconds + instance.lastCPUSample, memoryBytes: sample.rssBytes)
-            }
-            return totals
-        }
-    }
-}
-
-/// What ``ProcessRuntime/resourceUsage(of:)`` reports for one process.
-public struct ProgramResourceUsage: Sendable, Hashable {
-    /// CPU seconds of its programs, across restarts.
-    public var cpuSeconds: Double
-    /// Resident bytes of the current program (its cgroup, or its process group).
-    public var memoryBytes: UInt64
-    /// The cgroup's memory limit (`limits.memory`); `nil` without one.
-    public var memoryLimitBytes: UInt64? = nil
-    /// Time the cgroup was throttled by its CPU quota; `nil` without a cgroup.
-    public var throttledSeconds: Double? = nil
 }
 
 /// A monitor ``ProcessRuntime/run()`` hosts for one child.

@@ -64,6 +64,9 @@ struct RuntimeInstance: Sendable {
     /// CPU seconds of earlier children, and the latest sample of the current one.
     var accumulatedCPUSeconds = 0.0
     var lastCPUSample = 0.0
+    /// The latest resource sample (background sampler, or a status request), which scrapes
+    /// serve; kept across restarts of the program (its age says how old it is).
+    var resourceSample: ResourceSample?
     /// The current child's probe verdicts; `nil` while no child runs.
     var probes: ProbeVerdict?
     /// READY=1 seen from the current child: `nil` = notify is off (only readiness counts).
@@ -100,6 +103,12 @@ struct RuntimeInstance: Sendable {
             programStartedAt: child?.startedAt, ready: conditions.ready,
             notifyStatus: child?.notify?.status, notifyReady: notifyReady)
     }
+}
+
+/// One sample of a process's CPU and memory, and when it was taken.
+struct ResourceSample: Sendable {
+    var usage: ProgramResourceUsage
+    var takenAt: ContinuousClock.Instant
 }
 
 /// What the API shows about a process's program.

@@ -19,6 +19,7 @@ struct RuntimeMetrics: Sendable {
     let heartbeatTimeouts: CounterFamily
     let childCPU: CounterFamily
     let childMemory: GaugeFamily
+    let childResourceSampleAge: Gauge
     let guardianUp: Gauge
     let stateFileLastWrite: Gauge
     let childOutputSuppressed: CounterFamily
@@ -58,6 +59,9 @@ struct RuntimeMetrics: Sendable {
             name: "procmgr_child_cpu_seconds_total", help: "CPU time of the process (its cgroup, or its process group from /proc without one), across restarts.", labelNames: ["process"])
         childMemory = try registry.gaugeFamily(
             name: "procmgr_child_resident_memory_bytes", help: "Resident memory of the process (its cgroup, or its process group from /proc without one).", labelNames: ["process"])
+        childResourceSampleAge = try registry.gauge(
+            name: "procmgr_child_resource_sample_age_seconds",
+            help: "Seconds since the oldest sample behind the procmgr_child_cpu/memory series was taken (a running program not yet sampled: since it started); 0 with no running program. Samples are taken in the background, paced by a CPU budget, only while /metrics is scraped.")
         guardianUp = try registry.gauge(
             name: "procmgr_guardian_up", help: "1 while a guardian process protects the children (orphans: kill), else 0.")
         stateFileLastWrite = try registry.gauge(

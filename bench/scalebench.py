@@ -221,9 +221,9 @@ def stop_all(scenario, limit):
 
 # ---------------------------------------------------------------- scenarios
 
-def run_supervisor(name, count, args, env, workdir):
+def run_supervisor(name, count, args, env, workdir, result):
+    """Fills `result` step by step: what a step that raises leaves is kept."""
     cls = PEERS[name]
-    result = {"count": count}
     log(f"{name}, {count:,} programs: cold start (limit {args.limit:.0f} s)")
     with peerbench.Scenario(cls, count, SLEEP, env=env) as scenario:
         begin = now()
@@ -232,7 +232,7 @@ def run_supervisor(name, count, args, env, workdir):
         if ready is None:
             result["failed"] = {"running": running, "why": why}
             log(f"  ✘ {running:,}/{count:,} running, {why}")
-            return result
+            return
         result["cold"] = ready - begin
         log(f"  {result['cold']:.3f} s")
         time.sleep(max(0.0, ready + 3 - now()))
@@ -243,18 +243,25 @@ def run_supervisor(name, count, args, env, workdir):
         time.sleep(max(0.0, ready + args.settle - now()))
         result["idle_pct"] = cpu_percent(own, args.idle)
         log(f"  idle {result['idle_pct']:.3f} %")
+        gone = [p for p in own if not alive(p)]
+        if gone:
+            log(f"  warning: {len(gone)} supervision processes ended during the idle window")
         if name == "procmgr":
             port = scenario.peer.port
-            scraped = {"next": 0.0, "count": 0}
+            scraped = {"next": 0.0, "count": 0, "failed": 0}
 
             def scrape(elapsed):
                 if elapsed >= scraped["next"]:
-                    curl(port, 1, gzip=True)
-                    scraped["count"] += 1
+                    try:
+                        curl(port, 1, gzip=True)
+                        scraped["count"] += 1
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        scraped["failed"] += 1
+                        log(f"  scrape failed: {error}")
                     scraped["next"] += args.scrape_every
 
             result["scraped_pct"] = cpu_percent(own, args.idle, scrape)
-            result["scraped_count"] = scraped["count"]
+            result["scraped_count"], result["scrapes_failed"] = scraped["count"], scraped["failed"]
             log(f"  idle with a scrape every {args.scrape_every:.0f} s: {result['scraped_pct']:.3f} %")
             result["metrics"] = metrics(scenario, args, workdir)
             log(f"  /metrics: {result['metrics']}")
@@ -265,10 +272,6 @@ def run_supervisor(name, count, args, env, workdir):
             log(f"  p99 {percentile(r['latencies_ms'], 0.99):.1f} ms, {r['failures']} lost")
         result["stop"] = stop_all(scenario, args.limit)
         log(f"  stop: {result['stop']}")
-        lost = [p for p in own if not alive(p)] if result["stop"]["exited"] is None and name != "runit" else []
-        if lost:
-            log(f"  warning: {len(lost)} supervision processes died before the stop")
-    return result
 
 
 def run_floor(count, env):
@@ -334,11 +337,12 @@ def run(args):
             if name == "procmgr" and not peerbench.ProcmgrAgent.agent:
                 continue
             started = now()
+            size[name] = {"count": count}
             try:
-                size[name] = run_supervisor(name, count, args, env, workdir)
+                run_supervisor(name, count, args, env, workdir, size[name])
             except Exception as error:  # a peer that breaks is recorded; the others still run
                 log(f"{name}, {count:,}: failed: {error!r}")
-                size[name] = {"count": count, "failed": {"running": None, "why": repr(error)[:200]}}
+                size[name]["error"] = repr(error)[:300]
             finally:
                 peerbench.kill_descendants(60)
             size[name]["wall"] = now() - started
@@ -425,6 +429,48 @@ def failed_cell(r):
     return f"✘ {f['running']:,}/{r['count']:,} running {f['why']}"
 
 
+def supervisor_cells(name, r, floor):
+    """One table column: what the supervisor reached at this size; "—" for what it did not."""
+    if r is None:
+        return ["—"] * 6
+    cells = []
+    if "failed" in r:
+        cells.append(failed_cell(r))
+    elif "cold" in r:
+        ratio = f" ({r['cold'] / floor['cold']:.1f}×)" if floor.get("cold") else ""
+        cells.append(f"{seconds(r['cold'])}{ratio}")
+    else:
+        cells.append("—")
+    cells.append(f"{r['pss_mib']:.1f} MiB ({r['processes']:,} processes)" if "pss_mib" in r else "—")
+    cells.append(f"{r['idle_pct']:.3f} %" if "idle_pct" in r else "—")
+    if "scraped_pct" in r:
+        failed = f", ✘ {r['scrapes_failed']} failed" if r.get("scrapes_failed") else ""
+        cells.append(f"{r['scraped_pct']:.3f} % ({r['scraped_count']} scrapes{failed})")
+    else:
+        cells.append("—")
+    restart = r.get("restart")
+    if restart is None:
+        cells.append("—")
+    elif restart["latencies_ms"]:
+        lat, lost = restart["latencies_ms"], restart["failures"]
+        cells.append(f"{percentile(lat, 0.99):.1f} ms ({percentile(lat, 0.5):.1f}, {max(lat):.1f}; "
+                     f"n={len(lat)}{f', ✘ {lost} lost' if lost else ''})")
+    else:
+        cells.append(f"✘ {restart['failures']} lost")
+    stop = r.get("stop")
+    how = "sv down" if name == "runit" else "SIGTERM"
+    if stop is None:
+        cells.append("—")
+    elif stop["gone"] is None:
+        cells.append(f"✘ {stop['left']:,}/{stop['found']:,} still running after {stop['limit']:.0f} s ({how})")
+    else:
+        exited = f" ({seconds(stop['exited'])})" if stop["exited"] is not None else ""
+        cells.append(f"{seconds(stop['gone'])}{exited} ({how})")
+    if "error" in r:  # the step after the last figure raised
+        cells[next((i for i, c in enumerate(cells) if c == "—"), len(cells) - 1)] = f"✘ {r['error'][:80]}"
+    return cells
+
+
 def table(args):
     results = json.load(open(args.results))
     versions = results.pop("_versions", {})
@@ -444,45 +490,19 @@ def table(args):
             print(f"Spawn floor (bench/spawn-floor.c, {count:,} × posix_spawnp, same run): {seconds(floor['cold'])} "
                   f"launch → all running{internal}.")
             print()
-        rows = {label: [] for label in (
-            "cold start → all running (× floor)", "memory (PSS) of the supervision processes",
-            f"idle CPU, {settings.get('idle', 0):.0f} s, unscraped",
-            f"idle CPU, {settings.get('idle', 0):.0f} s, /metrics (gzip) every {settings.get('scrape_every', 0):.0f} s",
-            "exit → running, p99 (p50, max; kills)", "stop all → last program gone (supervisor exited)")}
-        labels = list(rows)
+        labels = ["cold start → all running (× floor)", "memory (PSS) of the supervision processes",
+                  f"idle CPU, {settings.get('idle', 0):.0f} s, unscraped",
+                  f"idle CPU, {settings.get('idle', 0):.0f} s, /metrics (gzip) every {settings.get('scrape_every', 0):.0f} s",
+                  "exit → running, p99 (p50, max; kills)", "stop all → last program gone (supervisor exited)"]
+        rows = {label: [] for label in labels}
         for name in names:
-            r = size.get(name)
-            if r is None:
-                for label in labels:
-                    rows[label].append("—")
-                continue
-            if "failed" in r:
-                rows[labels[0]].append(failed_cell(r))
-                for label in labels[1:]:
-                    rows[label].append("—")
-                summary.append((count, name, failed_cell(r)))
-                continue
-            ratio = f" ({r['cold'] / floor['cold']:.1f}×)" if floor.get("cold") else ""
-            rows[labels[0]].append(f"{seconds(r['cold'])}{ratio}")
-            rows[labels[1]].append(f"{r['pss_mib']:.1f} MiB ({r['processes']:,} processes)")
-            rows[labels[2]].append(f"{r['idle_pct']:.3f} %")
-            rows[labels[3]].append(f"{r['scraped_pct']:.3f} % ({r['scraped_count']} scrapes)" if "scraped_pct" in r else "—")
-            lat, lost = r["restart"]["latencies_ms"], r["restart"]["failures"]
-            if lat:
-                rows[labels[4]].append(f"{percentile(lat, 0.99):.1f} ms ({percentile(lat, 0.5):.1f}, {max(lat):.1f}; "
-                                       f"n={len(lat)}{f', ✘ {lost} lost' if lost else ''})")
-            else:
-                rows[labels[4]].append(f"✘ {lost} lost")
-            s = r["stop"]
-            how = "sv down" if name == "runit" else "SIGTERM"
-            if s["gone"] is None:
-                rows[labels[5]].append(f"✘ {s['left']:,}/{s['found']:,} still running after {s['limit']:.0f} s ({how})")
-            else:
-                exited = f" ({seconds(s['exited'])})" if s["exited"] is not None else ""
-                rows[labels[5]].append(f"{seconds(s['gone'])}{exited} ({how})")
-            summary.append((count, name, f"{seconds(r['cold'])}{ratio} cold, {r['pss_mib']:.0f} MiB, "
-                                         f"idle {r['idle_pct']:.3f} %, restart p99 "
-                                         f"{percentile(lat, 0.99):.1f} ms" if lat else "no restart"))
+            cells = supervisor_cells(name, size.get(name), floor)
+            for label, cell in zip(labels, cells):
+                rows[label].append(cell)
+            if name in size:
+                summary.append((count, name, "; ".join(f"{what} {cell}" for what, cell in zip(
+                    ("cold start", "PSS", "idle CPU", "restart p99"), (cells[0], cells[1], cells[2], cells[4]))
+                    if cell != "—")))
         print("| workload | " + " | ".join(header) + " |")
         print("|---|" + "---|" * len(header))
         for label in labels:

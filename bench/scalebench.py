@@ -7,7 +7,7 @@ bench/peerbench.py's peer definitions, /proc helpers and cleanup, beside the spa
 Method, per size N and supervisor (state from /proc, never from a supervisor's API):
 - cold start: from launching the supervisor until N programs run (a program runs once the
   supervisor's child — runit's runsv's, s6's s6-supervise's child — has exec'd `sleep`), polled
-  every 5 ms (20 ms above 1,000 programs: the poll competes for the same 2 cores). A supervisor
+  every 5 ms (peerbench's wait_ready). A supervisor
   that has not got there within --limit s, or exits, is recorded with how many ran; the later
   steps are skipped for it at that size. The floor is spawn-floor.c for the same N in the same run.
 - memory: PSS (and RSS) from /proc/PID/smaps_rollup, 3 s after all run, of the supervision
@@ -70,28 +70,14 @@ PEERS = {"procmgr": peerbench.ProcmgrAgent, "runit": peerbench.Runit, "s6": S6Sc
 # ---------------------------------------------------------------- steps
 
 def wait_running(scenario, limit):
-    """(instant all run or None, programs running, why not) — peerbench's wait_ready, which
-    also says how far it got."""
-    interval = 0.005 if scenario.count <= 1000 else 0.02
-    deadline = now() + limit
-    seen = set()
-    root = scenario.process.pid
-    while True:
-        if scenario.process.poll() is not None:
-            return None, len(seen), f"exited with {scenario.process.returncode}"
-        for top in children(root):
-            if top in seen:
-                continue
-            if scenario.peer.depth == 1:
-                if comm(top) == "sleep":
-                    seen.add(top)
-            elif any(comm(c) == "sleep" for c in children(top)):
-                seen.add(top)
-        if len(seen) >= scenario.count:
-            return now(), len(seen), None
-        if now() > deadline:
-            return None, len(seen), f"after {limit:.0f} s"
-        time.sleep(interval)
+    """(instant all run or None, programs running, why not): peerbench's wait_ready, and when it
+    gives up, how far the supervisor got."""
+    ready = scenario.wait_ready(limit)
+    if ready is not None:
+        return ready, scenario.count, None
+    running = len(scenario.program_processes())
+    code = scenario.process.poll()
+    return None, running, f"after {limit:.0f} s" if code is None else f"(exited with {code})"
 
 
 def cpu_percent(pids, seconds, during=None):

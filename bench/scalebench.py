@@ -63,7 +63,29 @@ class S6Scale(peerbench.S6):
         return self.launch(["s6-svscan", "-c", str(max(4096, self.count + 64)), self.root])
 
 
-PEERS = {"procmgr": peerbench.ProcmgrAgent, "runit": peerbench.Runit, "s6": S6Scale,
+class ProcmgrScale(peerbench.ProcmgrAgent):
+    """The agent with a lean config: peerbench's entries spell out every backoff field (25 YAML
+    nodes each), and the agent reads at most 200,000 nodes (ReadLimits.maxNodes), fewer than
+    10,000 of them take. Here only what differs from the defaults: `port: none` (the default,
+    auto, allocates from a 1,000-port range) and `backoff: {initial: 0s}` (every restart delay
+    initial × multiplierⁿ = 0, as peerbench's) — 13 nodes an entry. `restart: always` and the
+    grace period are the defaults."""
+
+    def write(self, programs):
+        if any(body != SLEEP for _, body, _ in programs):
+            raise ValueError("the scale config runs only sleep programs")
+        self.conf = os.path.join(self.dir, "procmgr.yaml")
+        self.port = peerbench.free_port()
+        lines = ["agent:", f"  listen: 127.0.0.1:{self.port}",
+                 f"  state_dir: {json.dumps(os.path.join(self.dir, 'state'))}",
+                 "  shutdown_grace_period: 30s", "processes:"]
+        lines += [f'  - {{ id: {name}, command: ["sleep", "600"], port: none, backoff: {{ initial: 0s }} }}'
+                  for name, _, _ in programs]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+PEERS = {"procmgr": ProcmgrScale, "runit": peerbench.Runit, "s6": S6Scale,
          "supervisord": peerbench.Supervisord}
 
 
@@ -78,6 +100,13 @@ def wait_running(scenario, limit):
     running = len(scenario.program_processes())
     code = scenario.process.poll()
     return None, running, f"after {limit:.0f} s" if code is None else f"(exited with {code})"
+
+
+def tail(peer, lines=3):
+    """The last lines of a supervisor's output (its log file is removed with the scenario)."""
+    peer.logfile.flush()
+    with open(peer.logfile.name, "rb") as f:
+        return [line.decode(errors="replace").rstrip()[:300] for line in f.readlines()[-lines:]]
 
 
 def cpu_percent(pids, seconds, during=None):
@@ -216,8 +245,8 @@ def run_supervisor(name, count, args, env, workdir, result):
         scenario.launch()
         ready, running, why = wait_running(scenario, args.limit)
         if ready is None:
-            result["failed"] = {"running": running, "why": why}
-            log(f"  ✘ {running:,}/{count:,} running, {why}")
+            result["failed"] = {"running": running, "why": why, "output": tail(scenario.peer)}
+            log(f"  ✘ {running:,}/{count:,} running, {why}; its output ends: {result['failed']['output']}")
             return
         result["cold"] = ready - begin
         log(f"  {result['cold']:.3f} s")
@@ -320,7 +349,7 @@ def run(args):
             peerbench.kill_descendants(60)
             save()
         for name in args.peers:
-            if name == "procmgr" and not peerbench.ProcmgrAgent.agent:
+            if name == "procmgr" and not ProcmgrScale.agent:
                 continue
             started = now()
             size[name] = {"count": count}
@@ -349,7 +378,7 @@ def rss_flat(args):
     if args.tag:
         env["PROCMGR_BENCH_TAG"] = args.tag
     samples = []
-    with peerbench.Scenario(peerbench.ProcmgrAgent, args.count, SLEEP, env=env) as scenario:
+    with peerbench.Scenario(ProcmgrScale, args.count, SLEEP, env=env) as scenario:
         begin = now()
         scenario.launch()
         ready, running, why = wait_running(scenario, args.limit)
@@ -360,7 +389,9 @@ def rss_flat(args):
             f"{args.scrape_every:.0f} s, sampling every {args.sample_every:.0f} s")
         root, port = scenario.process.pid, scenario.peer.port
         next_scrape, next_sample, errors = ready, ready + args.sample_every, 0
-        while now() < ready + args.duration:
+        end = ready + args.duration
+        next_sample = min(next_sample, end)
+        while now() < end + 1:
             if scenario.process.poll() is not None:
                 log(f"the agent exited with {scenario.process.returncode}")
                 break
@@ -376,7 +407,9 @@ def rss_flat(args):
                 running = sum(1 for c in children(root) if comm(c) == "sleep")
                 samples.append({"t": now() - ready, "rss_mib": rss, "pss_mib": pss, "running": running})
                 log(f"  t={samples[-1]['t']:.0f} s: RSS {rss:.2f} MiB, PSS {pss:.2f} MiB, {running:,} running")
-                next_sample += args.sample_every
+                if next_sample >= end:  # the last sample is at the end of the duration
+                    break
+                next_sample = min(next_sample + args.sample_every, end)
             time.sleep(max(0.0, min(next_scrape, next_sample) - now()))
     versions = json.loads(args.versions)
     print(f"procmgr run {versions.get('procmgr', '')}: {args.count:,} `sleep` programs for {args.duration:.0f} s, "
@@ -427,7 +460,11 @@ def supervisor_cells(name, r, floor):
         cells.append(f"{seconds(r['cold'])}{ratio}")
     else:
         cells.append("—")
-    cells.append(f"{r['pss_mib']:.1f} MiB ({r['processes']:,} processes)" if "pss_mib" in r else "—")
+    if "pss_mib" in r:
+        plural = "es" if r["processes"] != 1 else ""
+        cells.append(f"{r['pss_mib']:.1f} MiB ({r['processes']:,} process{plural})")
+    else:
+        cells.append("—")
     cells.append(f"{r['idle_pct']:.3f} %" if "idle_pct" in r else "—")
     if "scraped_pct" in r:
         failed = f", ✘ {r['scrapes_failed']} failed" if r.get("scrapes_failed") else ""
@@ -493,6 +530,10 @@ def table(args):
         print("|---|" + "---|" * len(header))
         for label in labels:
             print(f"| {label} | " + " | ".join(rows[label]) + " |")
+        for name in names:
+            output = size.get(name, {}).get("failed", {}).get("output")
+            if output:
+                print(f"\n{name} did not get there; its output ends: `{output[-1]}`")
         metrics = size.get("procmgr", {}).get("metrics")
         go = size.get("go", {})
         if metrics:

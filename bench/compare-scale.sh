@@ -82,7 +82,10 @@ fi
 if [[ $(id -u) != 0 && $nproc_limit != unlimited ]] && ((nproc_limit < tasks_now + need)); then
     say "warning: ulimit -u $nproc_limit is below what $largest programs need"
 fi
-((NOFILE >= 4 * largest + 1024)) || say "warning: ulimit -n $NOFILE may be too low for supervisord with $largest programs"
+# supervisord keeps 3 pipe ends open per program (stdin, stdout, stderr).
+if [[ ,$PEERS, == *,supervisord,* ]] && ((NOFILE < 3 * largest + 1024)); then
+    say "warning: ulimit -n $NOFILE is too low for supervisord with $largest programs (3 descriptors each)"
+fi
 
 # ---------------------------------------------------------------- binaries
 

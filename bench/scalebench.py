@@ -89,6 +89,15 @@ PEERS = {"procmgr": ProcmgrScale, "runit": peerbench.Runit, "s6": S6Scale,
          "supervisord": peerbench.Supervisord}
 
 
+# Limits of a peer that explain a failure at a size (printed under the table when it fails).
+KNOWN_LIMITS = {
+    "runit": lambda n: "runsvdir supervises at most 1,000 service directories: MAXSERVICES in runsvdir.c"
+    if n > 1000 else None,
+    "supervisord": lambda n: "supervisord keeps 3 pipe ends per program: its descriptors are ulimit -n"
+    if 3 * n > os.sysconf("SC_OPEN_MAX") else None,
+}
+
+
 # ---------------------------------------------------------------- steps
 
 def wait_running(scenario, limit):
@@ -531,9 +540,11 @@ def table(args):
         for label in labels:
             print(f"| {label} | " + " | ".join(rows[label]) + " |")
         for name in names:
-            output = size.get(name, {}).get("failed", {}).get("output")
-            if output:
-                print(f"\n{name} did not get there; its output ends: `{output[-1]}`")
+            failed = size.get(name, {}).get("failed")
+            if failed:
+                known = KNOWN_LIMITS.get(name, lambda n: None)(count)
+                output = f"; its output ends: `{failed['output'][-1]}`" if failed.get("output") else ""
+                print(f"\n{name} did not get there{f' ({known})' if known else ''}{output}")
         metrics = size.get("procmgr", {}).get("metrics")
         go = size.get("go", {})
         if metrics:

@@ -73,7 +73,7 @@ public final class Agent: Service {
         }
         // Before anything starts: a config that cannot fit the limit is refused here, whole
         // (cgroup watches are counted again at every apply, once the runtime knows).
-        if let problem = DescriptorBudget(specs: config.processes, cgroups: false)
+        if let problem = DescriptorBudget(specs: config.processes, cgroups: false, adoptableOutput: config.agent.orphans == .adopt)
             .problem(limit: DescriptorLimit.soft, attainable: DescriptorLimit.attainable) {
             throw ConfigError(code: .limit, problems: [problem])
         }
@@ -140,7 +140,7 @@ public final class Agent: Service {
         let controller = ConfigController(
             origin: options.origin, reconciler: reconciler, metrics: metrics, logger: logger,
             environment: ProcessInfo.processInfo.environment, events: events, fleetMetrics: fleet?.metrics,
-            descriptors: DescriptorCheck(cgroups: services.cgroups != nil))
+            descriptors: DescriptorCheck(cgroups: services.cgroups != nil, adoptableOutput: config.agent.orphans == .adopt))
         self.controller = controller
         if let spec = config.agent.admin {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -172,7 +172,7 @@ public final class Agent: Service {
         let port = options.listenPort ?? Int(config.agent.listen.port)
         let budget = ConnectionBudget(
             configured: ConnectionBudget.defaultMaxConnections, descriptorLimit: DescriptorLimit.soft,
-            reserved: DescriptorBudget(specs: config.processes, cgroups: cgroupsEnabled).supervision)
+            reserved: DescriptorBudget(specs: config.processes, cgroups: cgroupsEnabled, adoptableOutput: config.agent.orphans == .adopt).supervision)
         if budget.maxConnections < ConnectionBudget.defaultMaxConnections {
             logger.warning("the open-file limit leaves the API fewer connections than usual", metadata: [
                 "max_connections": "\(budget.maxConnections)", "reserved_for_supervision": "\(budget.reserved)",

@@ -10,8 +10,9 @@ import ProcmgrHTTP
 /// fit is rejected like an invalid one, and the processes keep running as they were.
 ///
 /// The long-lived descriptors the agent holds per running program:
-/// - its stdout and stderr (two pipes, or two FIFOs in `orphans: adopt` mode): 2. Exits need
-///   none: children are reaped by the SIGCHLD-woken sweep (``ExitWatcher/watchChild(pid:pidfd:)``);
+/// - its stdout pipe: 1. Its stderr arrives on the agent's one shared ``StderrSink`` socket, and
+///   exits need none (children are reaped by the SIGCHLD-woken sweep,
+///   ``ExitWatcher/watchChild(pid:pidfd:)``). In `orphans: adopt` mode, two FIFOs instead: 2;
 /// - a heartbeat socket, with `heartbeat:`: 1; a NOTIFY_SOCKET, with `notify:`: 1;
 /// - its log file, with `log_file:`: 1;
 /// - its cgroup's OOM watch (inotify), where the agent has cgroups: 1.
@@ -21,7 +22,8 @@ import ProcmgrHTTP
 /// connections (``ConnectionBudget/minimumConnections``).
 struct DescriptorBudget: Sendable, Equatable {
     static let agentBase = ConnectionBudget.baseReserve
-    static let outputPerProgram = 2
+    /// stdout's pipe (stderr shares the agent's sink); two FIFOs in `orphans: adopt` mode.
+    let outputPerProgram: Int
     static let transientBase = 128
     static let programsPerTransient = 32
 
@@ -32,7 +34,8 @@ struct DescriptorBudget: Sendable, Equatable {
     var logFiles = 0
     var cgroupWatches = 0
 
-    init(specs: [ProcessSpec], cgroups: Bool) {
+    init(specs: [ProcessSpec], cgroups: Bool, adoptableOutput: Bool = false) {
+        outputPerProgram = adoptableOutput ? 2 : 1
         for spec in specs {
             let count = max(0, spec.replicas ?? 1)
             programs += count
@@ -47,7 +50,7 @@ struct DescriptorBudget: Sendable, Equatable {
 
     /// Descriptors kept for supervision (everything but the API's connections).
     var supervision: Int {
-        Self.agentBase + programs * Self.outputPerProgram + heartbeats + notifySockets + logFiles + cgroupWatches + transient
+        Self.agentBase + programs * outputPerProgram + heartbeats + notifySockets + logFiles + cgroupWatches + transient
     }
 
     /// Descriptors the agent needs at least: supervision plus the API's minimum.
@@ -60,7 +63,7 @@ struct DescriptorBudget: Sendable, Equatable {
     ///     `fs.nr_open` as root), for the advice.
     func problem(limit: Int, attainable: Int) -> ConfigProblem? {
         guard needed > limit else { return nil }
-        var parts = ["\(Self.agentBase) for the agent", "\(programs.grouped) programs × \(Self.outputPerProgram) output pipes"]
+        var parts = ["\(Self.agentBase) for the agent", "\(programs.grouped) programs × \(outputPerProgram == 1 ? "1 output pipe" : "\(outputPerProgram) output FIFOs")"]
         if heartbeats > 0 { parts.append("\(heartbeats.grouped) heartbeat sockets") }
         if notifySockets > 0 { parts.append("\(notifySockets.grouped) notify sockets") }
         if logFiles > 0 { parts.append("\(logFiles.grouped) log files") }
@@ -69,7 +72,7 @@ struct DescriptorBudget: Sendable, Equatable {
         parts.append("\(ConnectionBudget.minimumConnections) API connections")
         let advice = attainable > limit
             ? "the agent could not raise its limit to \(attainable.grouped)"
-            : "raise it where the agent is started (`ulimit -n`, systemd `LimitNOFILE=`, or run as root to reach fs.nr_open)"
+            : "raise it where the agent is started (`ulimit -n`, systemd `LimitNOFILE=`, or run it with CAP_SYS_RESOURCE, as root normally is, to reach fs.nr_open)"
         return ConfigProblem(
             path: ConfigPath(components: [.key("processes")]),
             message: "needs \(needed.grouped) open files (\(parts.joined(separator: " + "))) but the agent's open-file limit is \(limit.grouped); \(advice)")
@@ -92,18 +95,21 @@ extension Int {
 /// The budget check every apply runs (``ConfigController``): the set must fit the agent's limit.
 public struct DescriptorCheck: Sendable {
     let cgroups: Bool
+    /// `orphans: adopt`: two FIFOs per program.
+    let adoptableOutput: Bool
     /// The limit to check against; `nil`: the agent's soft limit now.
     let limit: Int?
 
-    public init(cgroups: Bool, limit: Int? = nil) {
+    public init(cgroups: Bool, adoptableOutput: Bool = false, limit: Int? = nil) {
         self.cgroups = cgroups
+        self.adoptableOutput = adoptableOutput
         self.limit = limit
     }
 
     func check(_ specs: [ProcessSpec]) throws(ConfigError) {
         let limit = self.limit ?? DescriptorLimit.soft
         let attainable = self.limit ?? DescriptorLimit.attainable
-        if let problem = DescriptorBudget(specs: specs, cgroups: cgroups).problem(limit: limit, attainable: attainable) {
+        if let problem = DescriptorBudget(specs: specs, cgroups: cgroups, adoptableOutput: adoptableOutput).problem(limit: limit, attainable: attainable) {
             throw ConfigError(code: .limit, problems: [problem])
         }
     }
@@ -112,8 +118,8 @@ public struct DescriptorCheck: Sendable {
 extension DescriptorCheck {
     /// The problem `procmgr validate` reports: `specs` against the highest limit an agent started
     /// from this shell could raise itself to (cgroup watches not counted: unknown until it runs).
-    public static func problemForThisShell(_ specs: [ProcessSpec]) -> ConfigProblem? {
+    public static func problemForThisShell(_ specs: [ProcessSpec], adoptableOutput: Bool) -> ConfigProblem? {
         let attainable = DescriptorLimit.attainable
-        return DescriptorBudget(specs: specs, cgroups: false).problem(limit: attainable, attainable: attainable)
+        return DescriptorBudget(specs: specs, cgroups: false, adoptableOutput: adoptableOutput).problem(limit: attainable, attainable: attainable)
     }
 }

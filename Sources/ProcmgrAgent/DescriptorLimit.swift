@@ -8,8 +8,9 @@ import ProcmgrSupport
 /// limit. An agent supervising thousands of processes holds two descriptors for each (its output
 /// pipes; see ``DescriptorBudget``) beside the API's connections; at the soft limit a crashed
 /// child could not be restarted (`EMFILE`). The soft limit is only a default an unprivileged
-/// process may raise itself up to the hard one, so the agent does, once, at start; as root (or
-/// with `CAP_SYS_RESOURCE`) it first raises the hard limit to the kernel's ceiling, `fs.nr_open`.
+/// process may raise itself up to the hard one, so the agent does, once, at start; with
+/// `CAP_SYS_RESOURCE` (root, unless a container dropped it) it first raises the hard limit to the
+/// kernel's ceiling, `fs.nr_open`.
 ///
 /// Children do not inherit a raised hard limit: a program that loops `close()` up to its limit,
 /// or uses `select()`, should see what it would have seen without procmgr. So when the hard
@@ -42,9 +43,19 @@ enum DescriptorLimit {
     /// raised its hard limit, then the hard limit it started with, as soft and hard.
     static var childDefault: UInt64? { startingHard.withLock { $0 } }
 
-    /// The highest hard limit this process could set: `fs.nr_open` as root, else its hard limit.
+    /// The highest hard limit this process could set: `fs.nr_open` with `CAP_SYS_RESOURCE` (root
+    /// outside a container that drops it), else its hard limit.
     static var attainable: Int {
-        geteuid() == 0 ? max(hard, nrOpen() ?? hard) : hard
+        canRaiseHard ? max(hard, nrOpen() ?? hard) : hard
+    }
+
+    /// Whether this process has `CAP_SYS_RESOURCE` in its effective set (bit 24 of `CapEff` in
+    /// /proc/self/status): root in a container often lacks it, and then cannot raise a hard limit.
+    static var canRaiseHard: Bool {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << 24) != 0
     }
 
     /// Raises the hard limit toward `fs.nr_open` where allowed (root), then the soft limit to the
@@ -54,11 +65,11 @@ enum DescriptorLimit {
         guard var limit = current else { return nil }
         let before = limit
         var hardFrom: Int?
-        if let ceiling = nrOpen(), limit.rlim_max != rlim_t.max, rlim_t(ceiling) > limit.rlim_max {
+        if canRaiseHard, let ceiling = nrOpen(), limit.rlim_max != rlim_t.max, rlim_t(ceiling) > limit.rlim_max {
             var lifted = limit
             lifted.rlim_max = rlim_t(ceiling)
             lifted.rlim_cur = rlim_t(ceiling)
-            // EPERM for an unprivileged agent: it keeps its hard limit.
+            // EPERM all the same (a security module): it keeps its hard limit.
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lifted) == 0 {
                 startingHard.withLock { $0 = UInt64(before.rlim_max) }
                 hardFrom = Int(clamping: before.rlim_max)

@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
         var ok = report.ok
         // The open-file arithmetic, against the limit an agent started from this shell could
         // reach (its hard limit, or fs.nr_open as root): what `procmgr run` would refuse.
-        if ok, let loaded = try? ConfigLoader.load(path: config), let problem = DescriptorCheck.problemForThisShell(loaded.processes) {
+        if ok, let loaded = try? ConfigLoader.load(path: config), let problem = DescriptorCheck.problemForThisShell(loaded.processes, adoptableOutput: loaded.agent.orphans == .adopt) {
             lines.append(problem.description)
             ok = false
         }

@@ -12,6 +12,7 @@ struct RuleFileTests {
         "ProcmgrDependencyBlocked", "ProcmgrJobFailed", "ProcmgrJobNotSucceededRecently", "ProcmgrNotReady",
         "ProcmgrProcessOOMKilled", "ProcmgrProcessMemoryNearLimit", "ProcmgrProcessCPUThrottled", "ProcmgrCgroupsUnavailable",
         "ProcmgrFleetSourceDown", "ProcmgrAgentRegistrationLost", "ProcmgrFleetKeysRejected",
+        "ProcmgrSpawnsPaused", "ProcmgrDescriptorsNearLimit",
     ]
 
     @Test("promtool check rules accepts the rule file")

@@ -232,6 +232,26 @@ enum {
 /// Sends the kill-cgroup record; returns 0 or -1 with errno (ENAMETOOLONG, EPIPE: guardian gone).
 int procmgr_guardian_send_kill_cgroup(int socket_fd, const char *path);
 
+// MARK: - the shared stderr sink (issue 15)
+
+/// Opens the agent's receiving datagram socket (non-blocking, CLOEXEC) bound to the abstract
+/// name `name` (no leading '@'), with a receive buffer of `receive_buffer` bytes where allowed.
+/// Returns the descriptor or -1 with errno.
+int procmgr_stderr_sink_open(const char *name, int receive_buffer);
+
+/// A child's stderr: a blocking datagram socket (CLOEXEC) bound to the abstract `own_name` and
+/// connected to the sink `sink_name`, with a send buffer of `send_buffer` bytes where allowed.
+/// Returns the descriptor or -1 with errno.
+int procmgr_stderr_sink_child_end(const char *sink_name, const char *own_name, int send_buffer);
+
+/// Receives one datagram without blocking; the sender's abstract name goes to `from` (cut to
+/// `from_capacity`, `*from_length` 0 for an unnamed sender). Returns the datagram's full length
+/// (more than `capacity` if it was cut), or -1 with errno (EAGAIN: none queued).
+long procmgr_stderr_sink_receive(int fd, void *buffer, size_t capacity, char *from, size_t from_capacity, size_t *from_length);
+
+/// SO_SNDBUF as the kernel reports it (twice what was asked), or -1.
+int procmgr_socket_send_buffer(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,10 +72,15 @@ public final class OutputCapture: Sendable {
     ///
     /// `onLine` runs on the capture thread for every line, in order per stream; it must be
     /// quick and must not block (log it, count it, hand it off).
+    ///
+    /// `stderrRoute`: the child's stderr arrives through the shared ``StderrSink`` instead of a
+    /// pipe (then pass `stderr: nil`); it ends when the last piped stream does, after the sink was
+    /// drained of what the child wrote before.
     public func attach(
         name: String,
         stdout: Int32?,
         stderr: Int32?,
+        stderrRoute: (sink: StderrSink, route: StderrSink.Route)? = nil,
         configuration: Configuration = Configuration(),
         onLine: @escaping @Sendable (CapturedLine) -> Void
     ) throws(SystemError) -> OutputCaptureHandle {
@@ -85,14 +90,20 @@ public final class OutputCapture: Sendable {
                 writer = try RotatingFileWriter(path: file.path, maxBytes: file.maxBytes, keep: file.keep)
             } catch {
                 for fd in [stdout, stderr] { if let fd { close(fd) } }
+                if let stderrRoute { stderrRoute.sink.detach(stderrRoute.route) }
                 throw error
             }
         }
-        let handle = OutputCaptureHandle(name: name, configuration: configuration, writer: writer, reactor: reactor, logger: logger, onLine: onLine)
+        let handle = OutputCaptureHandle(
+            name: name, configuration: configuration, writer: writer, reactor: reactor, logger: logger,
+            stderrRoute: stderrRoute, onLine: onLine)
         var streams: [(OutputStreamKind, Int32)] = []
         if let stdout { streams.append((.stdout, stdout)) }
         if let stderr { streams.append((.stderr, stderr)) }
-        handle.expect(streams.count)
+        handle.expect(streams.count, routed: stderrRoute != nil)
+        if let stderrRoute {
+            stderrRoute.sink.attach(stderrRoute.route) { [handle] bytes in handle.routed(.stderr, bytes) }
+        }
         for (index, (kind, fd)) in streams.enumerated() {
             let token = reactor.makeToken()
             handle.setToken(token, for: kind)
@@ -123,6 +134,8 @@ public final class OutputCaptureHandle: Sendable {
         var writer: RotatingFileWriter?
         var stats = OutputCaptureStats()
         var openStreams = 0
+        /// The stderr stream comes through the sink and is still open.
+        var routeOpen = false
     }
 
     public let name: String
@@ -132,9 +145,14 @@ public final class OutputCaptureHandle: Sendable {
     private let logger: Logger
     private let onLine: @Sendable (CapturedLine) -> Void
     private let maxLineBytes: Int
+    private let stderrRoute: (sink: StderrSink, route: StderrSink.Route)?
 
-    fileprivate init(name: String, configuration: OutputCapture.Configuration, writer: RotatingFileWriter?, reactor: EpollThread, logger: Logger, onLine: @escaping @Sendable (CapturedLine) -> Void) {
+    fileprivate init(
+        name: String, configuration: OutputCapture.Configuration, writer: RotatingFileWriter?, reactor: EpollThread, logger: Logger,
+        stderrRoute: (sink: StderrSink, route: StderrSink.Route)?, onLine: @escaping @Sendable (CapturedLine) -> Void
+    ) {
         self.name = name
+        self.stderrRoute = stderrRoute
         self.reactor = reactor
         self.logger = logger
         self.onLine = onLine
@@ -164,17 +182,28 @@ public final class OutputCaptureHandle: Sendable {
                 state.streams[kind]?.open = false
             }
             state.openStreams = 0
+            state.routeOpen = false
             state.writer?.close()
             state.writer = nil
             return tokens
         }
         for token in tokens { reactor.deregister(token, closing: true) }
+        if let stderrRoute { stderrRoute.sink.detach(stderrRoute.route) }
         finished.fulfill(())
     }
 
-    fileprivate func expect(_ count: Int) {
-        state.withLock { $0.openStreams = count }
-        if count == 0 { finished.fulfill(()) }
+    fileprivate func expect(_ count: Int, routed: Bool) {
+        state.withLock { state in
+            state.openStreams = count + (routed ? 1 : 0)
+            state.routeOpen = routed
+            if routed { state.streams[.stderr] = StreamState(splitter: LineSplitter(limit: maxLineBytes), token: nil) }
+        }
+        if count == 0 && !routed { finished.fulfill(()) }
+    }
+
+    /// Sink (under its lock, in order): bytes of the routed stream.
+    fileprivate func routed(_ kind: OutputStreamKind, _ bytes: UnsafeRawBufferPointer) {
+        _ = process(kind, bytes)
     }
 
     fileprivate func setToken(_ token: EpollThread.Token, for kind: OutputStreamKind) {
@@ -188,22 +217,39 @@ public final class OutputCaptureHandle: Sendable {
             n = read(fd, scratch.pointer, scratch.size)
         } while n < 0 && errno == EINTR
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+        let endRoute = process(kind, n <= 0 ? nil : UnsafeRawBufferPointer(start: scratch.pointer, count: n))
+        if endRoute, let stderrRoute {
+            // The piped streams ended: every writer is gone, so whatever the child sent to stderr
+            // is queued in the sink by now. Read it, then end the routed stream.
+            stderrRoute.sink.drain()
+            stderrRoute.sink.detach(stderrRoute.route)
+            _ = process(.stderr, nil)
+        }
+    }
+
+    /// Feeds `bytes` (nil: end of stream) to `kind`'s splitter, hands on the lines, writes them to
+    /// the file and finishes the capture after its last stream. Returns true when only the routed
+    /// stderr is left open (the caller ends it).
+    private func process(_ kind: OutputStreamKind, _ bytes: UnsafeRawBufferPointer?) -> Bool {
         var lines: [(text: String, dropped: Int)] = []
-        let atEOF = n <= 0
+        let atEOF = bytes == nil
         var finishedNow = false
+        var onlyRouteLeft = false
         var token: EpollThread.Token?
         var writeError: SystemError?
         let captured = state.withLock { state -> [CapturedLine] in
             guard var stream = state.streams[kind], stream.open else { return [] }
-            if atEOF {
+            if let bytes {
+                state.stats.bytes += bytes.count
+                stream.splitter.feed(bytes, into: &lines)
+            } else {
                 stream.splitter.finish(into: &lines)
                 stream.open = false
                 token = stream.token
                 state.openStreams -= 1
+                if kind == .stderr && stream.token == nil { state.routeOpen = false }
                 finishedNow = state.openStreams == 0
-            } else {
-                state.stats.bytes += n
-                stream.splitter.feed(UnsafeRawBufferPointer(start: scratch.pointer, count: n), into: &lines)
+                onlyRouteLeft = state.openStreams == 1 && state.routeOpen
             }
             state.streams[kind] = stream
             var result: [CapturedLine] = []
@@ -241,6 +287,7 @@ public final class OutputCaptureHandle: Sendable {
         for line in captured { onLine(line) }
         if let token { reactor.deregister(token, closing: true) }
         if finishedNow { finished.fulfill(()) }
+        return onlyRouteLeft
     }
 }
 

@@ -32,6 +32,10 @@ public struct SpawnSpec: Sendable, Hashable {
     /// True: stdout and stderr go to pipes returned in ``SpawnedProcess``. False: the child
     /// writes to the agent's own stdout/stderr. stdin is always `/dev/null`.
     public var captureOutput: Bool
+    /// With ``captureOutput``: stderr goes to the spawn thread's shared ``StderrSink`` (returned as
+    /// ``SpawnedProcess/stderrRoute``) instead of a pipe of its own, so the child costs the agent
+    /// one descriptor instead of two. Ignored by a spawn thread without a sink.
+    public var stderrThroughSink: Bool = false
     /// Extra descriptors to pass (child fd number ← agent fd).
     public var inheritedFDs: [FDMapping]
     /// When set (and ``captureOutput`` is false), the child's stdout and stderr are these agent
@@ -121,6 +125,16 @@ public struct SpawnedProcess: Sendable {
     public let handle: ProcessHandle
     public let stdoutFD: Int32?
     public let stderrFD: Int32?
+    /// Where stderr arrives instead of ``stderrFD`` (``SpawnSpec/stderrThroughSink``): pass it to
+    /// ``OutputCapture/attach(name:stdout:stderr:stderrRoute:configuration:onLine:)``, or detach it.
+    public let stderrRoute: (sink: StderrSink, route: StderrSink.Route)?
+
+    public init(handle: ProcessHandle, stdoutFD: Int32?, stderrFD: Int32?, stderrRoute: (sink: StderrSink, route: StderrSink.Route)? = nil) {
+        self.handle = handle
+        self.stdoutFD = stdoutFD
+        self.stderrFD = stderrFD
+        self.stderrRoute = stderrRoute
+    }
 
     public var pid: Int32 { handle.pid }
     public var pgid: Int32 { handle.pgid }

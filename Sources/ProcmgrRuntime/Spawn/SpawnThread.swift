@@ -49,6 +49,8 @@ public final class SpawnThread: Sendable {
     private let agentPID: Int32
     private let watcher: ExitWatcher
     private let guardian: Guardian?
+    /// Where children's stderr goes when their spec asks (``SpawnSpec/stderrThroughSink``).
+    public let stderrSink: StderrSink?
     private let logger: Logger
 
     /// - Parameters:
@@ -58,8 +60,10 @@ public final class SpawnThread: Sendable {
     public init(
         watcher: ExitWatcher,
         guardian: Guardian? = nil,
+        stderrSink: StderrSink? = nil,
         logger: Logger = Logger(label: "procmgr.runtime.spawn")
     ) throws(SystemError) {
+        self.stderrSink = stderrSink
         let wake = procmgr_eventfd(0, 0)  // blocking: the thread sleeps in read()
         guard wake >= 0 else { throw .current("eventfd") }
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -191,10 +195,16 @@ public final class SpawnThread: Sendable {
 
         var stdoutPipe: (read: Int32, write: Int32)?
         var stderrPipe: (read: Int32, write: Int32)?
+        var stderrRoute: (fd: Int32, route: StderrSink.Route)?
+        let sink = spec.captureOutput && spec.stderrThroughSink ? stderrSink : nil
         if spec.captureOutput {
             do {
                 stdoutPipe = try makePipe()
-                stderrPipe = try makePipe()
+                if let sink {
+                    stderrRoute = try sink.makeChildEnd()
+                } else {
+                    stderrPipe = try makePipe()
+                }
             } catch {
                 for pipe in [stdoutPipe, stderrPipe].compactMap({ $0 }) {
                     close(pipe.read)
@@ -207,9 +217,11 @@ public final class SpawnThread: Sendable {
             // The child has its copies; ours of the write ends must go or EOF never comes.
             if let stdoutPipe { close(stdoutPipe.write) }
             if let stderrPipe { close(stderrPipe.write) }
+            if let stderrRoute { close(stderrRoute.fd) }
         }
 
-        var sources: [Int32] = [devNullFD, stdoutPipe?.write ?? spec.outputFDs?.stdout ?? 1, stderrPipe?.write ?? spec.outputFDs?.stderr ?? 2]
+        let stderrWrite = stderrPipe?.write ?? stderrRoute?.fd
+        var sources: [Int32] = [devNullFD, stdoutPipe?.write ?? spec.outputFDs?.stdout ?? 1, stderrWrite ?? spec.outputFDs?.stderr ?? 2]
         var targets: [Int32] = [0, 1, 2]
         for mapping in spec.inheritedFDs {
             sources.append(mapping.parentFD)
@@ -289,6 +301,7 @@ public final class SpawnThread: Sendable {
         guard let process else {
             if let stdoutPipe { close(stdoutPipe.read) }
             if let stderrPipe { close(stderrPipe.read) }
+            if let stderrRoute, let sink { sink.detach(stderrRoute.route) }
             return .failure(SpawnError.from(stage: stage, errno: failureErrno, detail: failureDetail, spec: spec, path: path))
         }
         if let guardian {
@@ -298,7 +311,9 @@ public final class SpawnThread: Sendable {
                 logger.error("guardian registration failed; this child's group would survive a crash of the agent", metadata: ["pid": "\(process.pid)", "error": "\(error)"])
             }
         }
-        return .success(SpawnedProcess(handle: process, stdoutFD: stdoutPipe?.read, stderrFD: stderrPipe?.read))
+        return .success(SpawnedProcess(
+            handle: process, stdoutFD: stdoutPipe?.read, stderrFD: stderrPipe?.read,
+            stderrRoute: stderrRoute.flatMap { route in sink.map { ($0, route.route) } }))
     }
 
     private func validate(_ spec: SpawnSpec) -> SpawnError? {

@@ -122,6 +122,7 @@ public final class ProcessRuntime: ProcessSyncer {
         let guardian = services.guardian
         let stateFile = services.stateFile
         let sampler = resourceSampler
+        let spawner = services.spawner
         guardian?.observe { event in
             switch event {
             case .died, .respawnFailed: metrics.agentError(phase: .guardian)
@@ -132,6 +133,7 @@ public final class ProcessRuntime: ProcessSyncer {
         registry.addCollector {
             metrics.portsInUse.set(Double(ports.inUse))
             metrics.guardianUp.set(guardian?.isUp == true ? 1 : 0)
+            metrics.spawnsPaused.set(spawner.isPausedForDescriptors ? 1 : 0)
             metrics.stateFileLastWrite.set(stateFile?.lastSuccessfulWrite ?? 0)
             Self.collectResources(instances: instances, metrics: metrics, sampler: sampler)
         }
@@ -484,6 +486,8 @@ public final class ProcessRuntime: ProcessSyncer {
             inheritedFDs: inherited,
             killWithParent: services.killWithAgent,
             outputFDs: output?.child)
+        // One descriptor per child: stderr through the shared sink, stdout its own pipe.
+        spec.stderrThroughSink = true
         spec.identity = identity
         spec.resourceLimits = config.execution.resourceLimits
         let spawned: SpawnedProcess
@@ -578,7 +582,10 @@ public final class ProcessRuntime: ProcessSyncer {
         var captureConfiguration = config.output
         captureConfiguration.recentLines = 0  // kept across restarts in `recent` instead
         if !captureFile { captureConfiguration.file = nil }
-        let output = try services.capture.attach(name: id, stdout: stdout, stderr: stderr, configuration: captureConfiguration) { line in
+        let output = try services.capture.attach(
+            name: id, stdout: stdout, stderr: stderr, stderrRoute: stderr == nil ? spawned.stderrRoute : nil,
+            configuration: captureConfiguration
+        ) { line in
             recent.append(line)
             outputLog?.log(line)
         }

@@ -28,6 +28,7 @@ struct RuntimeMetrics: Sendable {
     let childMemoryLimit: GaugeFamily
     let childCPUThrottled: CounterFamily
     let cgroupsEnabled: Gauge
+    let spawnsPaused: Gauge
 
     init(registry: MetricsRegistry) throws(MetricsRegistryError) {
         restarts = try registry.counterFamily(
@@ -86,6 +87,9 @@ struct RuntimeMetrics: Sendable {
         cgroupsEnabled = try registry.gauge(
             name: "procmgr_cgroups_enabled",
             help: "1 when every process runs in a cgroup of its own (membership, limits, OOM detection), 0 on the process-group fallback.")
+        spawnsPaused = try registry.gauge(
+            name: "procmgr_spawns_paused",
+            help: "1 while every spawn waits because the agent ran out of descriptors (EMFILE/ENFILE at spawn; one probe spawn retries, the pause doubling from 50 ms to 5 s), else 0.")
     }
 
     /// Agent-level errors (`procmgr_errors_total{process="",phase=…}`): no process to name.

@@ -70,7 +70,8 @@ public struct RuntimeServices: Sendable {
         let (cgroups, fallbackReason) = openCgroups(name: cgroupName, guardian: guardian, logger: logger)
         return RuntimeServices(
             watcher: watcher,
-            spawner: try SpawnThread(watcher: watcher, guardian: guardian, logger: logger),
+            spawner: try SpawnThread(
+                watcher: watcher, guardian: guardian, stderrSink: try StderrSink(reactor: reactor, logger: logger), logger: logger),
             stopper: GroupStopper(reactor: reactor),
             capture: OutputCapture(reactor: reactor, logger: logger),
             ports: PortAllocator(range: portRange),

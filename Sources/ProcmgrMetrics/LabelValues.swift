@@ -6,13 +6,25 @@
 /// must we, or two series would silently merge.
 struct LabelValues: Hashable, Sendable {
     let values: [String]
+    /// The values' bytes hashed once, at creation. Swift's dictionary keeps no hashes in its
+    /// table: every probe compares keys, and a miss in a family of tens of thousands of series
+    /// walks a whole cluster of them. Comparing this first makes those probes integer compares,
+    /// and growing the table rehashes one integer per key instead of every value's bytes.
+    private let digest: Int
 
     init(_ values: [String]) {
         self.values = values
+        var hasher = Hasher()
+        for value in values {
+            var value = value
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(UInt8(0xFF))  // never occurs in UTF-8: an unambiguous separator
+        }
+        digest = hasher.finalize()
     }
 
     static func == (lhs: LabelValues, rhs: LabelValues) -> Bool {
-        guard lhs.values.count == rhs.values.count else { return false }
+        guard lhs.digest == rhs.digest, lhs.values.count == rhs.values.count else { return false }
         for index in lhs.values.indices where !utf8Equal(lhs.values[index], rhs.values[index]) {
             return false
         }
@@ -20,11 +32,7 @@ struct LabelValues: Hashable, Sendable {
     }
 
     func hash(into hasher: inout Hasher) {
-        for value in values {
-            var value = value
-            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-            hasher.combine(UInt8(0xFF))  // never occurs in UTF-8: an unambiguous separator
-        }
+        hasher.combine(digest)
     }
 
     /// A byte string whose plain lexicographic order is the exposition order

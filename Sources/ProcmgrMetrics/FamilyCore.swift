@@ -51,7 +51,7 @@ final class FamilyCore<Series: AnyObject & Sendable>: Sendable {
         }
         // Render and allocate outside the lock; the insert below re-checks.
         let rendered = TextEscaping.seriesPrefix(name: name, names: labelNames, values: values, linePrefixed: linePrefixed)
-        let candidate = SeriesSlot(sortKey: key.sortKey, rendered: rendered, series: makeSeries())
+        let candidate = SeriesSlot(key: key, rendered: rendered, series: makeSeries())
         return state.withLock { state in
             if let raced = state.byKey[key] { return raced.series }
             state.byKey[key] = candidate

@@ -33,12 +33,17 @@ struct ActivationTests {
         }
     }
 
-    @Test("the hooks after a sync cancelled by termination do not start cancelled")
-    func hooksAfterCancelledSync() async throws {
+    /// A manager on the real clock, not yet running.
+    static func manager<S: ProcessSyncer>(_ syncer: S) throws -> ProcessManager<S, ContinuousClock> {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        return try ProcessManager(syncer: syncer, registry: MetricsRegistry(), logger: logger)
+    }
+
+    @Test("the hooks after a sync cancelled by termination do not start cancelled")
+    func hooksAfterCancelledSync() async throws {
         let syncer = CancellationProbe()
-        let manager = try ProcessManager(syncer: syncer, registry: MetricsRegistry(), logger: logger)
+        let manager = try Self.manager(syncer)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await manager.run() }
             manager.update("a", config: TestConfig(), type: .create)
@@ -52,10 +57,8 @@ struct ActivationTests {
 
     @Test("updates made before run() starts are synced once it runs")
     func updatesBeforeRun() async throws {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
         let syncer = ScriptedSyncer()
-        let manager = try ProcessManager(syncer: syncer, registry: MetricsRegistry(), logger: logger)
+        let manager = try Self.manager(syncer)
         for index in 0..<3 { manager.update("p\(index)", config: TestConfig(), type: .create) }
         #expect(syncer.events.isEmpty)
         await withTaskGroup(of: Void.self) { group in

@@ -77,33 +77,40 @@ package struct DelayQueue<Key: Hashable & Sendable, Deadline: Comparable & Senda
         return removed
     }
 
+    // Sifting moves a hole rather than swapping: each entry that moves is written, and its index
+    // recorded, once — an index update hashes the key, and with 10,000 workers churning these
+    // updates were most of the queue's cost.
+
     private mutating func siftUp(_ start: Int) {
         var child = start
+        let moving = heap[child]
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { return }
-            swapAt(child, parent)
+            guard moving.deadline < heap[parent].deadline else { break }
+            place(heap[parent], at: child)
             child = parent
         }
+        if child != start { place(moving, at: child) }
     }
 
     private mutating func siftDown(_ start: Int) {
         var parent = start
+        let moving = heap[parent]
         while true {
             let left = 2 * parent + 1
             let right = left + 1
-            var smallest = parent
-            if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
-            if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
-            guard smallest != parent else { return }
-            swapAt(parent, smallest)
+            var smallest = left
+            guard left < heap.count else { break }
+            if right < heap.count, heap[right].deadline < heap[left].deadline { smallest = right }
+            guard heap[smallest].deadline < moving.deadline else { break }
+            place(heap[smallest], at: parent)
             parent = smallest
         }
+        if parent != start { place(moving, at: parent) }
     }
 
-    private mutating func swapAt(_ a: Int, _ b: Int) {
-        heap.swapAt(a, b)
-        indexByKey[heap[a].key] = a
-        indexByKey[heap[b].key] = b
+    private mutating func place(_ entry: Entry, at index: Int) {
+        heap[index] = entry
+        indexByKey[entry.key] = index
     }
 }

@@ -22,7 +22,7 @@ import ProcmgrSupport
 ///   after errors, until it succeeds. No sync hook is ever called again for this worker.
 /// - **terminated**: the terminating hook succeeded — the process is stopped. The terminated hook
 ///   (release ports, files, series) is retried until it succeeds.
-/// - **finished**: every hook succeeded. The worker task has ended; its record stays queryable
+/// - **finished**: every hook succeeded. The worker has no task any more; its record stays queryable
 ///   until it is purged by ``syncKnownProcesses(_:)`` (when no longer desired) or after
 ///   ``EngineConfiguration/finishedRetention``.
 ///
@@ -41,7 +41,8 @@ import ProcmgrSupport
 ///
 /// # Cancellation and grace periods
 ///
-/// Each hook call runs in its own task. Requesting termination cancels an in-flight sync (its
+/// Hook calls run in the worker's activation task (see "Workers and their tasks"), so cancelling
+/// that task cancels the call in flight. Requesting termination cancels an in-flight sync (its
 /// result is discarded). A termination request with a shorter grace period than the current one
 /// lowers it and cancels an in-flight terminating call, which is then re-run with
 /// ``TerminationContext/remaining`` measured from the first request, so a shrink always makes the
@@ -68,11 +69,24 @@ import ProcmgrSupport
 ///   consecutive failures (exponential, capped, jittered), reset by the next success;
 /// - a finished worker's entry becomes its purge deadline.
 ///
+/// # Workers and their tasks
+///
+/// A worker is its record; it has a task only while it has hook calls to make. Waking an idle
+/// worker (an update, ``requestSync(_:)``, a termination request, the delay queue) starts an
+/// *activation* task that makes calls one after the other until the state machine has none left,
+/// then ends; waking a busy worker makes its activation look again before it ends, so no wake-up
+/// is lost and many collapse into one. An idle worker thus costs no task, no continuation and no
+/// wake-up primitive — with 10,000 processes that is most of their memory — and a whole
+/// lifecycle takes two task starts instead of a worker task plus one task per hook call. A
+/// cancelled activation (termination cancelled its sync) starts no further call, which would see
+/// itself cancelled: it hands the worker to a fresh activation and ends.
+///
 /// # Who may call what
 ///
 /// Every public method is safe from any task or thread and none blocks on a hook call: state lives
 /// behind one lock that is held only for bookkeeping. ``run()`` must be running (once) for
-/// workers to make progress; it owns every worker task and the queue driver in one task group.
+/// workers to make progress; it runs the queue driver and returns only after every activation
+/// task ended.
 /// The syncer may call ``requestSync(_:)``, ``setHealthy(_:_:)`` and ``recordRestart(_:)`` from its
 /// hooks or its own tasks; it must not await ``waitUntil(_:reaches:)`` for its own process from a hook.
 ///
@@ -98,11 +112,8 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     private let state: LockedState<EngineState>
     /// Rung when the earliest deadline of the delay queue moved earlier, or at shutdown.
     private let queueWake = WakeSignal()
-    /// New workers, spread over several task groups: a task group's bookkeeping for a finished
-    /// child is linear in its number of children, so one group of 10,000 workers made churn
-    /// quadratic.
-    private let workerShards: [(stream: AsyncStream<WorkerTicket>, continuation: AsyncStream<WorkerTicket>.Continuation)]
-    private static var shardCount: Int { 64 }
+    /// Rung once a shutdown began and every worker finished: ``run()`` may return.
+    private let drained = WakeSignal()
     /// The clock's instant that ``EngineTime`` zero stands for.
     private let origin: C.Instant
     /// Wall time at the origin, for timestamps shown to people.
@@ -123,7 +134,6 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         self.metrics = try EngineMetrics(registry: registry)
         self.logger = logger
         self.state = LockedState(EngineState())
-        workerShards = (0..<Self.shardCount).map { _ in AsyncStream.makeStream(of: WorkerTicket.self, bufferingPolicy: .unbounded) }
         origin = clock.now
         originUnixTime = configuration.wallClock()
     }
@@ -132,22 +142,48 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     /// Runs every worker and the delay queue until ``shutdown(gracePeriod:deadline:)`` completed and
     /// every worker has exited, or until the calling task is cancelled (which cancels in-flight
-    /// hook calls: prefer shutdown). Call it exactly once.
+    /// hook calls: prefer shutdown). Returns only once no activation task is left. Call it exactly
+    /// once.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runDelayQueue() }
-            await withDiscardingTaskGroup { shards in
-                for shard in workerShards {
-                    shards.addTask {
-                        await withDiscardingTaskGroup { workers in
-                            for await ticket in shard.stream {
-                                workers.addTask { await self.runWorker(ticket) }
-                            }
-                        }
-                    }
-                }
+            let deferred = state.withLock { state -> [Activation] in
+                state.started = true
+                defer { state.deferred = [] }
+                return state.deferred
             }
+            startActivations(deferred)
+            await withTaskCancellationHandler {
+                await drained.wait()
+            } onCancel: {
+                stop()
+            }
+            await activationsEnded()
             group.cancelAll()
+        }
+    }
+
+    /// Cancels every activation and lets no new one start (``run()`` was cancelled).
+    private func stop() {
+        let tasks = state.withLock { state -> [Task<Void, Never>] in
+            state.stopped = true
+            return state.slots.values.compactMap { slot in
+                if case .active(_, let handle?) = slot.activation { return handle }
+                return nil
+            }
+        }
+        for task in tasks { task.cancel() }
+    }
+
+    /// Waits, not cancellably, until every activation task ended.
+    private func activationsEnded() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = state.withLock { state -> Bool in
+                guard state.liveActivations > 0 else { return true }
+                state.activationsEnded = continuation
+                return false
+            }
+            if ended { continuation.resume() }
         }
     }
 
@@ -158,35 +194,43 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
     /// Never blocks. A worker that is terminating ignores config updates; a `.create` for it is
     /// remembered and applied (as a new worker) once it finished. Refused after shutdown began.
     public func update(_ id: ProcessID, config: Config, type: UpdateType = .update) {
-        let (ticket, wake) = state.withLock { state -> (WorkerTicket?, WakeSignal?) in
-            guard !state.shuttingDown else { return (nil, nil) }
+        let (outcome, actions) = state.withLock { state -> (UpdateOutcome, Actions) in
+            var actions = Actions()
+            guard !state.shuttingDown else { return (.refused, actions) }
             guard let slot = state.slots[id] else {
-                return (createWorker(id, config: config, in: &state), nil)
+                wake(createWorker(id, config: config, in: &state), in: &state, actions: &actions)
+                return (.created, actions)
             }
             if slot.machine.state == .finished, type == .create {
                 purge(id, in: &state)
-                return (createWorker(id, config: config, in: &state), nil)
+                wake(createWorker(id, config: config, in: &state), in: &state, actions: &actions)
+                return (.created, actions)
             }
-            return (nil, slot.machine.receiveUpdate(config, type: type) ? slot.wake : nil)
+            guard slot.machine.receiveUpdate(config, type: type) else { return (.ignored, actions) }
+            wake(slot, in: &state, actions: &actions)
+            return (.updated, actions)
         }
-        if let ticket {
-            notifyObservers(StateTransition(process: id, from: nil, to: .starting))
-            start(ticket)
-        }
-        wake?.ring()
-        if ticket == nil, wake == nil, isShuttingDown {
+        if outcome == .created { notifyObservers(StateTransition(process: id, from: nil, to: .starting)) }
+        perform(actions)
+        if outcome == .refused || (outcome == .ignored && isShuttingDown) {
             logger.warning("update refused: shutting down", metadata: ["process": "\(id)"])
         }
+    }
+
+    private enum UpdateOutcome {
+        case created, updated, ignored, refused
     }
 
     /// Asks for a sync of a running process now (the runtime saw it exit, a probe failed).
     /// Ignored for unknown and terminating processes.
     public func requestSync(_ id: ProcessID) {
-        let wake = state.withLock { state -> WakeSignal? in
-            guard let slot = state.slots[id], slot.machine.requestSync() else { return nil }
-            return slot.wake
+        let actions = state.withLock { state -> Actions in
+            var actions = Actions()
+            guard let slot = state.slots[id], slot.machine.requestSync() else { return actions }
+            wake(slot, in: &state, actions: &actions)
+            return actions
         }
-        wake?.ring()
+        perform(actions)
     }
 
     /// Requests termination. The grace period defaults to the config's and can only shorten the
@@ -212,7 +256,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             return (true, actions)
         }
         if !known { onTerminated?() }
-        actions.perform()
+        perform(actions)
         return known
     }
 
@@ -235,7 +279,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             for (id, slot) in state.slots { statuses[id] = status(of: slot, queue: state.queue) }
             return (statuses, actions)
         }
-        actions.perform()
+        perform(actions)
         return statuses
     }
 
@@ -267,7 +311,7 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
                 }
                 return actions
             }
-            actions.perform()
+            perform(actions)
             finishIfDrained()
             await waitUntilTerminated(level, for: max(.zero, deadline - elapsed))
         }
@@ -398,30 +442,44 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     // MARK: Workers
 
-    /// One worker: waits to be woken, runs the next hook call, applies its completion.
-    private func runWorker(_ ticket: WorkerTicket) async {
-        defer { workerExited() }
-        var runNow = true
-        while !Task.isCancelled {
-            if !runNow { await ticket.wake.wait() }
-            guard !Task.isCancelled else { return }
-            runNow = false
-            guard let started = beginWork(ticket) else { continue }
-            guard case .call(let operation, let task) = started else { return }
-            let begin = clock.now
-            let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-            metrics.syncDurationByOperation[operation.metricIndex].observe(begin.duration(to: clock.now))
-            switch completeWork(ticket, result: result) {
-            case .runAgain: runNow = true
-            case .wait: continue
-            case .exit: return
+    /// One activation of a worker: runs hook calls, one after the other, until the worker has
+    /// nothing to do; the worker is then idle and has no task at all until it is woken again.
+    ///
+    /// A worker's hook calls run in its activation task, so cancelling that task cancels the call
+    /// in flight. A cancelled activation never starts another call (the call would see itself
+    /// cancelled): it ends and hands the worker to a fresh activation.
+    private func runActivation(_ activation: Activation) async {
+        var (call, actions) = state.withLock { state -> (HookCall?, Actions) in
+            var actions = Actions()
+            guard let slot = activeSlot(activation, in: state) else {
+                endActivation(nil, in: &state, actions: &actions)
+                return (nil, actions)
             }
+            return (nextCall(slot, in: &state, actions: &actions), actions)
+        }
+        perform(actions)
+        while let current = call {
+            let begin = clock.now
+            let result = await callHook(current, id: activation.id)
+            metrics.syncDurationByOperation[current.operation.metricIndex].observe(begin.duration(to: clock.now))
+            (call, actions) = completeWork(activation, result: result, cancelled: Task.isCancelled)
+            perform(actions)
         }
     }
 
-    private enum StartedWork {
-        case call(Machine.Operation, Task<HookResult, Never>)
-        case exit
+    /// A hook call picked under the lock, its config already the syncer's type.
+    private enum HookCall {
+        case sync(Config, UpdateType)
+        case terminating(Config, TerminationContext)
+        case terminated(Config)
+
+        var operation: Machine.Operation {
+            switch self {
+            case .sync: .sync
+            case .terminating: .terminating
+            case .terminated: .terminated
+            }
+        }
     }
 
     private enum HookResult: Sendable {
@@ -429,58 +487,27 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
         case other(Result<Void, any Error>)
     }
 
-    private enum AfterWork {
-        case runAgain, wait, exit
-    }
-
-    /// Picks the next hook call under the lock and starts it outside, then registers its
-    /// cancellation. A termination request that arrives in between finds no handle yet and leaves
-    /// `cancelRequested`, which registration honours, so no request can slip through the gap.
-    private func beginWork(_ ticket: WorkerTicket) -> StartedWork? {
-        let picked = state.withLock { state -> Machine.Work? in
-            guard let slot = state.slots[ticket.id], slot.generation == ticket.generation else { return .exit }
-            return slot.machine.beginWork(now: engineNow())
-        }
-        guard let work = picked else { return nil }
-        let id = ticket.id
+    private func callHook(_ call: HookCall, id: ProcessID) async -> HookResult {
         let syncer = self.syncer
-        let task: Task<HookResult, Never>
-        let operation: Machine.Operation
-        switch work {
-        case .exit:
-            return .exit
-        case .sync(let erased, let type):
-            operation = .sync
-            let config = Self.unerase(erased)
-            task = Task { .sync(await Result(catchingAsync: { try await syncer.syncProcess(id, config: config, updateType: type) })) }
-        case .terminating(let erased, let termination):
-            operation = .terminating
-            let config = Self.unerase(erased)
-            task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatingProcess(id, config: config, termination: termination) })) }
-        case .terminated(let erased):
-            operation = .terminated
-            let config = Self.unerase(erased)
-            task = Task { .other(await Result(catchingAsync: { try await syncer.syncTerminatedProcess(id, config: config) })) }
+        switch call {
+        case .sync(let config, let type):
+            return .sync(await Result(catchingAsync: { try await syncer.syncProcess(id, config: config, updateType: type) }))
+        case .terminating(let config, let termination):
+            return .other(await Result(catchingAsync: { try await syncer.syncTerminatingProcess(id, config: config, termination: termination) }))
+        case .terminated(let config):
+            return .other(await Result(catchingAsync: { try await syncer.syncTerminatedProcess(id, config: config) }))
         }
-        let cancelledAlready = state.withLock { state -> Bool in
-            guard let slot = state.slots[ticket.id], slot.generation == ticket.generation else { return true }
-            if slot.cancelRequested {
-                slot.cancelRequested = false
-                return true
-            }
-            slot.cancelInFlight = { task.cancel() }
-            return false
-        }
-        if cancelledAlready { task.cancel() }
-        return .call(operation, task)
     }
 
-    private func completeWork(_ ticket: WorkerTicket, result: HookResult) -> AfterWork {
-        let (after, actions, newTicket) = state.withLock { state -> (AfterWork, Actions, WorkerTicket?) in
+    /// Applies a hook call's result and, in the same critical section, picks the next call.
+    private func completeWork(_ activation: Activation, result: HookResult, cancelled: Bool) -> (HookCall?, Actions) {
+        state.withLock { state -> (HookCall?, Actions) in
             var actions = Actions()
-            let id = ticket.id
-            guard let slot = state.slots[id], slot.generation == ticket.generation else { return (.exit, actions, nil) }
-            slot.cancelInFlight = nil
+            let id = activation.id
+            guard let slot = activeSlot(activation, in: state) else {
+                endActivation(nil, in: &state, actions: &actions)
+                return (nil, actions)
+            }
             slot.cancelRequested = false
             let now = engineNow()
             let previous = slot.machine.state
@@ -507,17 +534,16 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
                 metrics.recordError(process: id, operation: operation.metricIndex)
                 logger.warning("hook failed", metadata: ["process": "\(id)", "operation": "\(operation)", "error": "\(error)"])
             }
+            var runAgain = false
             switch completion.next {
             case .immediately:
                 unschedule(id, in: &state)
-                return (.runAgain, actions, nil)
+                runAgain = true
             case .resync:
                 let interval = configuration.resyncInterval
                 schedule(slot, after: interval + interval * (configuration.resyncJitter * configuration.random()), in: &state, actions: &actions)
-                return (.wait, actions, nil)
             case .after(let delay):
                 schedule(slot, after: delay, in: &state, actions: &actions)
-                return (.wait, actions, nil)
             case .retry(let failures, let transient):
                 let delay = transient
                     ? configuration.transientRetryInterval * (1 + configuration.resyncJitter * configuration.random())
@@ -525,56 +551,135 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
                 schedule(slot, after: delay, in: &state, actions: &actions)
                 metrics.queueRetries.increment()
                 metrics.queueBackoff.observe(delay)
-                return (.wait, actions, nil)
             case .exit:
+                endActivation(slot, in: &state, actions: &actions)
                 if let recreate = slot.machine.recreateRequest {
                     purge(id, in: &state)
                     let created = StateTransition(process: id, from: nil, to: .starting)
                     actions.callbacks.append { [weak self] in self?.notifyObservers(created) }
-                    return (.exit, actions, createWorker(id, config: Self.unerase(recreate), in: &state))
+                    wake(createWorker(id, config: Self.unerase(recreate), in: &state), in: &state, actions: &actions)
+                } else {
+                    schedule(slot, after: configuration.finishedRetention, payload: .purge(generation: slot.generation), in: &state, actions: &actions)
                 }
-                schedule(slot, after: configuration.finishedRetention, payload: .purge(generation: slot.generation), in: &state, actions: &actions)
-                return (.exit, actions, nil)
+                workerFinished(in: &state, actions: &actions)
+                return (nil, actions)
             }
+            guard runAgain || slot.rung, !state.stopped else {
+                endActivation(slot, in: &state, actions: &actions)
+                return (nil, actions)
+            }
+            if cancelled {
+                endActivation(slot, in: &state, actions: &actions)
+                wake(slot, in: &state, actions: &actions)
+                return (nil, actions)
+            }
+            return (nextCall(slot, in: &state, actions: &actions), actions)
         }
-        actions.perform()
-        if let newTicket { start(newTicket) }
-        return after
     }
 
-    private func workerExited() {
-        let drained = state.withLock { state -> Bool in
-            state.liveWorkers -= 1
-            return state.shuttingDown && state.liveWorkers == 0
+    /// The worker's next hook call; without one its activation ends (the worker goes idle).
+    private func nextCall(_ slot: Slot, in state: inout EngineState, actions: inout Actions) -> HookCall? {
+        slot.rung = false
+        switch slot.machine.beginWork(now: engineNow()) {
+        case .sync(let config, let type)?:
+            return .sync(Self.unerase(config), type)
+        case .terminating(let config, let termination)?:
+            return .terminating(Self.unerase(config), termination)
+        case .terminated(let config)?:
+            return .terminated(Self.unerase(config))
+        case .exit?, nil:
+            endActivation(slot, in: &state, actions: &actions)
+            return nil
         }
-        if drained { finishShards() }
     }
 
-    /// Ends ``run()`` once shutdown began and no worker task is left.
+    /// The worker's slot if `activation` is still its current activation.
+    private func activeSlot(_ activation: Activation, in state: EngineState) -> Slot? {
+        guard let slot = state.slots[activation.id], case .active(let epoch, _) = slot.activation, epoch == activation.epoch else {
+            return nil
+        }
+        return slot
+    }
+
+    /// Wakes a worker: an idle one gets an activation task; a busy one looks for work again before
+    /// its activation ends. After ``run()`` was cancelled nothing starts.
+    private func wake(_ slot: Slot, in state: inout EngineState, actions: inout Actions) {
+        guard case .idle = slot.activation, !state.stopped else {
+            slot.rung = true
+            return
+        }
+        state.nextActivation += 1
+        let activation = Activation(id: slot.machine.id, epoch: state.nextActivation)
+        slot.activation = .active(epoch: activation.epoch, handle: nil)
+        state.liveActivations += 1
+        if state.started {
+            actions.activations.append(activation)
+        } else {
+            state.deferred.append(activation)
+        }
+    }
+
+    /// An activation task is about to end (`slot` is nil for a stale one, whose worker moved on).
+    private func endActivation(_ slot: Slot?, in state: inout EngineState, actions: inout Actions) {
+        slot?.activation = .idle
+        state.liveActivations -= 1
+        if state.liveActivations == 0, let waiter = state.activationsEnded {
+            state.activationsEnded = nil
+            actions.resumptions.append(.continuation(waiter))
+        }
+    }
+
+    private func workerFinished(in state: inout EngineState, actions: inout Actions) {
+        state.liveWorkers -= 1
+        if state.shuttingDown, state.liveWorkers == 0 { actions.wakes.append(drained) }
+    }
+
+    /// Ends ``run()`` once shutdown began and every worker finished.
     private func finishIfDrained() {
-        if state.withLock({ $0.shuttingDown && $0.liveWorkers == 0 }) { finishShards() }
+        if state.withLock({ $0.shuttingDown && $0.liveWorkers == 0 }) { drained.ring() }
     }
 
-    private func finishShards() {
-        for shard in workerShards { shard.continuation.finish() }
+    /// Performs what was decided under the lock, then starts the activations it asked for.
+    private func perform(_ actions: Actions) {
+        actions.perform()
+        startActivations(actions.activations)
     }
 
-    private func start(_ ticket: WorkerTicket) {
-        workerShards[Int(ticket.generation % UInt64(Self.shardCount))].continuation.yield(ticket)
+    /// Starts activation tasks, then registers their handles so a termination can cancel their
+    /// call. A cancellation asked for before registration left `cancelRequested`, which
+    /// registration honours; `completeWork` clears it, so it never outlives the call it was for.
+    private func startActivations(_ activations: [Activation]) {
+        guard !activations.isEmpty else { return }
+        let tasks = activations.map { activation in
+            Task.detached { await self.runActivation(activation) }
+        }
+        let cancels = state.withLock { state -> [Task<Void, Never>] in
+            var cancels: [Task<Void, Never>] = []
+            for (activation, task) in zip(activations, tasks) {
+                guard let slot = activeSlot(activation, in: state) else { continue }
+                slot.activation = .active(epoch: activation.epoch, handle: task)
+                if state.stopped || slot.cancelRequested {
+                    slot.cancelRequested = false
+                    cancels.append(task)
+                }
+            }
+            return cancels
+        }
+        for task in cancels { task.cancel() }
     }
 
     // MARK: Delay queue
 
     private func runDelayQueue() async {
         while !Task.isCancelled {
-            let (wakes, next) = state.withLock { state -> ([WakeSignal], EngineTime?) in
-                var wakes: [WakeSignal] = []
+            let (actions, next) = state.withLock { state -> (Actions, EngineTime?) in
+                var actions = Actions()
                 for entry in state.queue.popDue(now: engineNow()) {
                     guard let slot = state.slots[entry.key] else { continue }
                     switch entry.payload {
                     case .wake(let generation) where generation == slot.generation:
                         if slot.machine.state < .terminating { _ = slot.machine.requestSync() }
-                        wakes.append(slot.wake)
+                        wake(slot, in: &state, actions: &actions)
                     case .purge(let generation) where generation == slot.generation && slot.machine.state == .finished:
                         purge(entry.key, in: &state)
                     default:
@@ -582,9 +687,9 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
                     }
                 }
                 metrics.queueDepth.set(Double(state.queue.count))
-                return (wakes, state.queue.nextDeadline)
+                return (actions, state.queue.nextDeadline)
             }
-            for wake in wakes { wake.ring() }
+            perform(actions)
             await sleepUntil(next)
         }
     }
@@ -605,13 +710,14 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
 
     // MARK: Bookkeeping under the lock
 
-    private func createWorker(_ id: ProcessID, config: Config, in state: inout EngineState) -> WorkerTicket {
+    /// Creates a worker's record; the caller wakes it.
+    private func createWorker(_ id: ProcessID, config: Config, in state: inout EngineState) -> Slot {
         state.nextGeneration += 1
-        let ticket = WorkerTicket(id: id, generation: state.nextGeneration, wake: WakeSignal())
-        state.slots[id] = WorkerSlot(machine: Machine(id: id, config: config, now: engineNow()), generation: ticket.generation, wake: ticket.wake)
+        let slot = WorkerSlot(machine: Machine(id: id, config: config, now: engineNow()), generation: state.nextGeneration)
+        state.slots[id] = slot
         state.liveWorkers += 1
         metrics.entered(.starting, process: id, from: nil)
-        return ticket
+        return slot
     }
 
     private func requestTermination(
@@ -628,11 +734,11 @@ public final class ProcessManager<Syncer: ProcessSyncer, C: Clock>: Sendable whe
             metrics.shortenedGrace(process: id, to: grace)
         }
         if decision.cancelInFlight {
-            if let cancel = slot.cancelInFlight { actions.cancels.append(cancel) } else { slot.cancelRequested = true }
+            if case .active(_, let handle?) = slot.activation { actions.cancels.append(handle) } else { slot.cancelRequested = true }
         }
         if decision.wake {
             unschedule(id, in: &state)
-            actions.wakes.append(slot.wake)
+            wake(slot, in: &state, actions: &actions)
         }
     }
 

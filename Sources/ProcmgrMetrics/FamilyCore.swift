@@ -50,15 +50,8 @@ final class FamilyCore<Series: AnyObject & Sendable>: Sendable {
             return existing
         }
         // Render and allocate outside the lock; the insert below re-checks.
-        var rendered: [UInt8] = []
-        if linePrefixed {
-            rendered.append(contentsOf: name.utf8)
-            rendered.append(contentsOf: TextEscaping.labelBlock(names: labelNames, values: values))
-            rendered.append(UInt8(ascii: " "))
-        } else {
-            rendered = TextEscaping.labelBlock(names: labelNames, values: values)
-        }
-        let candidate = SeriesSlot(sortKey: key.sortKey, rendered: rendered, series: makeSeries())
+        let rendered = TextEscaping.seriesPrefix(name: name, names: labelNames, values: values, linePrefixed: linePrefixed)
+        let candidate = SeriesSlot(key: key, rendered: rendered, series: makeSeries())
         return state.withLock { state in
             if let raced = state.byKey[key] { return raced.series }
             state.byKey[key] = candidate

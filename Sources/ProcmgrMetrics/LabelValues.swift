@@ -6,13 +6,25 @@
 /// must we, or two series would silently merge.
 struct LabelValues: Hashable, Sendable {
     let values: [String]
+    /// The values' bytes hashed once, at creation. Swift's dictionary keeps no hashes in its
+    /// table: every probe compares keys, and a miss in a family of tens of thousands of series
+    /// walks a whole cluster of them. Comparing this first makes those probes integer compares,
+    /// and growing the table rehashes one integer per key instead of every value's bytes.
+    private let digest: Int
 
     init(_ values: [String]) {
         self.values = values
+        var hasher = Hasher()
+        for value in values {
+            var value = value
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            hasher.combine(UInt8(0xFF))  // never occurs in UTF-8: an unambiguous separator
+        }
+        digest = hasher.finalize()
     }
 
     static func == (lhs: LabelValues, rhs: LabelValues) -> Bool {
-        guard lhs.values.count == rhs.values.count else { return false }
+        guard lhs.digest == rhs.digest, lhs.values.count == rhs.values.count else { return false }
         for index in lhs.values.indices where !utf8Equal(lhs.values[index], rhs.values[index]) {
             return false
         }
@@ -20,26 +32,7 @@ struct LabelValues: Hashable, Sendable {
     }
 
     func hash(into hasher: inout Hasher) {
-        for value in values {
-            var value = value
-            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-            hasher.combine(UInt8(0xFF))  // never occurs in UTF-8: an unambiguous separator
-        }
-    }
-
-    /// A byte string whose plain lexicographic order is the exposition order
-    /// of series: element by element over the values, each by bytes, a
-    /// shorter value before its extensions. Each UTF-8 byte is stored plus one
-    /// (UTF-8 never uses 0xFF, so it fits) and each value ends in 0x00, which
-    /// therefore sorts below any continuation.
-    var sortKey: [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(values.reduce(values.count) { $0 + $1.utf8.count })
-        for value in values {
-            for byte in value.utf8 { key.append(byte &+ 1) }
-            key.append(0)
-        }
-        return key
+        hasher.combine(digest)
     }
 }
 
@@ -77,10 +70,12 @@ func compareBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPoint
     return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
 }
 
-/// `lhs` sorts before `rhs` (plain lexicographic byte order).
-@inline(__always)
-func bytesPrecede(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-    lhs.withUnsafeBufferPointer { left in
-        rhs.withUnsafeBufferPointer { right in compareBytes(left, right) < 0 }
+/// `lhs` sorts before `rhs` in exposition order: value by value, each by its
+/// UTF-8 bytes, a shorter value before its extensions.
+func labelValuesPrecede(_ lhs: LabelValues, _ rhs: LabelValues) -> Bool {
+    for (left, right) in zip(lhs.values, rhs.values) {
+        let order = compareUTF8(left, right)
+        if order != 0 { return order < 0 }
     }
+    return lhs.values.count < rhs.values.count
 }

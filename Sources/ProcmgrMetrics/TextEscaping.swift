@@ -25,19 +25,33 @@ enum TextEscaping {
         }
     }
 
-    /// `{a="x",b="y"}`, or nothing for a series without labels.
-    static func labelBlock(names: [String], values: [String]) -> [UInt8] {
-        guard !names.isEmpty else { return [] }
-        var block: [UInt8] = [UInt8(ascii: "{")]
-        for (index, name) in names.enumerated() {
-            if index > 0 { block.append(UInt8(ascii: ",")) }
-            block.append(contentsOf: name.utf8)
-            block.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-            appendLabelValue(values[index], to: &block)
-            block.append(UInt8(ascii: "\""))
+    /// A series' rendered prefix: `name{a="x",b="y"} ` when `linePrefixed` (counters, gauges),
+    /// else just the label block (histograms; empty without labels). Sized up front: series are
+    /// created by the thousand when processes churn, and growing the array append by append cost
+    /// more than the escaping.
+    static func seriesPrefix(name: String, names: [String], values: [String], linePrefixed: Bool) -> [UInt8] {
+        var capacity = linePrefixed ? name.utf8.count + 1 : 0
+        if !names.isEmpty {
+            capacity += 2
+            for index in names.indices { capacity += names[index].utf8.count + values[index].utf8.count + 4 }
         }
-        block.append(UInt8(ascii: "}"))
-        return block
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(capacity)
+        if linePrefixed { bytes.append(contentsOf: name.utf8) }
+        if !names.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            for (index, name) in names.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: name.utf8)
+                bytes.append(UInt8(ascii: "="))
+                bytes.append(UInt8(ascii: "\""))
+                appendLabelValue(values[index], to: &bytes)
+                bytes.append(UInt8(ascii: "\""))
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        if linePrefixed { bytes.append(UInt8(ascii: " ")) }
+        return bytes
     }
 
     /// `# HELP name text\n# TYPE name type\n`.

@@ -15,7 +15,8 @@ import ProcmgrHTTP
 ///   ``ExitWatcher/watchChild(pid:pidfd:)``). In `orphans: adopt` mode, two FIFOs instead: 2;
 /// - a heartbeat socket, with `heartbeat:`: 1; a NOTIFY_SOCKET, with `notify:`: 1;
 /// - its log file, with `log_file:`: 1;
-/// - its cgroup's OOM watch (inotify), where the agent has cgroups: 1.
+/// - its cgroup's OOM watch (an eventfd or inotify), where the agent has cgroups and the program
+///   a `limits.memory`: 1.
 /// Plus what does not scale with processes (``agentBase``: listener, epoll, timers, state file,
 /// guardian, config watcher, logging), a transient reserve for probes, hooks and the overlap of a
 /// restart (``transientBase`` plus one per ``programsPerTransient``), and the API's minimum
@@ -42,8 +43,8 @@ struct DescriptorBudget: Sendable, Equatable {
             if spec.heartbeat != nil { heartbeats += count }
             if spec.notify != nil { notifySockets += count }
             if spec.logFile != nil { logFiles += count }
+            if cgroups && spec.limits?.memoryBytes != nil { cgroupWatches += count }
         }
-        if cgroups { cgroupWatches = programs }
     }
 
     var transient: Int { Self.transientBase + programs / Self.programsPerTransient }

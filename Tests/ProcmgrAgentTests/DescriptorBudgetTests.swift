@@ -17,17 +17,17 @@ struct DescriptorBudgetTests {
         "processes:\n" + (0..<count).map { "  - { id: \(prefix)\($0), command: [sleep, \"1000\"] }\n" }.joined()
     }
 
-    @Test("one output pipe per program (two FIFOs when adoptable); heartbeats, log files and cgroup watches one each; replicas counted")
+    @Test("one output pipe per program (two FIFOs when adoptable); heartbeats, log files and OOM watches one each; replicas counted")
     func arithmetic() throws {
         let specs = try Self.specs("""
         processes:
-          - { id: plain, command: [sleep, "1"], replicas: 3 }
+          - { id: plain, command: [sleep, "1"], replicas: 3, limits: { memory: 64MiB } }
           - { id: beating, command: [sleep, "1"], heartbeat: { interval: 1s, timeout: 1s } }
           - { id: logged, command: [sleep, "1"], log_file: { path: /tmp/procmgr-budget-test.log } }
         """)
         let budget = DescriptorBudget(specs: specs, cgroups: true)
-        #expect(budget.programs == 5 && budget.heartbeats == 1 && budget.logFiles == 1 && budget.cgroupWatches == 5)
-        #expect(budget.supervision == 256 + 5 * 1 + 1 + 1 + 5 + 128)
+        #expect(budget.programs == 5 && budget.heartbeats == 1 && budget.logFiles == 1 && budget.cgroupWatches == 3, "OOM watches only where limits.memory is set")
+        #expect(budget.supervision == 256 + 5 * 1 + 1 + 1 + 3 + 128)
         #expect(budget.needed == budget.supervision + 16)
         #expect(DescriptorBudget(specs: specs, cgroups: false).cgroupWatches == 0)
         #expect(DescriptorBudget(specs: specs, cgroups: false, adoptableOutput: true).supervision == 256 + 5 * 2 + 1 + 1 + 128)

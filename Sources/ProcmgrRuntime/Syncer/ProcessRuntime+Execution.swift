@@ -30,13 +30,25 @@ extension ProcessRuntime {
     func processCgroup(_ id: ProcessID, limits: CgroupLimits) throws(CgroupError) -> ProcessCgroup? {
         guard let tree = services.cgroups else { return nil }
         let made = try tree.makeProcessCgroup(name: id, limits: limits)
-        let previous = instances.withLock { $0[id]?.cgroup }
-        if let previous, previous.directories == made.directories { return previous }
+        let (previous, watched) = instances.withLock { ($0[id]?.cgroup, $0[id]?.oomWatch != nil) }
+        // Only a cgroup with a memory limit has OOM kills of its own to watch for, and a watch
+        // costs a descriptor (10,000 of them would not fit a 20,000 limit beside the output
+        // pipes); without a limit, a kill of the program itself is still seen at its exit.
+        let wantsWatch = limits.memoryBytes != nil
+        if let previous, previous.directories == made.directories {
+            if wantsWatch && !watched { watchOOM(id, cgroup: previous) }
+            if !wantsWatch && watched { update(id) { instance in defer { instance.oomWatch = nil }; return instance.oomWatch }?.cancel() }
+            return previous
+        }
         if let previous {
             for directory in Set(previous.directories).subtracting(made.directories) { rmdir(directory) }
         }
         update(id) { $0.cgroup = made }
-        watchOOM(id, cgroup: made)
+        if wantsWatch {
+            watchOOM(id, cgroup: made)
+        } else {
+            update(id) { instance in defer { instance.oomWatch = nil }; return instance.oomWatch }?.cancel()
+        }
         return made
     }
 

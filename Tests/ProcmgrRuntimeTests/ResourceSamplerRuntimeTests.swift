@@ -68,8 +68,10 @@ struct ResourceSamplerRuntimeTests {
             #expect(h.sample(Self.age) == 0, "no program")
             h.manager.update("idle", config: managed(["sleep", "600"]), type: .create)
             try await h.waitFor("idle", .running)
-            _ = h.registry.exposition()
-            try await eventually("a round ran") { sampler.rounds >= 1 }
+            try await eventually("a scrape started a round") {
+                _ = h.registry.exposition()
+                return sampler.rounds >= 1
+            }
             try await eventually("asleep once nobody scrapes") { sampler.isAsleep }
             let rounds = sampler.rounds
             // Scraped again and again: on a loaded machine the woken sampler may first run more

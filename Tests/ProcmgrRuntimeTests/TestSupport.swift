@@ -25,7 +25,8 @@ final class TestRuntime: Sendable {
         try Subreaper.enable()
         reactor = try EpollThread(name: "procmgr-reactor")
         watcher = try ExitWatcher(reactor: reactor)
-        spawner = try SpawnThread(watcher: watcher)
+        // With the agent's stderr sink: programs run by the runtime tests write stderr through it.
+        spawner = try SpawnThread(watcher: watcher, stderrSink: try StderrSink(reactor: reactor))
         capture = OutputCapture(reactor: reactor)
         stopper = GroupStopper(reactor: reactor)
     }

@@ -166,12 +166,16 @@ public final class ExitWatcher: Sendable {
         let (future, isNew) = state.withLock { state -> (ExitFuture, Bool) in
             if let existing = state.tracked[pid] { return (existing.future, false) }
             let future = ExitFuture()
-            if let status = Self.processWide.withLock({ $0.claim(pid) }) {
-                future.fulfill(status)
+            let kept = Self.processWide.withLock { children -> ProcessExitStatus? in
+                if let status = children.claim(pid) { return status }
+                children.tracked.insert(pid)
+                return nil
+            }
+            if let kept {
+                future.fulfill(kept)
                 return (future, false)
             }
             state.tracked[pid] = Tracked(pidfd: pidfd, future: future, token: token)
-            Self.processWide.withLock { _ = $0.tracked.insert(pid) }
             return (future, true)
         }
         guard isNew else { return future }
@@ -211,13 +215,17 @@ public final class ExitWatcher: Sendable {
         let future = state.withLock { state -> ExitFuture in
             if let existing = state.tracked[pid] { return existing.future }
             let future = ExitFuture()
-            if let status = Self.processWide.withLock({ $0.claim(pid) }) {
+            let kept = Self.processWide.withLock { children -> ProcessExitStatus? in
+                if let status = children.claim(pid) { return status }
+                children.tracked.insert(pid)
+                return nil
+            }
+            if let kept {
                 // It exited (and was reaped by the sweep) before it could be tracked.
-                future.fulfill(status)
+                future.fulfill(kept)
                 return future
             }
             state.tracked[pid] = Tracked(pidfd: nil, future: future, token: token)
-            Self.processWide.withLock { _ = $0.tracked.insert(pid) }
             return future
         }
         return (future, .child(pid: pid, watcher: self))
@@ -322,8 +330,10 @@ public final class ExitWatcher: Sendable {
     private enum SweepDecision {
         case tracked(Tracked)
         case untracked
-        /// Untracked while a creation is in flight: reaped and kept for the creation to claim.
-        case untrackedDuringCreation
+        /// Untracked while a creation was in flight: reaped and kept for the creation to claim.
+        case keptForCreation
+        /// Reaped by someone else between the peek and the reap.
+        case gone
         /// Blocked: deferred until whatever blocks it is over (see ``ProcessWideChildren``).
         case wait
     }
@@ -388,33 +398,32 @@ public final class ExitWatcher: Sendable {
             let decision = state.withLock { state -> SweepDecision in
                 if let entry = state.tracked[pid] { return .tracked(entry) }
                 return Self.processWide.withLock { children -> SweepDecision in
-                    guard children.tracked.contains(pid) else {
-                        return children.creationsInFlight > 0 ? .untrackedDuringCreation : .untracked
+                    if children.tracked.contains(pid) {
+                        children.sweepDeferred = true
+                        return .wait
                     }
-                    children.sweepDeferred = true
-                    return .wait
+                    guard children.creationsInFlight > 0 else { return .untracked }
+                    // Reaped and kept under both locks: a creation tracking this pid now either
+                    // finds its status here or tracked it before this decision (which then
+                    // collected it as tracked) — never a status kept for a pid already tracked.
+                    var code: Int32 = 0
+                    var status: Int32 = 0
+                    guard procmgr_reap_pid(pid, &code, &status) == 1 else { return .gone }
+                    children.reapedDuringCreation[pid] = ProcessExitStatus(siCode: code, siStatus: status)
+                    return .keptForCreation
                 }
             }
             switch decision {
             case .wait:
                 return
+            case .gone, .keptForCreation:
+                continue
             case .tracked(let entry):
                 if let pidfd = entry.pidfd {
                     if !collect(pid: pid, entry: entry, pidfd: pidfd) { return }
                 } else if !collectChild(pid: pid, entry: entry) {
                     return
                 }
-            case .untrackedDuringCreation:
-                var code: Int32 = 0
-                var status: Int32 = 0
-                guard procmgr_reap_pid(pid, &code, &status) == 1 else { continue }
-                let exit = ProcessExitStatus(siCode: code, siStatus: status)
-                let unclaimed = Self.processWide.withLock { children -> [Int32: ProcessExitStatus] in
-                    children.reapedDuringCreation[pid] = exit
-                    // The creation may have ended between the decision and here.
-                    return children.takeUnclaimed()
-                }
-                if !unclaimed.isEmpty { reportUntracked(unclaimed) }
             case .untracked:
                 var code: Int32 = 0
                 var status: Int32 = 0

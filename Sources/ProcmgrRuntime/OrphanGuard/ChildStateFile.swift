@@ -199,8 +199,9 @@ public final class ChildStateFile: Sendable {
         return generation
     }
 
-    /// At most one write per this interval: in a burst, each write then carries many changes
-    /// (and encoding 1,000 records does not compete with the spawns 100 times a second).
+    /// At most one write per this interval (or per four times the last write's duration, if
+    /// longer): in a burst, each write then carries many changes (and encoding 1,000 records does
+    /// not compete with the spawns 100 times a second).
     static let minimumWriteIntervalNanoseconds = 20_000_000
 
     /// After a failed write, how long the writer waits before it writes again by itself.
@@ -236,10 +237,15 @@ public final class ChildStateFile: Sendable {
                 failing = true
             }
             // A rate limit on this dedicated thread, not a synchronisation: changes made
-            // meanwhile are already counted on the eventfd and go into the next write.
+            // meanwhile are already counted on the eventfd and go into the next write. A write
+            // encodes every record (~40 ms for 10,000), so back-to-back writes during a cold start
+            // took a whole core from the spawns: the pause after a write is at least three times
+            // what it took, so the writer stays under a quarter of a core.
             let elapsed = Int(clamping: procmgr_monotonic_ns() &- began)
-            if elapsed < Self.minimumWriteIntervalNanoseconds {
-                var pause = timespec(tv_sec: 0, tv_nsec: Self.minimumWriteIntervalNanoseconds - elapsed)
+            let interval = max(Self.minimumWriteIntervalNanoseconds, min(elapsed, Int.max / 4) * 4)
+            if elapsed < interval {
+                let remaining = interval - elapsed
+                var pause = timespec(tv_sec: remaining / 1_000_000_000, tv_nsec: remaining % 1_000_000_000)
                 var left = timespec()
                 while nanosleep(&pause, &left) != 0, errno == EINTR { pause = left }
             }

@@ -163,20 +163,8 @@ public final class ExitWatcher: Sendable {
     /// Watching a pid that is already watched returns the existing future.
     public func watch(pid: Int32, pidfd: PIDFD) -> ExitFuture {
         let token = reactor.makeToken()
-        let (future, isNew) = state.withLock { state -> (ExitFuture, Bool) in
-            if let existing = state.tracked[pid] { return (existing.future, false) }
-            let future = ExitFuture()
-            let kept = Self.processWide.withLock { children -> ProcessExitStatus? in
-                if let status = children.claim(pid) { return status }
-                children.tracked.insert(pid)
-                return nil
-            }
-            if let kept {
-                future.fulfill(kept)
-                return (future, false)
-            }
-            state.tracked[pid] = Tracked(pidfd: pidfd, future: future, token: token)
-            return (future, true)
+        let (future, isNew) = state.withLock { state in
+            Self.track(pid, as: Tracked(pidfd: pidfd, future: ExitFuture(), token: token), in: &state)
         }
         guard isNew else { return future }
         do {
@@ -212,23 +200,29 @@ public final class ExitWatcher: Sendable {
             return (watch(pid: pid, pidfd: pidfd), .pidfd(pidfd))
         }
         let token = reactor.makeToken()
-        let future = state.withLock { state -> ExitFuture in
-            if let existing = state.tracked[pid] { return existing.future }
-            let future = ExitFuture()
-            let kept = Self.processWide.withLock { children -> ProcessExitStatus? in
-                if let status = children.claim(pid) { return status }
-                children.tracked.insert(pid)
-                return nil
-            }
-            if let kept {
-                // It exited (and was reaped by the sweep) before it could be tracked.
-                future.fulfill(kept)
-                return future
-            }
-            state.tracked[pid] = Tracked(pidfd: nil, future: future, token: token)
-            return future
+        let (future, _) = state.withLock { state in
+            Self.track(pid, as: Tracked(pidfd: nil, future: ExitFuture(), token: token), in: &state)
         }
         return (future, .child(pid: pid, watcher: self))
+    }
+
+    /// Under the watcher's lock: the existing future of `pid`, or `entry`'s future fulfilled at
+    /// once with a status the sweep kept for it (it exited and was reaped before it could be
+    /// tracked), or `entry` tracked — claim and track in one step of the process-wide lock, so a
+    /// sweep never keeps a status for a pid that is already tracked. `isNew`: `entry` was tracked.
+    private static func track(_ pid: Int32, as entry: Tracked, in state: inout State) -> (future: ExitFuture, isNew: Bool) {
+        if let existing = state.tracked[pid] { return (existing.future, false) }
+        let kept = processWide.withLock { children -> ProcessExitStatus? in
+            if let status = children.claim(pid) { return status }
+            children.tracked.insert(pid)
+            return nil
+        }
+        if let kept {
+            entry.future.fulfill(kept)
+            return (entry.future, false)
+        }
+        state.tracked[pid] = entry
+        return (entry.future, true)
     }
 
     /// Signals a child tracked by ``watchChild(pid:pidfd:)`` if it was not reaped yet. Under

@@ -80,8 +80,9 @@ public final class ExitWatcher: Sendable {
     public let reactor: EpollThread
     private let logger: Logger
     private let sweeps: Bool
-    /// Whether children are reaped by the SIGCHLD-woken sweep alone (no pidfd each).
-    private let reapsChildrenBySweep: Bool
+    /// Whether children are reaped by the SIGCHLD-woken sweep alone (no pidfd each): only the
+    /// process's one sweeping watcher with its SIGCHLD handler.
+    public let reapsChildrenBySweep: Bool
     private let safetySweepInterval: Duration
     private let safetySweepTimer: EpollThread.TimerToken
     private let onUntrackedExit: (@Sendable (_ pid: Int32, _ status: ProcessExitStatus) -> Void)?

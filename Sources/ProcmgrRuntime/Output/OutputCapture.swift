@@ -232,7 +232,6 @@ public final class OutputCaptureHandle: Sendable {
     /// stderr is left open (the caller ends it).
     private func process(_ kind: OutputStreamKind, _ bytes: UnsafeRawBufferPointer?) -> Bool {
         var lines: [(text: String, dropped: Int)] = []
-        let atEOF = bytes == nil
         var finishedNow = false
         var onlyRouteLeft = false
         var token: EpollThread.Token?

@@ -569,20 +569,23 @@ def restart_latencies(peer_class, programs, samples, env=None):
             before = set(children(parent))
             start = now()
             os.kill(victim, signal.SIGKILL)
-            deadline = start + 5
-            found = None
-            while found is None and now() < deadline:
-                for child in children(parent):
-                    if child not in before and comm(child) == "sleep":
-                        found = now()
-                        break
-                else:
-                    time.sleep(0.0002)
+            found = new_sleep_child(parent, before, deadline=start + 5)
             if found is None:
                 failures += 1
             else:
-                latencies.append((found - start) * 1000)
+                latencies.append((found[1] - start) * 1000)
         return {"latencies_ms": latencies, "failures": failures}
+
+
+def new_sleep_child(parent, before, deadline):
+    """Polls (every 0.2 ms) until `parent` has a `sleep` child not in `before`: (pid, when seen),
+    or None at `deadline`."""
+    while now() < deadline:
+        for child in children(parent):
+            if child not in before and comm(child) == "sleep":
+                return child, now()
+        time.sleep(0.0002)
+    return None
 
 
 def stop_all(peer_class, count, ignoring, env=None):

@@ -194,21 +194,15 @@ def restarts(scenario, samples, spacing, limit=5.0):
         start = now()
         os.kill(victim, signal.SIGKILL)
         del programs[victim]
-        found = None
-        while found is None and now() - start < limit:
-            for child in children(parent):
-                if child not in before and comm(child) == "sleep":
-                    found = child
-                    break
-            else:
-                time.sleep(0.0002)
+        found = peerbench.new_sleep_child(parent, before, deadline=start + limit)
         if found is None:
             failures += 1
         else:
-            latencies.append((now() - start) * 1000)
-            s = stat(found)
+            child, seen = found
+            latencies.append((seen - start) * 1000)
+            s = stat(child)
             if s:
-                programs[found] = (s[2], parent)
+                programs[child] = (s[2], parent)
         time.sleep(spacing)
     return {"latencies_ms": latencies, "failures": failures}
 

@@ -23,45 +23,44 @@ static int abstract_address(const char *name, struct sockaddr_un *address) {
     return (int)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
 }
 
-int procmgr_stderr_sink_open(const char *name, int receive_buffer) {
-    struct sockaddr_un address;
-    int length = abstract_address(name, &address);
-    if (length < 0) return -1;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+/// A datagram socket of `flags` bound to the abstract `name`, and connected to `peer` unless it
+/// is NULL; -1 with errno (the socket closed) on any failure.
+static int bound_datagram_socket(const char *name, const char *peer, int flags) {
+    struct sockaddr_un own, remote;
+    int own_length = abstract_address(name, &own);
+    int remote_length = peer == NULL ? 0 : abstract_address(peer, &remote);
+    if (own_length < 0 || remote_length < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | flags, 0);
     if (fd < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&address, (socklen_t)length) != 0) {
+    if (bind(fd, (struct sockaddr *)&own, (socklen_t)own_length) != 0 ||
+        (peer != NULL && connect(fd, (struct sockaddr *)&remote, (socklen_t)remote_length) != 0)) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
-    }
-    if (receive_buffer > 0) {
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) != 0)
-            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     }
     return fd;
 }
 
+/// Sets a socket buffer (SO_SNDBUF or SO_RCVBUF) to `bytes`, past the sysctl cap where the process
+/// may (the FORCE variant), else as far as the cap allows.
+static void set_buffer(int fd, int force_option, int option, int bytes) {
+    if (bytes <= 0) return;
+    if (setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof bytes) != 0)
+        (void)setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes);
+}
+
+int procmgr_stderr_sink_open(const char *name, int receive_buffer) {
+    int fd = bound_datagram_socket(name, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, receive_buffer);
+    return fd;
+}
+
 int procmgr_stderr_sink_child_end(const char *sink_name, const char *own_name, int send_buffer) {
-    struct sockaddr_un own, sink;
-    int own_length = abstract_address(own_name, &own);
-    int sink_length = abstract_address(sink_name, &sink);
-    if (own_length < 0 || sink_length < 0) return -1;
-    // Blocking (the child's writes wait when the sink's queue is full, as on a full pipe).
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&own, (socklen_t)own_length) != 0 ||
-        connect(fd, (struct sockaddr *)&sink, (socklen_t)sink_length) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    if (send_buffer > 0) {
-        // The largest single write() the child can make to stderr is this minus a little.
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &send_buffer, sizeof send_buffer) != 0)
-            (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
-    }
+    // Blocking (the child's writes wait when the sink's queue is full, as on a full pipe). The
+    // largest single write() the child can make to stderr is the send buffer minus a little.
+    int fd = bound_datagram_socket(own_name, sink_name, SOCK_CLOEXEC);
+    if (fd >= 0) set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, send_buffer);
     return fd;
 }
 
@@ -84,11 +83,4 @@ long procmgr_stderr_sink_receive(int fd, void *buffer, size_t capacity, char *fr
         *from_length = length;
     }
     return (long)received;
-}
-
-int procmgr_socket_send_buffer(int fd) {
-    int value = 0;
-    socklen_t length = sizeof value;
-    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, &length) != 0) return -1;
-    return value;
 }

@@ -72,11 +72,11 @@ struct StderrSinkTests {
     @Test("a datagram from a name the sink does not know is dropped and counted")
     func strangerDropped() async throws {
         let sink = try #require(TestRuntime.shared.spawner.stderrSink)
-        let before = sink.unroutedDatagrams
+        let before = sink.droppedDatagrams
         let (fd, route) = try sink.makeChildEnd()
         sink.detach(route)
         #expect(write(fd, "hello\n", 6) == 6)
         close(fd)
-        try await eventually("the stranger's datagram was counted") { sink.unroutedDatagrams > before }
+        try await eventually("the stranger's datagram was counted") { sink.droppedDatagrams > before }
     }
 }

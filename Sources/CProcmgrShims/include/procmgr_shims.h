@@ -249,9 +249,6 @@ int procmgr_stderr_sink_child_end(const char *sink_name, const char *own_name, i
 /// (more than `capacity` if it was cut), or -1 with errno (EAGAIN: none queued).
 long procmgr_stderr_sink_receive(int fd, void *buffer, size_t capacity, char *from, size_t from_capacity, size_t *from_length);
 
-/// SO_SNDBUF as the kernel reports it (twice what was asked), or -1.
-int procmgr_socket_send_buffer(int fd);
-
 #ifdef __cplusplus
 }
 #endif

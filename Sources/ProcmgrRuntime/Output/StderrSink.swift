@@ -1,7 +1,6 @@
 import CProcmgrShims
 import Glibc
 import ProcmgrSupport
-public import Logging
 
 /// Every child's stderr, received on one datagram socket of the agent: the reason a child costs
 /// the agent one long-lived descriptor (its stdout pipe) instead of two.
@@ -24,7 +23,7 @@ public import Logging
 /// EOF drains the sink before it ends, so nothing the child wrote to stderr before exiting is
 /// lost. Datagrams of a route not yet attached are kept (at most ``pendingLimit`` bytes) until
 /// the capture attaches; those of a route no longer attached (a descendant that kept stderr after
-/// stdout closed) are dropped and counted (``unroutedDatagrams``).
+/// stdout closed) are dropped and counted (``droppedDatagrams``).
 public final class StderrSink: Sendable {
     /// One child's stderr socket, as the sink knows it.
     public struct Route: Sendable, Hashable {
@@ -39,8 +38,7 @@ public final class StderrSink: Sendable {
     private struct State {
         var routes: [String: Destination] = [:]
         var next: UInt64 = 0
-        var unrouted = 0
-        var droppedPendingBytes = 0
+        var dropped = 0
     }
 
     /// The send buffer asked for each child's socket (the kernel doubles it; the largest
@@ -58,11 +56,8 @@ public final class StderrSink: Sendable {
     private let name: String
     private let state = LockedState(State())
     private let scratch: ScratchBuffer
-    private let logger: Logger
-
-    public init(reactor: EpollThread, logger: Logger = Logger(label: "procmgr.runtime.stderr")) throws(SystemError) {
+    public init(reactor: EpollThread) throws(SystemError) {
         self.reactor = reactor
-        self.logger = logger
         name = "procmgr/\(getpid())/stderr/\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         fd = procmgr_stderr_sink_open(name, 8 << 20)
         guard fd >= 0 else { throw .current("socket(stderr sink)") }
@@ -77,11 +72,8 @@ public final class StderrSink: Sendable {
         }
     }
 
-    /// Datagrams that arrived from no attached route (counted, dropped).
-    public var unroutedDatagrams: Int { state.withLock { $0.unrouted } }
-
-    /// Routes known (attached or waiting to be).
-    public var routeCount: Int { state.withLock { $0.routes.count } }
+    /// Datagrams dropped: from no known route, or past ``pendingLimit`` of a route not yet attached.
+    public var droppedDatagrams: Int { state.withLock { $0.dropped } }
 
     /// The child's end of a new route: a blocking datagram socket (CLOEXEC) to hand the child as
     /// its stderr, and close after the spawn. Datagrams sent before ``attach(_:to:)`` are kept.
@@ -141,13 +133,13 @@ public final class StderrSink: Sendable {
                     deliver(bytes)
                 case .pending(var chunks, let kept)?:
                     guard kept + length <= Self.pendingLimit else {
-                        state.droppedPendingBytes += length
+                        state.dropped += 1
                         return
                     }
                     chunks.append(Array(bytes))
                     state.routes[sender] = .pending(chunks: chunks, bytes: kept + length)
                 case nil:
-                    state.unrouted += 1
+                    state.dropped += 1
                 }
             }
         }

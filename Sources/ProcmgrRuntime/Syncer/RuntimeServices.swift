@@ -71,7 +71,7 @@ public struct RuntimeServices: Sendable {
         return RuntimeServices(
             watcher: watcher,
             spawner: try SpawnThread(
-                watcher: watcher, guardian: guardian, stderrSink: try StderrSink(reactor: reactor, logger: logger), logger: logger),
+                watcher: watcher, guardian: guardian, stderrSink: try StderrSink(reactor: reactor), logger: logger),
             stopper: GroupStopper(reactor: reactor),
             capture: OutputCapture(reactor: reactor, logger: logger),
             ports: PortAllocator(range: portRange),

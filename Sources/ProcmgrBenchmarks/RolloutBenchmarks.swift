@@ -118,7 +118,7 @@ enum RolloutBenchmarks {
     }
 
     private static func write(_ text: String, to path: String) {
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {

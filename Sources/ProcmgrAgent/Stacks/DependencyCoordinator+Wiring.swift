@@ -28,7 +28,7 @@ extension DependencyCoordinator {
             // Outside the runtime's lock (the coordinator reads the runtime's conditions under its own).
             conditionsChanged: { [weak coordinator] id in coordinator?.conditionsChanged(id) }))
         engine.observeStates { [weak coordinator] in coordinator?.conditionsChanged($0.process) }
-        runtime.setStartGate { [weak coordinator] id in try await coordinator?.waitUntilSatisfied(id) }
+        runtime.setStartPrecondition(coordinator)
         return coordinator
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 public import Logging
 public import ProcmgrMetrics
 import ProcmgrSupport
+public import ProcmgrRuntime
 
 /// Holds back the start of each process until its `depends_on` conditions hold, and restarts the
 /// dependents that asked for it (`restart: true`) when a dependency starts a new program.
 ///
-/// The runtime awaits ``waitUntilSatisfied(_:)`` before every start (its start gate). A satisfied
+/// The runtime awaits ``waitUntilSatisfied(_:)`` before every start (its ``StartPrecondition``). A satisfied
 /// process returns at once; the others park a continuation here, and whoever changes a fact a
 /// condition reads — the runtime (spawn, exit, probe results), the engine (state entered), a reload
 /// (``setGraph(_:)``) — calls ``conditionsChanged(_:)``, which re-evaluates only the processes
@@ -21,7 +22,7 @@ import ProcmgrSupport
 /// While a process waits, the API shows ``waitingFor(_:)``, the gauge
 /// `procmgr_dependency_waiting_seconds{process,dependency}` exists (set at scrape time from the
 /// wait's start, removed when the wait ends), and the log says when a wait starts and ends.
-public final class DependencyCoordinator: Sendable {
+public final class DependencyCoordinator: StartPrecondition {
     private struct Waiter {
         let token: UInt64
         let continuation: CheckedContinuation<Void, any Error>

@@ -1,4 +1,4 @@
-public import ProcmgrEngine
+import ProcmgrEngine
 
 /// sd_notify (`notify:`): the NOTIFY_SOCKET made before each spawn, read from the moment the
 /// child runs, closed with its group. `READY=1` and `STOPPING=1` set ``RuntimeInstance/notifyReady``

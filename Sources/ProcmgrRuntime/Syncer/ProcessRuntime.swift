@@ -90,8 +90,8 @@ public final class ProcessRuntime: ProcessSyncer {
     private let startGate = StartGate(width: 16)
     /// How the children's output reaches the agent's own log.
     let childOutputLogging: ChildOutputLogging
-    /// Awaited before every start (``setStartGate(_:)``): the agent's dependency wait.
-    private let dependencyGate = LockedState<(@Sendable (ProcessID) async throws -> Void)?>(nil)
+    /// Awaited before every start (``setStartPrecondition(_:)``): the agent's dependency wait.
+    private let startPrecondition = LockedState(WeakStartPrecondition())
     /// Runs `hooks.pre_start` / `hooks.post_stop`.
     let hookRunner: HookRunner
     /// Samples the programs' CPU and memory in the background, for scrapes to copy (see
@@ -234,13 +234,13 @@ public final class ProcessRuntime: ProcessSyncer {
         return known
     }
 
-    /// Sets what every start awaits first, outside the bound on concurrent starts: the agent's
+    /// Sets what every start awaits first (held weakly), outside the bound on concurrent starts: the agent's
     /// dependency wait. While it waits the worker stays `starting` (or, for a restart, keeps its
     /// state without a program), holding no port; a termination cancels the sync and with it the
-    /// wait, and a gate that throws fails the start like any start error (a `CancellationError`
+    /// wait, and a precondition that throws fails the start like any start error (a `CancellationError`
     /// while an update is pending is moot to the engine).
-    public func setStartGate(_ gate: @escaping @Sendable (ProcessID) async throws -> Void) {
-        dependencyGate.withLock { $0 = gate }
+    public func setStartPrecondition(_ precondition: any StartPrecondition) {
+        startPrecondition.withLock { $0.precondition = precondition }
     }
 
     /// Writes the state file's pending changes now (it is otherwise written a few milliseconds
@@ -321,7 +321,7 @@ public final class ProcessRuntime: ProcessSyncer {
                 child = nil
                 action = update(id) { $0.policy.handle(.tick, rules: rules, now: .now, random: random()) }
             case .start:
-                if let gate = dependencyGate.withLock({ $0 }) { try await gate(id) }
+                if let precondition = startPrecondition.withLock({ $0.precondition }) { try await precondition.waitUntilSatisfied(id) }
                 let recorded = try await startGate.pass { try await start(id, config: config) }
                 if services.adoptionOutputDirectory != nil, let recorded {
                     // Adopt mode: the next agent finds its children only through the state file, so the

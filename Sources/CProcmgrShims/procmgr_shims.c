@@ -110,6 +110,8 @@ typedef struct child_context {
     /// Non-zero: the child was cloned with CLONE_FILES and must unshare its fd table (keeping
     /// only descriptors below this number) before it changes any descriptor.
     int unshare_below;
+    /// Index of `cgroup_procs_fds` not to write (-1: none): clone3 created the child in it.
+    int skip_cgroup_index;
 } child_context;
 
 static void report_failure(int fd, int stage, int err, int detail) {
@@ -164,6 +166,7 @@ static int child_main(void *arg) {
         goto fail;
     }
     for (int i = 0; i < a->cgroup_procs_count; i++) {
+        if (i == ctx->skip_cgroup_index) continue;
         ssize_t w;
         do {
             w = write(a->cgroup_procs_fds[i], "0", 1);
@@ -295,6 +298,78 @@ fail:
     _exit(127);
 }
 
+// MARK: - clone3 into a cgroup
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/// The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2, Linux 5.7).
+typedef struct procmgr_clone_args {
+    uint64_t flags;
+    uint64_t pidfd;
+    uint64_t child_tid;
+    uint64_t parent_tid;
+    uint64_t exit_signal;
+    uint64_t stack;
+    uint64_t stack_size;
+    uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    uint64_t cgroup;
+} procmgr_clone_args;
+
+/// clone3(args, size); in the child (on `args->stack`) calls fn(arg) and exits with its result,
+/// never returning. Returns the child's pid, or -errno. glibc does not export its clone3, and a
+/// child on a new stack cannot return through C frames: hence the few instructions of assembly,
+/// the same sequence as glibc's clone for the child side.
+long procmgr_raw_clone3(procmgr_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".globl procmgr_raw_clone3\n"
+    ".type procmgr_raw_clone3,@function\n"
+    "procmgr_raw_clone3:\n"
+    "    mov %rdx, %r8\n"          // fn and arg survive the syscall in r8/r9 (it clobbers rcx, r11)
+    "    mov %rcx, %r9\n"
+    "    mov $435, %eax\n"         // SYS_clone3; rdi = args, rsi = size
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jnz 1f\n"                 // the parent (pid) or an error (-errno)
+    "    xor %ebp, %ebp\n"         // the child, on its own stack: outermost frame
+    "    mov %r9, %rdi\n"
+    "    call *%r8\n"
+    "    mov %eax, %edi\n"
+    "    mov $60, %eax\n"          // SYS_exit
+    "    syscall\n"
+    "    hlt\n"
+    "1:  ret\n"
+    ".size procmgr_raw_clone3, .-procmgr_raw_clone3\n");
+#elif defined(__aarch64__)
+__asm__(
+    ".text\n"
+    ".globl procmgr_raw_clone3\n"
+    ".type procmgr_raw_clone3,%function\n"
+    "procmgr_raw_clone3:\n"
+    "    mov x10, x2\n"
+    "    mov x11, x3\n"
+    "    mov x8, #435\n"           // SYS_clone3; x0 = args, x1 = size
+    "    svc #0\n"
+    "    cbnz x0, 1f\n"
+    "    mov x29, xzr\n"
+    "    mov x0, x11\n"
+    "    blr x10\n"
+    "    mov x8, #93\n"            // SYS_exit
+    "    svc #0\n"
+    "1:  ret\n"
+    ".size procmgr_raw_clone3, .-procmgr_raw_clone3\n");
+#else
+long procmgr_raw_clone3(procmgr_clone_args *args, size_t size, int (*fn)(void *), void *arg) {
+    (void)args; (void)size; (void)fn; (void)arg;
+    return -ENOSYS;
+}
+#endif
+
 static __thread void *cached_child_stack = NULL;
 
 int procmgr_spawn_reserve_slots(int filler, int *slots, int count) {
@@ -374,14 +449,38 @@ int procmgr_spawn(const procmgr_spawn_attr *attr, pid_t *out_pid, int *out_pidfd
         parked.fd_sources = parked_sources;
         unshare_below = highest + 1;
     }
-    child_context ctx = {.attr = &parked, .err_fd = child_err_fd, .unshare_below = unshare_below};
+    child_context ctx = {.attr = &parked, .err_fd = child_err_fd, .unshare_below = unshare_below, .skip_cgroup_index = -1};
     int pidfd = -1;
-    int flags = PROCMGR_CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (unshare_below > 0 ? CLONE_FILES : 0);
+    int flags = PROCMGR_CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (unshare_below > 0 ? CLONE_FILES : 0);
     sigset_t old;
     block_all_signals(&old);
-    pid_t pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES, flags,
-                      &ctx, &pidfd);
-    int clone_errno = errno;
+    pid_t pid = -1;
+    int clone_errno = 0;
+    if (attr->cgroup_into_fd >= 0) {
+        procmgr_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        args.stack = (uint64_t)(uintptr_t)cached_child_stack;
+        args.stack_size = PROCMGR_CHILD_STACK_BYTES;
+        args.cgroup = (uint64_t)attr->cgroup_into_fd;
+        ctx.skip_cgroup_index = attr->cgroup_into_skip;
+        long r = procmgr_raw_clone3(&args, sizeof args, child_main, &ctx);
+        if (r > 0) {
+            pid = (pid_t)r;
+        } else {
+            // Any refusal (ENOSYS, E2BIG before 5.7, a cgroup the kernel will not create into):
+            // the plain clone below, whose child writes cgroup.procs and reports its own error.
+            ctx.skip_cgroup_index = -1;
+            pidfd = -1;
+        }
+    }
+    if (pid < 0) {
+        pid = clone(child_main, (char *)cached_child_stack + PROCMGR_CHILD_STACK_BYTES, flags | SIGCHLD,
+                    &ctx, &pidfd);
+        clone_errno = errno;
+    }
     set_signal_mask(&old);
     // The child has exec'd or exited (CLONE_VFORK): our parked copies, including the error
     // pipe's write end, must go now or the read below would never see EOF.

@@ -17,10 +17,10 @@ public struct LoopbackPortError: Error, CustomStringConvertible {
 /// inside it: between this check and the child's bind, any outgoing connection or any server
 /// bound to port 0 in a parallel test may be given an ephemeral port — a port picked by binding
 /// to 0 was handed to such a socket in CI and the child failed with "address already in use".
-/// Below the range only an explicit bind can take it, and no port is handed out twice in one
-/// process. Where the range leaves no room below it, the kernel's choice is the fallback.
+/// Below the range (and below the agent's default `port: auto` range) only an explicit bind can
+/// take it, and no port is handed out twice in one process. Where the range leaves no room below it, the kernel's choice is the fallback.
 public func freeLoopbackPort() throws(LoopbackPortError) -> Int {
-    let range = ephemeralPortFloor().map { floor in nonEphemeralPortStart..<floor } ?? 0..<0
+    let range = ephemeralPortFloor().map { floor in nonEphemeralPortStart..<min(floor, agentPortRangeStart) } ?? 0..<0
     if range.count >= 1_000 {
         for _ in 0..<500 {
             let port = Int.random(in: range)
@@ -37,6 +37,10 @@ public func freeLoopbackPort() throws(LoopbackPortError) -> Int {
 
 /// Where the ports this picker uses start: above the well-known and most registered services'.
 private let nonEphemeralPortStart = 12_000
+
+/// Where the agent's default `port: auto` range (30000–31000) starts: in-process agents of the
+/// tests hand those ports to their programs, so none of them is handed out here.
+private let agentPortRangeStart = 30_000
 
 /// Every port ``freeLoopbackPort()`` returned in this process.
 private let portsHandedOut = LockedState<Set<Int>>([])

@@ -123,6 +123,10 @@ struct ExecutionContextAgentTests {
             backoff: { initial: 100ms, max: 1s }
         """) { running in
             _ = try await Self.pid(of: "hooked", in: running)
+            // Running is not "has run its first command": stopped any sooner, sh may never echo.
+            try await eventually("the program wrote its line") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("program") == true
+            }
             try await running.agent.api.stop(id: "hooked")
             try await running.events.first("hooked finished") { $0.type == .state && $0.process == "hooked" && $0.to == "finished" }
             let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)

@@ -10,13 +10,16 @@ private func spawnInContext(
     identity: ProcessIdentity? = nil,
     resourceLimits: [ResourceLimit] = [],
     cgroupProcsFDs: [Int32] = [],
+    cgroupInto: SpawnSpec.CgroupInto? = nil,
     inheritedFDs: [FDMapping] = [],
     environment: [String: String] = baseEnvironment
 ) async throws -> CapturedChild {
     let runtime = TestRuntime.shared
-    let process = try await runtime.spawner.spawn(SpawnSpec(
+    var spec = SpawnSpec(
         arguments: arguments, environment: identity?.loginEnvironment(over: environment) ?? environment,
-        inheritedFDs: inheritedFDs, identity: identity, resourceLimits: resourceLimits, cgroupProcsFDs: cgroupProcsFDs))
+        inheritedFDs: inheritedFDs, identity: identity, resourceLimits: resourceLimits, cgroupProcsFDs: cgroupProcsFDs)
+    spec.cgroupInto = cgroupInto
+    let process = try await runtime.spawner.spawn(spec)
     let output = LineCollector()
     let capture = try runtime.capture.attach(name: arguments.joined(separator: " "), stdout: process.stdoutFD, stderr: process.stderrFD) { output.append($0) }
     return CapturedChild(process: process, output: output, capture: capture)
@@ -188,6 +191,45 @@ struct ExecutionContextSpawnTests {
         let lines = readFile("/proc/\(child.pid)/cgroup").split(separator: "\n")
         #expect(lines.contains("0::/\(cgroup.name)"), "\(lines)")
         #expect(readFile("/proc/self/cgroup").split(separator: "\n").contains("0::/"), "the agent stays where it was")
+        #expect(readFile(cgroup.path + "/cgroup.procs") == "\(child.pid)\n")
+        await kill(child)
+        try await cgroup.remove()
+    }
+
+    @Test("the child is created in its v2 cgroup (clone3): its cgroup.procs entry is not written", arguments: [0, 8])
+    func createdInCgroup(extraDescriptors: Int) async throws {
+        let cgroup = try TemporaryCgroup()
+        let directory = open(cgroup.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(directory >= 0)
+        // A write to this one would fail the spawn: only the creation can have placed the child.
+        let unwritable = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try #require(unwritable >= 0)
+        let extras = (0..<extraDescriptors).map { FDMapping(childFD: Int32(10 + $0), parentFD: 2) }
+        let child = try await spawnInContext(
+            ["sh", "-c", "grep '^0::' /proc/$$/cgroup; exec sleep 1000"], cgroupProcsFDs: [unwritable],
+            cgroupInto: SpawnSpec.CgroupInto(directoryFD: directory, procsIndex: 0), inheritedFDs: extras)
+        close(directory)
+        close(unwritable)
+        try await child.output.waitFor(line: "0::/\(cgroup.name)")
+        try await waitForExec(child.pid, "/usr/bin/sleep")
+        #expect(readFile(cgroup.path + "/cgroup.procs") == "\(child.pid)\n")
+        #expect(readFile("/proc/self/cgroup").split(separator: "\n").contains("0::/"), "the agent stays where it was")
+        await kill(child)
+        try await cgroup.remove()
+    }
+
+    @Test("a directory the kernel will not create a child in: the spawn falls back to writing cgroup.procs")
+    func creationRefusedFallsBackToTheWrite() async throws {
+        let cgroup = try TemporaryCgroup()
+        let procs = try cgroup.openProcs()
+        let notACgroup = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(notACgroup >= 0)
+        let child = try await spawnInContext(
+            ["sh", "-c", "grep '^0::' /proc/$$/cgroup; exec sleep 1000"], cgroupProcsFDs: [procs],
+            cgroupInto: SpawnSpec.CgroupInto(directoryFD: notACgroup, procsIndex: 0))
+        close(notACgroup)
+        close(procs)
+        try await child.output.waitFor(line: "0::/\(cgroup.name)")
         #expect(readFile(cgroup.path + "/cgroup.procs") == "\(child.pid)\n")
         await kill(child)
         try await cgroup.remove()

@@ -27,25 +27,56 @@ public final class ProcessCgroup: Sendable {
         return ([unified].compactMap { $0 } + CgroupController.allCases.compactMap { v1[$0] }).filter { seen.insert($0).inserted }
     }
 
-    /// Opens `cgroup.procs` of every directory, write-only, for the spawn to join the child to
-    /// before exec (``SpawnSpec`` `cgroupProcsFDs`). The caller closes them.
-    public func openProcsFiles() throws(CgroupError) -> [Int32] {
-        var fds: [Int32] = []
-        for directory in directories {
-            let path = directory + "/cgroup.procs"
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let error = CgroupError(operation: "open", path: path, errno: errno)
-                for opened in fds { close(opened) }
-                throw error
+    /// What a spawn needs to make its child a member of every directory before the program
+    /// runs (``SpawnSpec`` `cgroupProcsFDs` and `cgroupInto`); the caller closes ``descriptors``.
+    public struct JoinFiles: Sendable {
+        /// Written "0" by the child: each v1 directory's `tasks`, and the v2 directory's
+        /// `cgroup.procs` (only where the kernel cannot create the child in it).
+        public var procs: [Int32] = []
+        /// The v2 directory (`O_DIRECTORY`), and which entry of ``procs`` is its `cgroup.procs`.
+        public var into: SpawnSpec.CgroupInto?
+
+        public var descriptors: [Int32] { procs + [into?.directoryFD].compactMap { $0 } }
+    }
+
+    /// Opens what the spawn needs to join the child to every directory before exec.
+    ///
+    /// Why not simply `cgroup.procs` everywhere: a write to `cgroup.procs` (a whole thread group)
+    /// takes the kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+    /// period — 6–14 ms on an idle machine, measured, nearly all of a restart's latency. The
+    /// v2 directory is joined by creating the child in it (clone3 `CLONE_INTO_CGROUP`, no
+    /// such wait; `cgroup.procs` stays open as the fallback of older kernels); a v1 hierarchy by
+    /// writing the `tasks` file, which moves one thread and skips that lock (0.25 ms) — exactly
+    /// the whole child, which is single-threaded until exec.
+    public func openJoinFiles() throws(CgroupError) -> JoinFiles {
+        var files = JoinFiles()
+        do throws(CgroupError) {
+            for directory in directories {
+                if directory == unified {
+                    let procs = try Self.openForWriting(directory + "/cgroup.procs")
+                    files.procs.append(procs)
+                    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    if fd >= 0 { files.into = SpawnSpec.CgroupInto(directoryFD: fd, procsIndex: files.procs.count - 1) }
+                } else {
+                    let tasks = open(directory + "/tasks", O_WRONLY | O_CLOEXEC)
+                    files.procs.append(tasks >= 0 ? tasks : try Self.openForWriting(directory + "/cgroup.procs"))
+                }
             }
-            fds.append(fd)
+        } catch {
+            for fd in files.descriptors { close(fd) }
+            throw error
         }
-        return fds
+        return files
+    }
+
+    private static func openForWriting(_ path: String) throws(CgroupError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CgroupError(operation: "open", path: path, errno: errno) }
+        return fd
     }
 
     /// Moves a running process into every directory of this cgroup (adoption, tests; a spawn
-    /// joins before exec through ``openProcsFiles()``).
+    /// joins before exec through ``openJoinFiles()``).
     func attach(pid: Int32) throws(CgroupError) {
         for directory in directories {
             let code = CgroupFiles.write("\(pid)", to: directory + "/cgroup.procs")

@@ -53,6 +53,23 @@ public struct SpawnSpec: Sendable, Hashable {
     /// child writes "0" to each before anything of the program runs, so it is a member from its
     /// first instruction. Not closed by the spawn.
     public var cgroupProcsFDs: [Int32]
+    /// An `O_DIRECTORY` descriptor of the process's cgroup v2 directory to create the child in
+    /// (clone3 `CLONE_INTO_CGROUP`), and the index of that directory's `cgroup.procs` in
+    /// ``cgroupProcsFDs`` (not written then; written where the kernel cannot create into a
+    /// cgroup). Why: see ``ProcessCgroup/openJoinFiles()``. Not closed by the spawn.
+    public var cgroupInto: CgroupInto?
+
+    /// A cgroup v2 directory to create the child in (see ``SpawnSpec/cgroupInto``).
+    public struct CgroupInto: Sendable, Hashable {
+        public var directoryFD: Int32
+        /// The entry of ``SpawnSpec/cgroupProcsFDs`` that is this directory's `cgroup.procs`.
+        public var procsIndex: Int
+
+        public init(directoryFD: Int32, procsIndex: Int) {
+            self.directoryFD = directoryFD
+            self.procsIndex = procsIndex
+        }
+    }
 
     public init(
         arguments: [String],

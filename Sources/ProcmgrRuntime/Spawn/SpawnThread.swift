@@ -279,7 +279,9 @@ public final class SpawnThread: Sendable {
                                                 uid: spec.identity?.uid ?? 0,
                                                 gid: spec.identity?.gid ?? 0,
                                                 groups: groups.baseAddress,
-                                                group_count: Int32(groups.count)
+                                                group_count: Int32(groups.count),
+                                                cgroup_into_fd: spec.cgroupInto?.directoryFD ?? -1,
+                                                cgroup_into_skip: Int32(spec.cgroupInto?.procsIndex ?? -1)
                                             )
                                             return procmgr_spawn(&attr, &pid, &pidfdRaw, &stage, &failureErrno, &failureDetail)
                                         }
@@ -346,6 +348,9 @@ public final class SpawnThread: Sendable {
         }
         if let fd = spec.cgroupProcsFDs.first(where: { $0 < 0 }) {
             return .invalid("cannot start '\(name)': invalid cgroup.procs descriptor \(fd)")
+        }
+        if let into = spec.cgroupInto, into.directoryFD < 0 || !spec.cgroupProcsFDs.indices.contains(into.procsIndex) {
+            return .invalid("cannot start '\(name)': invalid cgroup directory descriptor \(into.directoryFD) (cgroup.procs entry \(into.procsIndex))")
         }
         for limit in spec.resourceLimits where limit.soft > limit.hard {
             return .invalid("cannot start '\(name)': \(limit.kind.constantName) soft limit \(limit.soft) is above its hard limit \(limit.hard)")

@@ -83,13 +83,15 @@ extension ProcessRuntime {
         hooks.withLock { $0 }?.oomKilled(id, added)
     }
 
-    /// Spawns `spec` as a member of `cgroup` from its first instruction: the child writes itself
-    /// into each `cgroup.procs` before `exec`. The descriptors live only for the spawn.
+    /// Spawns `spec` as a member of `cgroup` from its first instruction: created in its v2
+    /// directory and writing itself into each v1 one before `exec` (``ProcessCgroup/openJoinFiles()``).
+    /// The descriptors live only for the spawn.
     func spawnInCgroup(_ spec: SpawnSpec, cgroup: ProcessCgroup?) async throws -> SpawnedProcess {
         var spec = spec
-        let procs = try cgroup?.openProcsFiles() ?? []
-        defer { for fd in procs { close(fd) } }
-        spec.cgroupProcsFDs = procs
+        let files = try cgroup?.openJoinFiles() ?? ProcessCgroup.JoinFiles()
+        defer { for fd in files.descriptors { close(fd) } }
+        spec.cgroupProcsFDs = files.procs
+        spec.cgroupInto = files.into
         return try await services.spawner.spawn(spec)
     }
 

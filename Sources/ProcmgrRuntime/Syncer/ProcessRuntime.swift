@@ -491,6 +491,7 @@ public final class ProcessRuntime: ProcessSyncer {
         spec.identity = identity
         spec.resourceLimits = config.execution.resourceLimits
         let spawned: SpawnedProcess
+        let oomKillsBefore = cgroup?.oomKills()
         do {
             spawned = try await spawnInCgroup(spec, cgroup: cgroup)
         } catch {
@@ -516,7 +517,7 @@ public final class ProcessRuntime: ProcessSyncer {
         let recorded = services.stateFile?.record(record)
         let child = RunningChild(
             spawned: spawned, config: config, startedAt: ContinuousClock().now, heartbeat: heartbeat, adoptableOutput: output?.paths,
-            notify: notify, cgroup: cgroup)
+            notify: notify, cgroup: cgroup, oomKillsAtStart: oomKillsBefore)
         do {
             try began(id, child: child, stdout: output?.agent.stdout ?? spawned.stdoutFD, stderr: output?.agent.stderr ?? spawned.stderrFD)
         } catch {

@@ -15,13 +15,15 @@ final class RunningChild: Sendable {
     let notify: NotifySocket?
     /// The process's cgroup the program runs in (`nil` on the process-group fallback).
     let cgroup: ProcessCgroup?
-    /// The cgroup's OOM kill count when the program started: a higher count at a SIGKILL exit
-    /// means the kernel's OOM killer ended it.
+    /// The cgroup's OOM kill count when the program started (read before the spawn: a program
+    /// that runs out of memory at once can be killed before the spawn has returned): a higher
+    /// count at a SIGKILL exit means the kernel's OOM killer ended it.
     let oomKillsAtStart: UInt64
 
     init(
         spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?,
-        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil, cgroup: ProcessCgroup? = nil
+        adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil, cgroup: ProcessCgroup? = nil,
+        oomKillsAtStart: UInt64? = nil
     ) {
         self.spawned = spawned
         self.config = config
@@ -30,7 +32,7 @@ final class RunningChild: Sendable {
         self.adoptableOutput = adoptableOutput
         self.notify = notify
         self.cgroup = cgroup
-        self.oomKillsAtStart = cgroup?.oomKills() ?? 0
+        self.oomKillsAtStart = oomKillsAtStart ?? cgroup?.oomKills() ?? 0
     }
 
     /// Whether `status` (this program's exit) is the OOM killer's doing: a SIGKILL while the

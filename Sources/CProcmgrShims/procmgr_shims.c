@@ -323,11 +323,13 @@ typedef struct procmgr_clone_args {
 /// never returning. Returns the child's pid, or -errno. glibc does not export its clone3, and a
 /// child on a new stack cannot return through C frames: hence the few instructions of assembly,
 /// the same sequence as glibc's clone for the child side.
+__attribute__((visibility("hidden")))
 long procmgr_raw_clone3(procmgr_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 #if defined(__x86_64__)
 __asm__(
     ".text\n"
     ".globl procmgr_raw_clone3\n"
+    ".hidden procmgr_raw_clone3\n"
     ".type procmgr_raw_clone3,@function\n"
     "procmgr_raw_clone3:\n"
     "    mov %rdx, %r8\n"          // fn and arg survive the syscall in r8/r9 (it clobbers rcx, r11)
@@ -349,6 +351,7 @@ __asm__(
 __asm__(
     ".text\n"
     ".globl procmgr_raw_clone3\n"
+    ".hidden procmgr_raw_clone3\n"
     ".type procmgr_raw_clone3,%function\n"
     "procmgr_raw_clone3:\n"
     "    mov x10, x2\n"

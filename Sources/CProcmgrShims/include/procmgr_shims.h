@@ -80,8 +80,9 @@ typedef struct procmgr_spawn_attr {
     const int *slots;
     int slot_count;
     int slot_filler;
-    /// Open descriptors of `cgroup.procs` files (of the parent; not closed). The child writes
-    /// "0" to each right after setpgid/PDEATHSIG, before it touches descriptors, limits or
+    /// Open descriptors of membership files — `cgroup.procs`, or a v1 `tasks` (of the parent; not
+    /// closed). The child writes "0" to each (but `cgroup_into_skip` after a clone3 into the
+    /// cgroup) right after setpgid/PDEATHSIG, before it touches descriptors, limits or
     /// credentials, so it is a member before any code of the program runs. The write happens
     /// while the child still shares (fast path) or has just copied (plain path) the parent's
     /// descriptor table, so these need no slot.

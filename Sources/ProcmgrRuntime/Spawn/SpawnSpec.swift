@@ -49,9 +49,10 @@ public struct SpawnSpec: Sendable, Hashable {
     public var identity: ProcessIdentity?
     /// rlimits set in the child before exec; empty: the agent's are inherited.
     public var resourceLimits: [ResourceLimit]
-    /// Open `O_WRONLY` descriptors of `cgroup.procs` files (v2 and/or v1) of the agent; the
-    /// child writes "0" to each before anything of the program runs, so it is a member from its
-    /// first instruction. Not closed by the spawn.
+    /// Open `O_WRONLY` descriptors of membership files of the agent (a v2 `cgroup.procs`, a v1
+    /// `tasks` or `cgroup.procs`); the child writes "0" to each (but the one ``cgroupInto``
+    /// made needless) before anything of the program runs, so it is a member from its first
+    /// instruction. Not closed by the spawn.
     public var cgroupProcsFDs: [Int32]
     /// An `O_DIRECTORY` descriptor of the process's cgroup v2 directory to create the child in
     /// (clone3 `CLONE_INTO_CGROUP`), and the index of that directory's `cgroup.procs` in

@@ -91,7 +91,8 @@ extension ProcessRuntime {
         }
         let child = RunningChild(
             spawned: SpawnedProcess(handle: handle, stdoutFD: nil, stderrFD: nil), config: config,
-            startedAt: ContinuousClock().now, heartbeat: nil, adoptableOutput: output, cgroup: cgroup)
+            startedAt: ContinuousClock().now, heartbeat: nil, adoptableOutput: output, cgroup: cgroup,
+            oomKillsAtStart: cgroup?.oomKills() ?? 0)
         do {
             try began(id, child: child, stdout: ends?.stdout, stderr: ends?.stderr)
         } catch {

@@ -491,7 +491,7 @@ public final class ProcessRuntime: ProcessSyncer {
         spec.identity = identity
         spec.resourceLimits = config.execution.resourceLimits
         let spawned: SpawnedProcess
-        let oomKillsBefore = cgroup?.oomKills()
+        let oomKillsBefore = cgroup?.oomKills() ?? 0
         do {
             spawned = try await spawnInCgroup(spec, cgroup: cgroup)
         } catch {

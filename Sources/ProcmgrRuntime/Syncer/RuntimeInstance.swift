@@ -23,7 +23,7 @@ final class RunningChild: Sendable {
     init(
         spawned: SpawnedProcess, config: ManagedProcess, startedAt: ContinuousClock.Instant, heartbeat: HeartbeatChannel?,
         adoptableOutput: AdoptableOutput?, notify: NotifySocket? = nil, cgroup: ProcessCgroup? = nil,
-        oomKillsAtStart: UInt64? = nil
+        oomKillsAtStart: UInt64
     ) {
         self.spawned = spawned
         self.config = config
@@ -32,7 +32,7 @@ final class RunningChild: Sendable {
         self.adoptableOutput = adoptableOutput
         self.notify = notify
         self.cgroup = cgroup
-        self.oomKillsAtStart = oomKillsAtStart ?? cgroup?.oomKills() ?? 0
+        self.oomKillsAtStart = oomKillsAtStart
     }
 
     /// Whether `status` (this program's exit) is the OOM killer's doing: a SIGKILL while the

@@ -12,11 +12,11 @@ import Testing
 struct EtcdClientTests {
     /// A client on `endpoints`, shut down after `body`.
     static func withClient<T>(
-        _ endpoints: [URL], username: String? = nil, password: String? = nil, requestTimeout: Duration = .seconds(5),
-        _ body: (EtcdClient) async throws -> T
+        _ endpoints: [URL], username: String? = nil, password: String? = nil, tls: EtcdTLSFiles? = nil,
+        requestTimeout: Duration = .seconds(5), _ body: (EtcdClient) async throws -> T
     ) async throws -> T {
         let client = EtcdClient(
-            configuration: .init(endpoints: endpoints, username: username, password: password, requestTimeout: requestTimeout),
+            configuration: .init(endpoints: endpoints, username: username, password: password, tls: tls, requestTimeout: requestTimeout),
             logger: Logger(label: "etcd-client-test"))
         do {
             let result = try await body(client)
@@ -385,12 +385,13 @@ struct EtcdClientTests {
         defer { tls.remove() }
         try await EtcdTestCluster.with(tls: tls) { cluster in
             #expect(cluster.clientURLs[0].scheme == "https")
-            let client = EtcdClient(configuration: .init(endpoints: cluster.clientURLs, tls: tls.clientFiles), logger: Logger(label: "etcd-tls-test"))
-            let revision = try await client.put(key: "/tls", value: Self.bytes("t"))
-            #expect(try await client.get(key: "/tls")?.modRevision == revision)
-            var messages = client.watch(prefix: "/tls", fromRevision: revision).makeAsyncIterator()
-            #expect(try await messages.next() == .created(revision: revision))
-            await client.shutdown()
+            // Shut down on every path: a client dropped unshut traps in AsyncHTTPClient's deinit.
+            try await Self.withClient(cluster.clientURLs, tls: tls.clientFiles) { client in
+                let revision = try await client.put(key: "/tls", value: Self.bytes("t"))
+                #expect(try await client.get(key: "/tls")?.modRevision == revision)
+                var messages = client.watch(prefix: "/tls", fromRevision: revision).makeAsyncIterator()
+                #expect(try await messages.next() == .created(revision: revision))
+            }
 
             // Without the client certificate etcd refuses the handshake; without the CA the
             // client refuses etcd's certificate.

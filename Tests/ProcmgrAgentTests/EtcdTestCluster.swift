@@ -226,8 +226,10 @@ final class EtcdTestCluster: Sendable {
         }
     }
 
-    /// A TLS member is up when the etcd client (with the client certificate) gets its status:
-    /// the test target has no TLS of its own to ask /health with.
+    /// A TLS member is up when the etcd client (with the client certificate) can read a key —
+    /// a linearizable read, so it has a leader, as `/health` says for the others (its status
+    /// answers before that, and a put right after it failed in CI): the test target has no TLS of
+    /// its own to ask /health with.
     private func waitUntilAnswering(_ index: Int, tls: EtcdTestTLS) async throws {
         let client = EtcdClient(
             configuration: .init(endpoints: [members[index].clientURL], tls: tls.clientFiles, requestTimeout: .seconds(2)),
@@ -238,7 +240,7 @@ final class EtcdTestCluster: Sendable {
                                  timeout: .seconds(30), every: .milliseconds(50)) {
                 guard isRunning(index) else { throw AgentTestFailure("etcd member \(index) exited; output: \(output(index).suffix(30))") }
                 do {
-                    _ = try await client.status()
+                    _ = try await client.get(key: "/procmgr-test/ready")
                     return true
                 } catch {
                     last = "\(error)"
